@@ -1,0 +1,8 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("registers.urls")),
+    path("accounts/", include("tenants.urls")),
+    path("admin/", admin.site.urls),
+]

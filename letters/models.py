@@ -1,0 +1,1 @@
+"""Letters and LA returns (issue 5)."""

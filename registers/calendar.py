@@ -1,0 +1,56 @@
+"""The school calendar: terms and closures, and the school days derived from them."""
+
+from datetime import date, timedelta
+
+from django.db import transaction
+
+from .models import CalendarEntry, SchoolDay
+
+
+def school_days_rebuild() -> int:
+    """Recreate SchoolDay rows from the calendar entries; returns the number of open days."""
+    entries = list(CalendarEntry.objects.all())
+    closures = [e for e in entries if e.kind == CalendarEntry.Kind.CLOSURE]
+    days = {}
+    for term in (e for e in entries if e.kind == CalendarEntry.Kind.TERM):
+        d = term.start_date
+        while d <= term.end_date:
+            if d.weekday() < 5:
+                days[d] = SchoolDay(date=d, term=term.label, week=d - timedelta(days=d.weekday()))
+            d += timedelta(days=1)
+    for c in closures:
+        d = c.start_date
+        while d <= c.end_date:
+            if d in days:
+                days[d].closed = True
+                days[d].closure_label = c.label
+            d += timedelta(days=1)
+    with transaction.atomic():
+        SchoolDay.objects.all().delete()
+        SchoolDay.objects.bulk_create(days.values(), batch_size=1000)
+    return sum(1 for d in days.values() if not d.closed)
+
+
+def calendar_replace(*, entries: list[CalendarEntry]) -> int:
+    """Replace the calendar with ``entries`` (already validated) and rebuild school days."""
+    with transaction.atomic():
+        CalendarEntry.objects.all().delete()
+        CalendarEntry.objects.bulk_create(entries)
+        return school_days_rebuild()
+
+
+def is_session_day(day: date) -> bool:
+    return SchoolDay.objects.filter(date=day, closed=False).exists()
+
+
+def open_days(date_from: date | None = None, date_to: date | None = None):
+    qs = SchoolDay.objects.filter(closed=False)
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    return qs
+
+
+def latest_open_day(on_or_before: date) -> date | None:
+    return open_days(date_to=on_or_before).order_by("-date").values_list("date", flat=True).first()

@@ -1,0 +1,19 @@
+from registers import imports
+
+from ._base import SchoolCommand
+
+
+class Command(SchoolCommand):
+    help = "Import marks from a CSV file (interfaces.md); all or nothing."
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("file")
+        parser.add_argument("--history", action="store_true",
+                            help="accept pre-2024 codes, mapped as in registers/codes.py")
+
+    def handle_school(self, **o):
+        result = imports.import_marks(self.read_file(o["file"]), history=o["history"])
+        self.stdout.write(f"{o['file']}: {result.created} created, {result.updated} updated"
+                          + (f", {result.unchanged} unchanged" if result.unchanged else "")
+                          + "".join(f"; {n}" for n in result.notes))

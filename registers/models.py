@@ -1,0 +1,260 @@
+"""Pupils, the admission register, the school calendar, marks and their amendments."""
+
+from django.conf import settings
+from django.db import models
+
+from .codes import CODES
+
+YEAR_GROUPS = [(-2, "Nursery 1"), (-1, "Nursery 2"), (0, "Reception")] + [
+    (n, f"Year {n}") for n in range(1, 15)
+]
+YEAR_GROUP_CODES = {"N1": -2, "N2": -1, "R": 0, **{str(n): n for n in range(1, 15)}}
+
+
+class Session(models.TextChoices):
+    AM = "AM", "AM"
+    PM = "PM", "PM"
+
+
+class CalendarEntry(models.Model):
+    """A term (span of school days) or a closure inside a term (INSET, bank holiday)."""
+
+    class Kind(models.TextChoices):
+        TERM = "term", "Term"
+        CLOSURE = "closure", "Closure (#)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    label = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["start_date", "kind"]
+        verbose_name_plural = "calendar entries"
+
+    def __str__(self):
+        return f"{self.label} ({self.start_date} – {self.end_date})"
+
+
+class SchoolDay(models.Model):
+    """Each weekday inside a term, derived from the calendar.
+
+    A closed day (INSET, bank holiday) is kept with ``closed=True`` so it can show as #,
+    but only open days are sessions. ``week`` is the Monday of its week: rolling
+    "school week" windows are computed from it.
+    """
+
+    date = models.DateField(primary_key=True)
+    term = models.CharField(max_length=100)
+    week = models.DateField(db_index=True)
+    closed = models.BooleanField(default=False)
+    closure_label = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+
+class RegistrationGroup(models.Model):
+    """A class / tutor group. Teachers are people from the shared user table."""
+
+    name = models.CharField(max_length=40, unique=True)
+    year_group = models.SmallIntegerField(choices=YEAR_GROUPS)
+    teachers = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                      related_name="registration_groups")
+
+    class Meta:
+        ordering = ["year_group", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class DeletionGround(models.TextChoices):
+    """Grounds for deletion from the admission register (2024 regulations, reg. 9)."""
+
+    OTHER_SCHOOL = "other_school", "Registered as a pupil at another school"
+    NURSERY_COMPLETED = "nursery_completed", "Completed nursery and not transferring to reception"
+    HOME_EDUCATION = "home_education", "Parent notified in writing of education otherwise than at school"
+    MOVED_AWAY = "moved_away", "Ceased to reside within reasonable distance"
+    MEDICAL = "medical", "Certified medically unfit to attend until past compulsory school age"
+    CUSTODY = "custody", "In custody for more than four months"
+    DIED = "died", "Died"
+    PERMANENT_EXCLUSION = "permanent_exclusion", "Permanently excluded"
+    CEASED_CSA = "ceased_csa", "Ceased to be of compulsory school age"
+    TWENTY_DAYS = "twenty_days", "Continuously absent 20+ school days (G, N or O) after joint enquiries"
+    NOT_RETURNED = "not_returned", "Failed to return after leave within 10 school days"
+    OTHER = "other", "Other ground under regulation 9"
+
+
+class Pupil(models.Model):
+    """A pupil and their admission-register entry (domain.md section 1)."""
+
+    class Gender(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "U", "Unknown / other"
+
+    class SEN(models.TextChoices):
+        NONE = "N", "No SEN"
+        SUPPORT = "K", "SEN support"
+        EHCP = "E", "EHC plan"
+
+    upn = models.CharField("UPN", max_length=13, unique=True)
+    legal_surname = models.CharField(max_length=100)
+    legal_forename = models.CharField(max_length=100)
+    preferred_surname = models.CharField(max_length=100, blank=True)
+    preferred_forename = models.CharField(max_length=100, blank=True)
+    date_of_birth = models.DateField()
+    gender = models.CharField(max_length=1, choices=Gender.choices)
+    year_group = models.SmallIntegerField(choices=YEAR_GROUPS)
+    registration_group = models.ForeignKey(RegistrationGroup, on_delete=models.PROTECT,
+                                           related_name="pupils")
+    admission_date = models.DateField()
+    leaving_date = models.DateField(null=True, blank=True)
+    deletion_ground = models.CharField(max_length=30, choices=DeletionGround.choices, blank=True)
+    pupil_premium = models.BooleanField("pupil premium", default=False)
+    fsm = models.BooleanField("FSM eligible", default=False)
+    eal = models.BooleanField("EAL", default=False)
+    sen_status = models.CharField("SEN", max_length=1, choices=SEN.choices, default=SEN.NONE)
+    lac = models.BooleanField("looked after", default=False)
+    child_protection = models.BooleanField("CP / CIN", default=False)
+    young_carer = models.BooleanField(default=False)
+    social_worker = models.BooleanField(default=False)
+    medical_notes = models.CharField(max_length=200, blank=True)
+    address = models.TextField(blank=True)
+    photo = models.ImageField(upload_to="photos/", blank=True)
+
+    class Meta:
+        ordering = ["legal_surname", "legal_forename"]
+        indexes = [models.Index(fields=["registration_group", "legal_surname"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(leaving_date__isnull=True)
+                | models.Q(leaving_date__gte=models.F("admission_date")),
+                name="leaving_after_admission",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.display_name} ({self.upn})"
+
+    @property
+    def forename(self) -> str:
+        return self.preferred_forename or self.legal_forename
+
+    @property
+    def surname(self) -> str:
+        return self.preferred_surname or self.legal_surname
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.forename} {self.surname}"
+
+    @property
+    def flags(self) -> list[str]:
+        """Short flags shown on registers and lists."""
+        out = []
+        if self.sen_status == self.SEN.EHCP:
+            out.append("EHCP")
+        elif self.sen_status == self.SEN.SUPPORT:
+            out.append("SEN")
+        for attr, label in (("pupil_premium", "PP"), ("eal", "EAL"), ("lac", "LAC"),
+                            ("child_protection", "CP"), ("young_carer", "YC")):
+            if getattr(self, attr):
+                out.append(label)
+        if self.medical_notes:
+            out.append("Medical")
+        return out
+
+    def on_roll(self, day) -> bool:
+        return self.admission_date <= day and (self.leaving_date is None or day <= self.leaving_date)
+
+
+class Contact(models.Model):
+    """A parent or carer, in priority order. ``user`` links a portal login."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="contacts")
+    priority = models.PositiveSmallIntegerField(default=1)
+    title = models.CharField(max_length=20, blank=True)
+    forename = models.CharField(max_length=100)
+    surname = models.CharField(max_length=100)
+    relationship = models.CharField(max_length=40, default="Parent")
+    parental_responsibility = models.BooleanField(default=True)
+    correspondence = models.BooleanField("flagged for correspondence", default=False)
+    phone = models.CharField(max_length=40, blank=True)
+    mobile = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address = models.TextField(blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+
+    class Meta:
+        ordering = ["pupil", "priority"]
+        constraints = [models.UniqueConstraint(fields=["pupil", "priority"],
+                                               name="unique_contact_priority")]
+
+    def __str__(self):
+        return f"{self.title} {self.forename} {self.surname}".strip()
+
+    @property
+    def salutation(self) -> str:
+        return f"Dear {self.title} {self.surname}" if self.title else f"Dear {self.forename} {self.surname}"
+
+    @property
+    def best_phone(self) -> str:
+        return self.mobile or self.phone
+
+
+CODE_CHOICES = [(c, f"{c} – {v.meaning}") for c, v in CODES.items()]
+
+
+class Mark(models.Model):
+    """One register entry: a pupil, a date, a session and a national code."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="marks")
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    code = models.CharField(max_length=2, choices=CODE_CHOICES)
+    minutes_late = models.PositiveSmallIntegerField(null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    db_constraint=False)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pupil", "date", "session"],
+                                               name="one_mark_per_session")]
+        indexes = [models.Index(fields=["date", "session"])]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.date} {self.session} {self.code}"
+
+
+class MarkAmendment(models.Model):
+    """Append-only trail of changes to marks (domain.md section 9).
+
+    A database trigger (migration 0002) rejects UPDATE and DELETE on this table, so not
+    even raw SQL from the application's role can rewrite history. Kept six years.
+    """
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="amendments",
+                              db_constraint=False)
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    original_code = models.CharField(max_length=2, blank=True)
+    original_minutes_late = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_code = models.CharField(max_length=2)
+    new_minutes_late = models.PositiveSmallIntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=300)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    user_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=40)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["pupil", "date"])]
+
+    def __str__(self):
+        return f"{self.date} {self.session}: {self.original_code or '–'} → {self.new_code}"

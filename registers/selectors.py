@@ -1,0 +1,141 @@
+"""Reads that feed pages and exports. Statistics aggregate in SQL (domain.md section 3)."""
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from . import codes
+from .models import Mark, Pupil
+from .school_year import csa_birth_range, school_year_start
+
+PA_THRESHOLD = 10.0  # absence % at or above which a pupil is persistently absent
+SA_THRESHOLD = 50.0  # absence % at or above which a pupil is severely absent
+
+
+@dataclass
+class Stats:
+    possible: int = 0
+    present: int = 0
+    aea: int = 0
+    authorised: int = 0
+    unauthorised: int = 0
+    not_possible: int = 0
+    late_before_close: int = 0
+    late_after_close: int = 0
+    minutes_late: int = 0
+
+    @property
+    def attended(self) -> int:
+        return self.present + self.aea
+
+    @property
+    def absent(self) -> int:
+        return self.authorised + self.unauthorised
+
+    def _pct(self, n: int) -> float | None:
+        return n * 100.0 / self.possible if self.possible else None
+
+    @property
+    def attendance_pct(self) -> float | None:
+        return self._pct(self.attended)
+
+    @property
+    def absence_pct(self) -> float | None:
+        return self._pct(self.absent)
+
+    @property
+    def authorised_pct(self) -> float | None:
+        return self._pct(self.authorised)
+
+    @property
+    def unauthorised_pct(self) -> float | None:
+        return self._pct(self.unauthorised)
+
+    @property
+    def persistent(self) -> bool:
+        # Thresholds compare unrounded values: exactly 10.0% absence is PA.
+        return self.possible > 0 and self.absent * 100 >= PA_THRESHOLD * self.possible
+
+    @property
+    def severe(self) -> bool:
+        return self.possible > 0 and self.absent * 100 >= SA_THRESHOLD * self.possible
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.update(attended=self.attended, attendance_pct=self.attendance_pct,
+                 absence_pct=self.absence_pct, persistent=self.persistent, severe=self.severe)
+        return d
+
+    def __add__(self, other: "Stats") -> "Stats":
+        return Stats(**{k: getattr(self, k) + getattr(other, k) for k in asdict(self)})
+
+
+def _in(codes_: list[str]) -> Q:
+    return Q(code__in=codes_)
+
+
+STAT_AGGREGATES = {
+    "possible": Count("id", filter=_in(codes.POSSIBLE_CODES)),
+    "present": Count("id", filter=_in(codes.PRESENT_CODES)),
+    "aea": Count("id", filter=_in(codes.AEA_CODES)),
+    "authorised": Count("id", filter=_in(codes.AUTHORISED_CODES)),
+    "unauthorised": Count("id", filter=_in(codes.UNAUTHORISED_CODES)),
+    "not_possible": Count("id", filter=_in(codes.NOT_POSSIBLE_CODES)),
+    "late_before_close": Count("id", filter=Q(code="L")),
+    "late_after_close": Count("id", filter=Q(code="U")),
+    "minutes_late": Sum("minutes_late", default=0),
+}
+
+
+def _marks(pupils: QuerySet | None, date_from: date | None, date_to: date | None) -> QuerySet:
+    qs = Mark.objects.all()
+    if pupils is not None:
+        qs = qs.filter(pupil__in=pupils.values("pk"))
+    if date_from:
+        qs = qs.filter(date__gte=date_from)
+    if date_to:
+        qs = qs.filter(date__lte=date_to)
+    return qs
+
+
+def stats_by_pupil(*, pupils: QuerySet | None = None, date_from: date | None = None,
+                   date_to: date | None = None) -> dict[int, Stats]:
+    """Figures per pupil in one GROUP BY query; pupils with no marks are absent from the dict."""
+    rows = (_marks(pupils, date_from, date_to).order_by().values("pupil_id")
+            .annotate(**STAT_AGGREGATES))
+    return {r.pop("pupil_id"): Stats(**r) for r in rows}
+
+
+def stats_total(*, pupils: QuerySet | None = None, date_from: date | None = None,
+                date_to: date | None = None) -> Stats:
+    """Figures for a whole set of pupils (a class, year group, pupil group or school)."""
+    row = _marks(pupils, date_from, date_to).aggregate(**STAT_AGGREGATES)
+    return Stats(**row)
+
+
+def code_counts(*, pupils: QuerySet | None = None, date_from: date | None = None,
+                date_to: date | None = None) -> dict[str, int]:
+    rows = (_marks(pupils, date_from, date_to).order_by().values("code")
+            .annotate(n=Count("id")).order_by("code"))
+    return {r["code"]: r["n"] for r in rows}
+
+
+def pupils_on_roll(date_from: date, date_to: date) -> QuerySet:
+    """Pupils on roll at any time in the range (leavers included up to their leaving date)."""
+    return Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=date_from),
+                                admission_date__lte=date_to)
+
+
+def compulsory_school_age(pupils: QuerySet, on: date) -> QuerySet:
+    """Restrict to pupils aged 5–15 at the start of the school year containing ``on``."""
+    oldest, youngest = csa_birth_range(on)
+    return pupils.filter(date_of_birth__gte=oldest, date_of_birth__lte=youngest)
+
+
+def year_to_date(today: date) -> tuple[date, date]:
+    return school_year_start(today), today
+
+
+def persistent_absentees(stats: dict[int, Stats]) -> list[int]:
+    return [pk for pk, s in stats.items() if s.persistent]

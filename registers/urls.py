@@ -1,0 +1,20 @@
+from django.urls import path, register_converter
+
+from . import converters, views
+
+register_converter(converters.IsoDateConverter, "isodate")
+register_converter(converters.SessionConverter, "session")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("register/", views.my_register, name="my_register"),
+    path("register/<int:group_id>/<isodate:day>/<session:session>/", views.register_take,
+         name="register"),
+    path("office/", views.office_today, name="office_today"),
+    path("office/<isodate:day>/<session:session>/", views.office_session, name="office_session"),
+    path("pupils/", views.pupil_list, name="pupil_list"),
+    path("pupils/<int:pk>/", views.pupil_detail, name="pupil_detail"),
+    path("pupils/<int:pk>/amend/", views.mark_amend, name="mark_amend"),
+    path("calendar/", views.calendar_page, name="calendar"),
+    path("imports/<str:kind>/", views.import_upload, name="import_upload"),
+]

@@ -1,0 +1,329 @@
+"""Register pages: thin views over registers.services and registers.selectors."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from absences.models import AbsenceReport
+from tenants.access import role_required
+from tenants.roles import ADMIN_STAFF, MARKERS, PUPIL_READERS, WHOLE_SCHOOL_MARKERS, Role
+
+from . import codes, imports, selectors
+from .forms import AmendForm, ImportForm
+from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
+from .school_year import learning_lost, school_year_start
+from .services import Entry, RegisterError, marks_save
+from .services import mark_amend as amend_service
+
+ROLE_ORDER = [Role.HEAD, Role.ATTENDANCE_OFFICER, Role.OFFICE, Role.TEACHER, Role.GOVERNOR,
+              Role.TRUST_DIRECTOR, Role.LA_OFFICER, Role.PARENT]
+
+
+def acting_role(request) -> str:
+    """The role recorded on audit rows: the most senior one the person holds here."""
+    return next((r.label for r in ROLE_ORDER if r in request.roles), "")
+
+
+def current_session(school, now=None) -> tuple[date, str]:
+    """Today's session now, or the latest open session before today if today is not one."""
+    now = timezone.localtime(now)
+    day = SchoolDay.objects.filter(closed=False, date__lte=now.date()).order_by("-date") \
+        .values_list("date", flat=True).first() or now.date()
+    if day < now.date():
+        return day, "PM"
+    return day, "AM" if now.time() < school.pm_open else "PM"
+
+
+def _neighbour_sessions(day: date, session: str):
+    """(previous, next) sessions as (date, session) pairs, skipping non-school days."""
+    if session == "PM":
+        prev = (day, "AM")
+    else:
+        d = SchoolDay.objects.filter(closed=False, date__lt=day).order_by("-date") \
+            .values_list("date", flat=True).first()
+        prev = (d, "PM") if d else None
+    if session == "AM":
+        nxt = (day, "PM")
+    else:
+        d = SchoolDay.objects.filter(closed=False, date__gt=day).order_by("date") \
+            .values_list("date", flat=True).first()
+        nxt = (d, "AM") if d else None
+    return prev, nxt
+
+
+def home(request):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    roles = request.roles
+    if not roles:
+        raise Http404
+    if roles & WHOLE_SCHOOL_MARKERS:
+        return redirect("office_today")
+    if Role.TEACHER in roles:
+        return redirect("my_register")
+    if Role.PARENT in roles:
+        children = Pupil.objects.filter(contacts__user=request.user).distinct()
+        return render(request, "registers/parent_home.html", {"children": children})
+    return render(request, "registers/home.html")
+
+
+@role_required(MARKERS)
+def my_register(request):
+    school = request.tenant
+    day, session = current_session(school)
+    groups = RegistrationGroup.objects.filter(teachers=request.user)
+    if not groups and request.roles & WHOLE_SCHOOL_MARKERS:
+        return redirect("office_session", day=day, session=session)
+    if len(groups) == 1:
+        return redirect("register", group_id=groups[0].pk, day=day, session=session)
+    return render(request, "registers/my_groups.html",
+                  {"groups": groups, "day": day, "session": session})
+
+
+def _group_for(request, group_id: int) -> RegistrationGroup:
+    group = get_object_or_404(RegistrationGroup, pk=group_id)
+    if not request.roles & WHOLE_SCHOOL_MARKERS and not group.teachers.filter(
+            pk=request.user.pk).exists():
+        raise Http404
+    return group
+
+
+def _register_rows(group, day, session):
+    """Pupils of the class on roll that day, with their mark and any parent report: 3 queries."""
+    pupils = list(Pupil.objects.filter(registration_group=group, admission_date__lte=day)
+                  .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
+                  .order_by("legal_surname", "legal_forename"))
+    marks = {m.pupil_id: m for m in Mark.objects.filter(pupil__in=[p.pk for p in pupils],
+                                                        date=day, session=session)}
+    reports = {}
+    for r in AbsenceReport.objects.filter(pupil__in=[p.pk for p in pupils], first_day__lte=day,
+                                          last_day__gte=day).exclude(status="queried"):
+        reports.setdefault(r.pupil_id, r)
+    return pupils, [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk)}
+                    for p in pupils]
+
+
+def _entries_from_post(post, pupils, session) -> list[Entry]:
+    all_present = "all_present" in post
+    entries = []
+    for p in pupils:
+        code = post.get(f"code-{p.pk}", "").strip()
+        if not code and all_present:
+            code = codes.present_code(session)
+        if not code:
+            continue
+        minutes = post.get(f"minutes-{p.pk}", "").strip()
+        entries.append(Entry(p.pk, code, int(minutes) if minutes.isdigit() else None,
+                             post.get(f"reason-{p.pk}", "")))
+    return entries
+
+
+@role_required(MARKERS)
+@require_http_methods(["GET", "POST"])
+def register_take(request, group_id, day, session):
+    school = request.tenant
+    group = _group_for(request, group_id)
+    schoolday = SchoolDay.objects.filter(date=day).first()
+    pupils, rows = _register_rows(group, day, session)
+    errors = {}
+    if request.method == "POST":
+        entries = _entries_from_post(request.POST, pupils, session)
+        try:
+            result = marks_save(school=school, day=day, session=session, pupils=pupils,
+                                entries=entries, user=request.user, role=acting_role(request))
+        except RegisterError as exc:
+            errors = exc.errors
+            messages.error(request, "Nothing was saved: " + "; ".join(
+                str(v) for v in errors.values()))
+        else:
+            messages.success(request, f"Register saved: {result['created']} new, "
+                                      f"{result['amended']} amended.")
+            return redirect("register", group_id=group.pk, day=day, session=session)
+    prev, nxt = _neighbour_sessions(day, session)
+    opens, late, closes = school.register_times(session)
+    marked = sum(1 for r in rows if r["mark"])
+    return render(request, "registers/register.html", {
+        "group": group, "day": day, "session": session, "rows": rows, "errors": errors,
+        "schoolday": schoolday, "prev": prev, "next": nxt, "marked": marked,
+        "times": {"open": opens, "late": late, "close": closes},
+        "present_code": codes.present_code(session),
+        "code_list": [codes.CODES[c] for c in codes.MARKABLE_CODES],
+        "posted": request.POST if errors else None,
+    })
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def office_today(request):
+    day, session = current_session(request.tenant)
+    return redirect("office_session", day=day, session=session)
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def office_session(request, day, session):
+    """The whole school for one session: registers missing and the first-day calling list."""
+    on_roll = Q(pupils__admission_date__lte=day) & (
+        Q(pupils__leaving_date__isnull=True) | Q(pupils__leaving_date__gte=day))
+    groups = RegistrationGroup.objects.annotate(
+        on_roll=Count("pupils", filter=on_roll, distinct=True),
+        marked=Count("pupils__marks", filter=on_roll & Q(pupils__marks__date=day,
+                                                         pupils__marks__session=session)),
+    ).prefetch_related("teachers")
+    calling = (Mark.objects.filter(date=day, session=session, code="N")
+               .select_related("pupil__registration_group")
+               .prefetch_related(Prefetch("pupil__contacts",
+                                          queryset=Contact.objects.order_by("priority"))))
+    reports = AbsenceReport.objects.filter(first_day__lte=day, last_day__gte=day) \
+        .select_related("pupil__registration_group")
+    totals = Mark.objects.filter(date=day, session=session).aggregate(
+        present=Count("id", filter=Q(code__in=codes.ATTENDED_CODES)),
+        absent=Count("id", filter=Q(code__in=codes.ABSENCE_CODES)),
+        late=Count("id", filter=Q(code__in=["L", "U"])),
+        unexplained=Count("id", filter=Q(code="N")))
+    groups = list(groups)
+    prev, nxt = _neighbour_sessions(day, session)
+    return render(request, "registers/office_session.html", {
+        "day": day, "session": session, "groups": groups, "calling": calling,
+        "reports": reports, "totals": totals, "prev": prev, "next": nxt,
+        "missing": [g for g in groups if g.on_roll and g.marked < g.on_roll],
+        "schoolday": SchoolDay.objects.filter(date=day).first(),
+    })
+
+
+@role_required(PUPIL_READERS)
+def pupil_list(request):
+    q = request.GET.get("q", "").strip()
+    pupils = Pupil.objects.select_related("registration_group")
+    if request.GET.get("leavers") != "1":
+        pupils = pupils.filter(leaving_date__isnull=True)
+    if q:
+        pupils = pupils.filter(Q(legal_surname__icontains=q) | Q(legal_forename__icontains=q)
+                               | Q(preferred_forename__icontains=q) | Q(upn__iexact=q))
+    group = request.GET.get("group")
+    if group:
+        pupils = pupils.filter(registration_group_id=group)
+    today = timezone.localdate()
+    pupils = list(pupils[:500])
+    ids = Pupil.objects.filter(pk__in=[p.pk for p in pupils])
+    stats = selectors.stats_by_pupil(pupils=ids, date_from=school_year_start(today),
+                                     date_to=today)
+    for p in pupils:
+        p.stats = stats.get(p.pk)
+    return render(request, "registers/pupil_list.html", {
+        "pupils": pupils, "q": q, "groups": RegistrationGroup.objects.all(), "group": group})
+
+
+def pupil_for_request(request, pk: int) -> Pupil:
+    """The only way a view loads a pupil: staff see their school's, parents their own."""
+    if not request.user.is_authenticated:
+        raise Http404
+    qs = Pupil.objects.select_related("registration_group")
+    if request.roles & PUPIL_READERS:
+        return get_object_or_404(qs, pk=pk)
+    if Role.PARENT in request.roles:
+        return get_object_or_404(qs.filter(contacts__user=request.user).distinct(), pk=pk)
+    raise Http404
+
+
+def _marks_calendar(pupil, date_from, date_to):
+    """Weeks (Mon–Fri) of the period with the AM and PM mark of each day."""
+    marks = {(m.date, m.session): m for m in pupil.marks.filter(date__range=(date_from, date_to))}
+    weeks = {}
+    for d in SchoolDay.objects.filter(date__range=(date_from, date_to)):
+        week = weeks.setdefault(d.week, [None] * 5)
+        week[d.date.weekday()] = {"day": d, "am": marks.get((d.date, "AM")),
+                                  "pm": marks.get((d.date, "PM"))}
+    return sorted(weeks.items(), reverse=True)
+
+
+def pupil_detail(request, pk):
+    if not request.user.is_authenticated:
+        return redirect("login")
+    pupil = pupil_for_request(request, pk)
+    is_staff = bool(request.roles & PUPIL_READERS)
+    today = timezone.localdate()
+    start = school_year_start(today)
+    one = Pupil.objects.filter(pk=pupil.pk)
+    stats = selectors.stats_total(pupils=one, date_from=start, date_to=today)
+    counts = selectors.code_counts(pupils=one, date_from=start, date_to=today)
+    return render(request, "registers/pupil_detail.html", {
+        "pupil": pupil, "stats": stats, "is_staff": is_staff,
+        "can_amend": bool(request.roles & WHOLE_SCHOOL_MARKERS),
+        "code_rows": [(codes.CODES[c], n) for c, n in counts.items() if c in codes.CODES],
+        "lost": learning_lost(stats.absent), "weeks": _marks_calendar(pupil, start, today),
+        "amendments": pupil.amendments.all()[:200] if is_staff else [],
+        "contacts": pupil.contacts.all() if is_staff else [],
+        "form": AmendForm(initial={"day": today}),
+        "year_start": start,
+    })
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+@require_http_methods(["POST"])
+def mark_amend(request, pk):
+    pupil = pupil_for_request(request, pk)
+    form = AmendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Amendment not saved: " + "; ".join(
+            f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return redirect("pupil_detail", pk=pupil.pk)
+    d = form.cleaned_data
+    try:
+        amend_service(school=request.tenant, pupil=pupil, day=d["day"], session=d["session"],
+                      code=d["code"], minutes_late=d["minutes_late"], reason=d["reason"],
+                      user=request.user, role=acting_role(request))
+    except RegisterError as exc:
+        messages.error(request, "Amendment not saved: " + "; ".join(
+            str(v) for v in exc.errors.values()))
+    else:
+        messages.success(request, f"{d['day']:%-d %b} {d['session']} is now {d['code']}.")
+    return redirect(reverse("pupil_detail", args=[pupil.pk]) + "#marks")
+
+
+IMPORTS = {
+    "pupils": ("Pupils", imports.import_pupils, ", ".join(imports.PUPIL_REQUIRED)),
+    "marks": ("Marks", None, "upn, date, session, code, minutes_late (optional)"),
+    "calendar": ("Calendar", imports.import_calendar, "kind, start_date, end_date, label"),
+}
+
+
+@role_required(ADMIN_STAFF)
+@require_http_methods(["GET", "POST"])
+def import_upload(request, kind):
+    if kind not in IMPORTS:
+        raise Http404
+    title, func, columns = IMPORTS[kind]
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data["file"].read()
+        try:
+            if kind == "marks":
+                result = imports.import_marks(data, user=request.user, role=acting_role(request))
+            else:
+                result = func(data)
+        except imports.ImportRejected as exc:
+            problems = exc.errors
+            messages.error(request, f"Nothing was imported: {len(problems)} problem(s) found.")
+        else:
+            messages.success(request, f"{title} imported: {result.created} new, "
+                                      f"{result.updated} updated. " + " ".join(result.notes))
+            return redirect("import_upload", kind=kind)
+    return render(request, "registers/import.html", {
+        "form": form, "kind": kind, "title": title, "columns": columns, "problems": problems})
+
+
+@role_required(ADMIN_STAFF)
+def calendar_page(request):
+    today = timezone.localdate()
+    days = SchoolDay.objects.filter(date__gte=school_year_start(today) - timedelta(days=0))
+    return render(request, "registers/calendar.html", {
+        "entries": CalendarEntry.objects.all(),
+        "open_days": days.filter(closed=False).count(),
+        "closed_days": days.filter(closed=True),
+    })

@@ -1,0 +1,100 @@
+from datetime import time
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+from .roles import Role
+
+
+class User(AbstractUser):
+    """A person who can sign in: staff, governors, trust and LA officers, parents."""
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+
+class Trust(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+
+    def __str__(self):
+        return self.name
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+class School(TenantMixin):
+    """One school = one tenant schema. Register times are the school's own (domain.md 1)."""
+
+    name = models.CharField(max_length=200)
+    trust = models.ForeignKey(Trust, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="schools")
+    preset = models.CharField(max_length=30, blank=True)
+    urn = models.CharField("URN", max_length=10, blank=True)
+    la_name = models.CharField("local authority", max_length=100, blank=True)
+    la_code = models.PositiveSmallIntegerField("LA number", null=True, blank=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    headteacher = models.CharField(max_length=120, blank=True)
+    attendance_target = models.DecimalField(max_digits=4, decimal_places=1, default=96)
+    am_open = models.TimeField(default=time(8, 45))
+    am_late_after = models.TimeField(default=time(8, 55))
+    am_close = models.TimeField(default=time(9, 15))
+    pm_open = models.TimeField(default=time(13, 15))
+    pm_late_after = models.TimeField(default=time(13, 20))
+    pm_close = models.TimeField(default=time(13, 45))
+    created = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        for s in ("am", "pm"):
+            opens, late, closes = (getattr(self, f"{s}_{k}") for k in ("open", "late_after", "close"))
+            if not opens <= late <= closes:
+                raise ValidationError(
+                    f"{s.upper()} register: late time must be between opening and closing.")
+            if _minutes(closes) - _minutes(opens) > 30:
+                raise ValidationError(
+                    f"{s.upper()} register must close no more than 30 minutes after it opens.")
+
+    def register_times(self, session: str) -> tuple[time, time, time]:
+        s = session.lower()
+        return getattr(self, f"{s}_open"), getattr(self, f"{s}_late_after"), getattr(self, f"{s}_close")
+
+
+class Domain(DomainMixin):
+    pass
+
+
+class Membership(models.Model):
+    """A role held by a person in one school. One person may hold many."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=30, choices=Role.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "school", "role"],
+                                               name="unique_membership")]
+
+    def __str__(self):
+        return f"{self.user} – {self.get_role_display()} at {self.school}"
+
+
+class TrustMembership(models.Model):
+    """A trust director reads every school of the trust."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="trust_memberships")
+    trust = models.ForeignKey(Trust, on_delete=models.CASCADE, related_name="members")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "trust"], name="unique_trust_member")]

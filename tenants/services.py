@@ -1,0 +1,64 @@
+"""Setting up schools, trusts and people."""
+
+from django.db import transaction
+from django_tenants.utils import schema_context
+
+from escalation.services import band_set_create
+
+from .models import Domain, Membership, School, Trust, TrustMembership, User
+from .presets import PRESETS
+
+
+def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None = None,
+                  preset: str | None = None, trust_name: str | None = None) -> School:
+    """Create the tenant and its schema; a preset loads the seed school's configuration."""
+    if preset and preset not in PRESETS:
+        raise ValueError(f"unknown preset '{preset}': choose from {', '.join(PRESETS)}")
+    config = PRESETS.get(preset, {})
+    trust = None
+    if trust_slug:
+        trust, _ = Trust.objects.get_or_create(
+            slug=trust_slug, defaults={"name": trust_name or trust_slug.replace("-", " ").title()})
+    school = School(schema_name=schema, name=name, trust=trust, preset=preset or "")
+    for key in ("la_name", "la_code", "attendance_target", "headteacher"):
+        if key in config:
+            setattr(school, key, config[key])
+    for session, (opens, late, closes) in config.get("times", {}).items():
+        setattr(school, f"{session}_open", opens)
+        setattr(school, f"{session}_late_after", late)
+        setattr(school, f"{session}_close", closes)
+    school.full_clean(exclude=["schema_name"])
+    school.save()  # creates and migrates the schema
+    Domain.objects.create(domain=domain, tenant=school, is_primary=True)
+    if config.get("bands"):
+        with schema_context(school.schema_name):
+            band_set_create(name=config["bands_name"], bands=config["bands"])
+    return school
+
+
+@transaction.atomic
+def person_grant(*, username: str, role: str, school: School | None = None,
+                 trust: Trust | None = None, first_name: str = "", last_name: str = "",
+                 email: str = "", password: str | None = None) -> User:
+    """Create the person if needed and give them a role in a school (or a trust)."""
+    user, created = User.objects.get_or_create(
+        username=username, defaults={"first_name": first_name, "last_name": last_name,
+                                     "email": email})
+    if created or password:
+        user.set_password(password) if password else user.set_unusable_password()
+        user.save()
+    if trust is not None:
+        TrustMembership.objects.get_or_create(user=user, trust=trust)
+    if school is not None:
+        Membership.objects.get_or_create(user=user, school=school, role=role)
+    return user
+
+
+def public_tenant_ensure(domain: str = "localhost") -> School:
+    """The public schema hosts the platform front page and shared tables."""
+    school, created = School.objects.get_or_create(schema_name="public",
+                                                   defaults={"name": "Attendance platform"})
+    if created or not school.domains.exists():
+        Domain.objects.get_or_create(domain=domain, defaults={"tenant": school,
+                                                              "is_primary": True})
+    return school

@@ -1,0 +1,143 @@
+"""Shared fixtures: a real PostgreSQL test database with two real school schemas.
+
+School A and school B are created once per test database (kept with --reuse-db). Tests
+run inside a transaction that is rolled back, with the connection switched to a school's
+schema, so each test starts from empty school tables.
+"""
+
+import os
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+SCHOOLS = {"test_a": ("Test School A", "a.localhost"), "test_b": ("Test School B", "b.localhost")}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.models import School
+    from tenants.services import public_tenant_ensure, school_create
+
+    with django_db_blocker.unblock():
+        public_tenant_ensure()
+        for schema, (name, domain) in SCHOOLS.items():
+            if not School.objects.filter(schema_name=schema).exists():
+                school_create(schema=schema, name=name, domain=domain, preset="beecroft",
+                              trust_slug="test-trust")
+        connection.set_schema_to_public()
+
+
+def _school(schema):
+    from tenants.models import School
+
+    return School.objects.get(schema_name=schema)
+
+
+@pytest.fixture
+def school_a(db):
+    school = _school("test_a")
+    connection.set_tenant(school)
+    yield school
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def school_b(db):
+    return _school("test_b")
+
+
+# A term that covers the test dates: Monday 1 September 2025 to Friday 17 July 2026,
+# with an INSET day and the October half term.
+TERM_START, TERM_END = date(2025, 9, 1), date(2026, 7, 17)
+INSET = date(2025, 9, 1)
+
+
+@pytest.fixture
+def calendar(school_a):
+    from registers.calendar import calendar_replace
+    from registers.models import CalendarEntry
+
+    calendar_replace(entries=[
+        CalendarEntry(kind="term", start_date=TERM_START, end_date=date(2025, 10, 24),
+                      label="Autumn 1"),
+        CalendarEntry(kind="term", start_date=date(2025, 11, 3), end_date=date(2025, 12, 19),
+                      label="Autumn 2"),
+        CalendarEntry(kind="term", start_date=date(2026, 1, 5), end_date=TERM_END,
+                      label="Spring and summer"),
+        CalendarEntry(kind="closure", start_date=INSET, end_date=INSET, label="INSET"),
+    ])
+    return school_a
+
+
+UPN_SERIAL = iter(range(1, 10**6))
+
+
+def make_upn(la: int = 383, estab: int = 2001, year: int = 20, serial: int | None = None) -> str:
+    from stdnum.gb.upn import calc_check_digit
+
+    serial = next(UPN_SERIAL) if serial is None else serial
+    body = f"{la:03d}{estab:04d}{year:02d}{serial:03d}"
+    return calc_check_digit(body) + body
+
+
+@pytest.fixture
+def make_pupil(school_a):
+    from registers.models import Pupil, RegistrationGroup
+
+    def make(group="3B", year_group=3, admission=date(2020, 9, 1), leaving=None, **kw):
+        g, _ = RegistrationGroup.objects.get_or_create(name=group,
+                                                       defaults={"year_group": year_group})
+        defaults = dict(upn=make_upn(serial=kw.pop("serial", None)), legal_surname="Pupil",
+                        legal_forename="Test", date_of_birth=date(2017, 3, 1), gender="F",
+                        year_group=year_group, registration_group=g, admission_date=admission,
+                        leaving_date=leaving, deletion_ground="other_school" if leaving else "")
+        defaults.update(kw)
+        return Pupil.objects.create(**defaults)
+
+    return make
+
+
+@pytest.fixture
+def people(school_a, school_b):
+    """One person in every role at school A, plus a member of staff at school B."""
+    from tenants.roles import Role
+    from tenants.services import person_grant
+
+    out = {}
+    for role in Role:
+        if role == Role.TRUST_DIRECTOR:
+            out[role.value] = person_grant(username=f"a_{role.value}", role=role,
+                                           trust=school_a.trust, password="pw-Secret-123",
+                                           first_name="Trust", last_name="Director")
+        else:
+            out[role.value] = person_grant(username=f"a_{role.value}", role=role,
+                                           school=school_a, password="pw-Secret-123",
+                                           first_name=role.label.split()[0], last_name="A")
+    out["other_school_office"] = person_grant(username="b_office", role=Role.OFFICE,
+                                              school=school_b, password="pw-Secret-123")
+    return out
+
+
+def client_for(user=None, host="a.localhost") -> Client:
+    client = Client(HTTP_HOST=host)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_as():
+    return client_for
+
+
+def weekdays(start: date, count: int) -> list[date]:
+    out, d = [], start
+    while len(out) < count:
+        if d.weekday() < 5:
+            out.append(d)
+        d += timedelta(days=1)
+    return out
