@@ -48,6 +48,8 @@ TENANT_DOMAIN_MODEL = "tenants.Domain"
 PUBLIC_SCHEMA_URLCONF = "attendance_site.urls_public"
 ROOT_URLCONF = "attendance_site.urls"
 SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
+# Set the search_path once per tenant switch, not before every query.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [

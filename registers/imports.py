@@ -358,5 +358,6 @@ def _load_marks(tsv: str, count: int, *, user, role: str) -> ImportResult:
               WHERE {mark}.code <> EXCLUDED.code
                  OR {mark}.minutes_late IS DISTINCT FROM EXCLUDED.minutes_late""", [user_id])
         written = cur.rowcount
+        cur.execute("DROP TABLE import_marks")  # also when inside an outer transaction
     return ImportResult(created=written - updated, updated=updated,
                         unchanged=count - written)

@@ -53,6 +53,9 @@ class SchoolDay(models.Model):
     class Meta:
         ordering = ["date"]
 
+    def __str__(self):
+        return f"{self.date} ({'closed' if self.closed else self.term})"
+
 
 class RegistrationGroup(models.Model):
     """A class / tutor group. Teachers are people from the shared user table."""

@@ -241,9 +241,8 @@ def _marks_calendar(pupil, date_from, date_to):
     return sorted(weeks.items(), reverse=True)
 
 
+@role_required(PUPIL_READERS | {Role.PARENT})
 def pupil_detail(request, pk):
-    if not request.user.is_authenticated:
-        return redirect("login")
     pupil = pupil_for_request(request, pk)
     is_staff = bool(request.roles & PUPIL_READERS)
     today = timezone.localdate()

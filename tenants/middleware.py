@@ -1,5 +1,4 @@
 from django.db import connection
-from django.utils.functional import SimpleLazyObject
 
 from .access import roles_for
 
@@ -11,6 +10,5 @@ class MembershipMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        tenant = getattr(connection, "tenant", None)
-        request.roles = SimpleLazyObject(lambda: roles_for(request.user, tenant))
+        request.roles = roles_for(request.user, getattr(connection, "tenant", None))
         return self.get_response(request)

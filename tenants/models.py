@@ -98,3 +98,6 @@ class TrustMembership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "trust"], name="unique_trust_member")]
+
+    def __str__(self):
+        return f"{self.user} – director at {self.trust}"

@@ -111,14 +111,14 @@ def people(school_a, school_b):
     for role in Role:
         if role == Role.TRUST_DIRECTOR:
             out[role.value] = person_grant(username=f"a_{role.value}", role=role,
-                                           trust=school_a.trust, password="pw-Secret-123",
+                                           trust=school_a.trust,
                                            first_name="Trust", last_name="Director")
         else:
             out[role.value] = person_grant(username=f"a_{role.value}", role=role,
-                                           school=school_a, password="pw-Secret-123",
+                                           school=school_a,
                                            first_name=role.label.split()[0], last_name="A")
     out["other_school_office"] = person_grant(username="b_office", role=Role.OFFICE,
-                                              school=school_b, password="pw-Secret-123")
+                                              school=school_b)
     return out
 
 

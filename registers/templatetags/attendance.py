@@ -24,4 +24,4 @@ def code_meaning(code: str) -> str:
 @register.filter
 def pct(value) -> str:
     """One decimal place for display; thresholds always use the unrounded value."""
-    return "–" if value is None else f"{value:.1f}%"
+    return f"{value:.1f}%" if isinstance(value, int | float) else "–"
