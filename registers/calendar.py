@@ -54,3 +54,15 @@ def open_days(date_from: date | None = None, date_to: date | None = None):
 
 def latest_open_day(on_or_before: date) -> date | None:
     return open_days(date_to=on_or_before).order_by("-date").values_list("date", flat=True).first()
+
+
+def school_days_back(day: date, n: int) -> date | None:
+    """The open school day ``n`` school days before ``day`` (``n=0``: the latest on or before)."""
+    dates = open_days(date_to=day).order_by("-date").values_list("date", flat=True)
+    if n == 0:
+        return dates.first()
+    return dates.filter(date__lt=day)[n - 1:n].first()
+
+
+def school_days_in(date_from: date, date_to: date) -> int:
+    return open_days(date_from, date_to).count()
