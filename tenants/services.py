@@ -3,8 +3,6 @@
 from django.db import transaction
 from django_tenants.utils import schema_context
 
-from escalation.services import band_set_create
-
 from .models import Domain, Membership, School, Trust, TrustMembership, User
 from .presets import PRESETS
 
@@ -30,10 +28,20 @@ def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None
     school.full_clean(exclude=["schema_name"])
     school.save()  # creates and migrates the schema
     Domain.objects.create(domain=domain, tenant=school, is_primary=True)
-    if config.get("bands"):
+    if preset:
         with schema_context(school.schema_name):
-            band_set_create(name=config["bands_name"], bands=config["bands"])
+            preset_apply(preset)
     return school
+
+
+def preset_apply(preset: str) -> None:
+    """Each app loads its own part of a preset into the current school schema."""
+    from absences import presets as absences_presets
+    from escalation import presets as escalation_presets
+    from letters import presets as letters_presets
+
+    for module in (letters_presets, escalation_presets, absences_presets):
+        module.apply(preset)
 
 
 @transaction.atomic
