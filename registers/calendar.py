@@ -39,6 +39,18 @@ def calendar_replace(*, entries: list[CalendarEntry]) -> int:
         return school_days_rebuild()
 
 
+def calendar_entry_add(*, entry: CalendarEntry) -> int:
+    with transaction.atomic():
+        entry.save()
+        return school_days_rebuild()
+
+
+def calendar_entry_delete(*, entry: CalendarEntry) -> int:
+    with transaction.atomic():
+        entry.delete()
+        return school_days_rebuild()
+
+
 def is_session_day(day: date) -> bool:
     return SchoolDay.objects.filter(date=day, closed=False).exists()
 

@@ -1,7 +1,7 @@
 from django import forms
 
 from . import codes
-from .models import Session
+from .models import CalendarEntry, DeletionGround, Session
 
 
 class AmendForm(forms.Form):
@@ -25,3 +25,31 @@ class ImportForm(forms.Form):
         if not f.name.lower().endswith(".csv"):
             raise forms.ValidationError("Upload a .csv file.")
         return f
+
+
+class OffRollForm(forms.Form):
+    leaving_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ground = forms.ChoiceField(label="Deletion ground", choices=DeletionGround.choices)
+
+
+class CalendarEntryForm(forms.ModelForm):
+    class Meta:
+        model = CalendarEntry
+        fields = ["kind", "start_date", "end_date", "label"]
+        widgets = {"start_date": forms.DateInput(attrs={"type": "date"}),
+                   "end_date": forms.DateInput(attrs={"type": "date"})}
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start_date"), data.get("end_date")
+        if start and end and end < start:
+            raise forms.ValidationError("The entry ends before it starts.")
+        if start and end and data.get("kind") == CalendarEntry.Kind.TERM and \
+                CalendarEntry.objects.filter(kind="term", start_date__lte=end,
+                                             end_date__gte=start).exists():
+            raise forms.ValidationError("This term overlaps another term.")
+        if start and end and data.get("kind") == CalendarEntry.Kind.CLOSURE and not \
+                CalendarEntry.objects.filter(kind="term", start_date__lte=start,
+                                             end_date__gte=end).exists():
+            raise forms.ValidationError("A closure must fall inside a term.")
+        return data

@@ -18,6 +18,7 @@ from .calendar import calendar_replace
 from .models import (
     YEAR_GROUP_CODES,
     CalendarEntry,
+    Contact,
     DeletionGround,
     Mark,
     MarkAmendment,
@@ -244,6 +245,71 @@ def import_pupils(data: bytes | str) -> ImportResult:
             Pupil.objects.bulk_update(to_update, fields, batch_size=500)
     result.created, result.updated = len(to_create), len(to_update)
     return result
+
+
+# --- contacts ---------------------------------------------------------------
+
+CONTACT_REQUIRED = ["upn", "priority", "forename", "surname"]
+CONTACT_OPTIONAL = ["title", "relationship", "parental_responsibility", "correspondence", "phone",
+                    "mobile", "email", "address"]
+
+
+def import_contacts(data: bytes | str) -> ImportResult:
+    """Contacts in priority order; a pupil's contacts in the file replace their old ones."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    header, reader = _reader(data, CONTACT_REQUIRED, CONTACT_OPTIONAL)
+    pupils = dict(Pupil.objects.values_list("upn", "pk"))
+    errors, rows, seen = [], [], {}
+    for line, raw in enumerate(reader, start=2):
+        if not any(raw):
+            continue
+        row = dict(zip(header, (v.strip() for v in raw), strict=False))
+        start = len(errors)
+        upn = row.get("upn", "").upper()
+        if upn not in pupils:
+            errors.append(RowError(line, "upn", f"no pupil with UPN '{upn}'"))
+        priority = row.get("priority", "")
+        if not priority.isdigit() or not 1 <= int(priority) <= 9:
+            errors.append(RowError(line, "priority", f"'{priority}' must be 1–9"))
+        elif (upn, priority) in seen:
+            errors.append(RowError(line, "priority", f"duplicate of line {seen[(upn, priority)]}"))
+        else:
+            seen[(upn, priority)] = line
+        for f in ("forename", "surname"):
+            if not row.get(f):
+                errors.append(RowError(line, f, "is required"))
+        for f in ("parental_responsibility", "correspondence"):
+            if (row.get(f) or "N").upper() not in ("Y", "N"):
+                errors.append(RowError(line, f, f"'{row.get(f)}' must be Y or N"))
+        if row.get("email"):
+            try:
+                validate_email(row["email"])
+            except ValidationError:
+                errors.append(RowError(line, "email", f"'{row['email']}' is not an email address"))
+        if len(errors) == start:
+            rows.append(row)
+    if errors:
+        raise ImportRejected(errors)
+    with transaction.atomic():
+        pupil_ids = {pupils[r["upn"].upper()] for r in rows}
+        old = Contact.objects.filter(pupil_id__in=pupil_ids)
+        # Portal logins stay with the same person (matched by name) across a re-import.
+        logins = {(c.pupil_id, c.forename.lower(), c.surname.lower()): c.user_id
+                  for c in old if c.user_id}
+        old.delete()
+        Contact.objects.bulk_create(Contact(
+            pupil_id=pupils[r["upn"].upper()], priority=int(r["priority"]),
+            user_id=logins.get((pupils[r["upn"].upper()], r["forename"].lower(),
+                                r["surname"].lower())),
+            title=r.get("title", ""), forename=r["forename"], surname=r["surname"],
+            relationship=r.get("relationship") or "Parent",
+            parental_responsibility=(r.get("parental_responsibility") or "Y").upper() == "Y",
+            correspondence=(r.get("correspondence") or "N").upper() == "Y",
+            phone=r.get("phone", ""), mobile=r.get("mobile", ""), email=r.get("email", ""),
+            address=r.get("address", "")) for r in rows)
+    return ImportResult(created=len(rows), notes=[f"for {len(pupil_ids)} pupil(s)"])
 
 
 # --- marks ------------------------------------------------------------------

@@ -123,3 +123,26 @@ def mark_amend(*, school, pupil: Pupil, day: date, session: str, code: str,
         raise RegisterError({pupil.pk: "a reason is required for an amendment"})
     return marks_save(school=school, day=day, session=session, pupils=[pupil],
                       entries=[Entry(pupil.pk, code, minutes_late, reason)], user=user, role=role)
+
+
+class RollError(Exception):
+    pass
+
+
+@transaction.atomic
+def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str) -> Pupil:
+    """Delete a pupil from the admission register on a date, with a regulation 9 ground."""
+    from .models import DeletionGround
+
+    if ground not in DeletionGround.values:
+        raise RollError("Choose a deletion ground.")
+    if leaving_date < pupil.admission_date:
+        raise RollError(f"The leaving date is before the admission date "
+                        f"({pupil.admission_date:%-d %B %Y}).")
+    later = Mark.objects.filter(pupil=pupil, date__gt=leaving_date).count()
+    if later:
+        raise RollError(f"{pupil.display_name} has {later} mark(s) after {leaving_date:%-d %B %Y}; "
+                        "correct those first or choose a later leaving date.")
+    pupil.leaving_date, pupil.deletion_ground = leaving_date, ground
+    pupil.save(update_fields=["leaving_date", "deletion_ground"])
+    return pupil

@@ -15,6 +15,7 @@ urlpatterns = [
     path("pupils/", views.pupil_list, name="pupil_list"),
     path("pupils/<int:pk>/", views.pupil_detail, name="pupil_detail"),
     path("pupils/<int:pk>/amend/", views.mark_amend, name="mark_amend"),
+    path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
 ]

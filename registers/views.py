@@ -1,6 +1,6 @@
 """Register pages: thin views over registers.services and registers.selectors."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
@@ -15,10 +15,11 @@ from tenants.access import role_required
 from tenants.roles import ADMIN_STAFF, MARKERS, PUPIL_READERS, WHOLE_SCHOOL_MARKERS, Role
 
 from . import codes, imports, selectors
-from .forms import AmendForm, ImportForm
+from .calendar import calendar_entry_add, calendar_entry_delete
+from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm
 from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
 from .school_year import learning_lost, school_year_start
-from .services import Entry, RegisterError, marks_save
+from .services import Entry, RegisterError, RollError, marks_save, pupil_off_roll
 from .services import mark_amend as amend_service
 
 ROLE_ORDER = [Role.HEAD, Role.ATTENDANCE_OFFICER, Role.OFFICE, Role.TEACHER, Role.GOVERNOR,
@@ -145,6 +146,18 @@ def register_take(request, group_id, day, session):
             messages.success(request, f"Register saved: {result['created']} new, "
                                       f"{result['amended']} amended.")
             return redirect("register", group_id=group.pk, day=day, session=session)
+    for r in rows:
+        # What each row shows: the saved mark, or after a rejected save what was posted, so
+        # the person only has to fix the problem instead of taking the register again.
+        pk, mark = r["pupil"].pk, r["mark"]
+        if errors:
+            r["code"] = request.POST.get(f"code-{pk}", "")
+            r["minutes"] = request.POST.get(f"minutes-{pk}", "")
+            r["reason"] = request.POST.get(f"reason-{pk}", "")
+        else:
+            r["code"] = mark.code if mark else ""
+            r["minutes"] = "" if mark is None or mark.minutes_late is None else mark.minutes_late
+            r["reason"] = ""
     prev, nxt = _neighbour_sessions(day, session)
     opens, late, closes = school.register_times(session)
     marked = sum(1 for r in rows if r["mark"])
@@ -258,6 +271,7 @@ def pupil_detail(request, pk):
         "amendments": pupil.amendments.all()[:200] if is_staff else [],
         "contacts": pupil.contacts.all() if is_staff else [],
         "form": AmendForm(initial={"day": today}),
+        "off_roll_form": OffRollForm(initial={"leaving_date": today}),
         "year_start": start,
     })
 
@@ -288,6 +302,8 @@ IMPORTS = {
     "pupils": ("Pupils", imports.import_pupils, ", ".join(imports.PUPIL_REQUIRED)),
     "marks": ("Marks", None, "upn, date, session, code, minutes_late (optional)"),
     "calendar": ("Calendar", imports.import_calendar, "kind, start_date, end_date, label"),
+    "contacts": ("Contacts", imports.import_contacts,
+                 ", ".join(imports.CONTACT_REQUIRED + imports.CONTACT_OPTIONAL)),
 }
 
 
@@ -318,11 +334,43 @@ def import_upload(request, kind):
 
 
 @role_required(ADMIN_STAFF)
+@require_http_methods(["GET", "POST"])
 def calendar_page(request):
+    """Terms and closures: add or remove an entry; school days are rebuilt each time."""
+    form = CalendarEntryForm(request.POST or None)
+    if request.method == "POST":
+        if "delete" in request.POST:
+            entry = get_object_or_404(CalendarEntry, pk=request.POST["delete"])
+            calendar_entry_delete(entry=entry)
+            messages.success(request, f"Removed {entry}.")
+            return redirect("calendar")
+        if form.is_valid():
+            calendar_entry_add(entry=form.save(commit=False))
+            messages.success(request, f"Added {form.instance}.")
+            return redirect("calendar")
     today = timezone.localdate()
-    days = SchoolDay.objects.filter(date__gte=school_year_start(today) - timedelta(days=0))
+    days = SchoolDay.objects.filter(date__gte=school_year_start(today))
     return render(request, "registers/calendar.html", {
-        "entries": CalendarEntry.objects.all(),
+        "entries": CalendarEntry.objects.all(), "form": form,
         "open_days": days.filter(closed=False).count(),
-        "closed_days": days.filter(closed=True),
     })
+
+
+@role_required(ADMIN_STAFF)
+@require_http_methods(["POST"])
+def pupil_leave(request, pk):
+    """Take a pupil off roll (admission register deletion) with a ground."""
+    pupil = pupil_for_request(request, pk)
+    form = OffRollForm(request.POST)
+    if form.is_valid():
+        try:
+            pupil_off_roll(pupil=pupil, leaving_date=form.cleaned_data["leaving_date"],
+                           ground=form.cleaned_data["ground"])
+        except RollError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{pupil.display_name} is off roll from "
+                                      f"{pupil.leaving_date:%-d %B %Y}.")
+    else:
+        messages.error(request, "Give a leaving date and a deletion ground.")
+    return redirect("pupil_detail", pk=pupil.pk)

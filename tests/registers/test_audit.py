@@ -98,3 +98,34 @@ def test_present_follows_session_and_late_follows_register_times(calendar, make_
                user=people["office"], role="Office")
     codes = dict(Mark.objects.values_list("pupil_id", "code"))
     assert codes == {a.pk: "\\", b.pk: "L", c.pk: "U"}
+
+
+def test_off_roll_needs_ground_and_no_later_marks(marked, people):
+    from registers.services import RollError, pupil_off_roll
+
+    with pytest.raises(RollError, match="mark"):
+        pupil_off_roll(pupil=marked, leaving_date=date(2025, 9, 1), ground="other_school")
+    with pytest.raises(RollError, match="ground"):
+        pupil_off_roll(pupil=marked, leaving_date=date(2025, 9, 30), ground="holiday")
+    pupil_off_roll(pupil=marked, leaving_date=date(2025, 9, 30), ground="other_school")
+    marked.refresh_from_db()
+    assert marked.leaving_date == date(2025, 9, 30)
+
+
+def test_calendar_page_adds_and_removes_closures(calendar, people):
+    from registers.models import SchoolDay
+    from tests.conftest import client_for
+
+    client = client_for(people["office"])
+    assert not SchoolDay.objects.get(date="2025-10-10").closed
+    r = client.post("/calendar/", {"kind": "closure", "start_date": "2025-10-10",
+                                   "end_date": "2025-10-10", "label": "INSET 2"})
+    assert r.status_code == 302 and SchoolDay.objects.get(date="2025-10-10").closed
+    bad = client.post("/calendar/", {"kind": "closure", "start_date": "2025-10-27",
+                                     "end_date": "2025-10-27", "label": "In half term"})
+    assert b"inside a term" in bad.content
+    from registers.models import CalendarEntry
+
+    entry = CalendarEntry.objects.get(label="INSET 2")
+    client.post("/calendar/", {"delete": entry.pk})
+    assert not SchoolDay.objects.get(date="2025-10-10").closed

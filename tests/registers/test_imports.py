@@ -6,7 +6,13 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 
-from registers.imports import ImportRejected, import_calendar, import_marks, import_pupils
+from registers.imports import (
+    ImportRejected,
+    import_calendar,
+    import_contacts,
+    import_marks,
+    import_pupils,
+)
 from registers.models import CalendarEntry, Mark, MarkAmendment, Pupil, SchoolDay
 from tests.conftest import make_upn
 
@@ -159,3 +165,44 @@ def test_export_stats_command(two_pupils, tmp_path):
                  "--to", "2025-09-30", "--output", str(csv_out))
     header = csv_out.read_text().splitlines()[0]
     assert header.startswith("upn,possible,attended,present,aea,authorised,unauthorised")
+
+
+def test_import_contacts_keeps_portal_login_and_reports_bad_rows(two_pupils, people):
+    a, _ = two_pupils
+    header = "upn,priority,title,forename,surname,relationship,correspondence,mobile,email\n"
+    import_contacts(header + f"{a.upn},1,Mrs,Sam,Khan,Mother,Y,07700 900123,sam@example.org\n"
+                             f"{a.upn},2,Mr,Ali,Khan,Father,N,07700 900124,\n")
+    sam = a.contacts.get(priority=1)
+    sam.user = people["parent"]
+    sam.save()
+    import_contacts(header + f"{a.upn},1,Mr,Ali,Khan,Father,Y,07700 900124,\n"
+                             f"{a.upn},2,Mrs,Sam,Khan,Mother,N,07700 900123,sam@example.org\n")
+    assert a.contacts.get(priority=2).user == people["parent"]
+    assert a.contacts.get(priority=1).correspondence
+    errs, _ = errors_of(import_contacts, header + f"{a.upn},1,Mr,X,Y,Dad,maybe,,not-an-email\n"
+                                                  f"{a.upn},1,Mr,X,Y,Dad,N,,\n"
+                                                  f"{make_upn()},0,,,,,,,\n")
+    assert errs == [(2, "correspondence"), (2, "email"), (3, "priority"), (4, "upn"),
+                    (4, "priority"), (4, "forename"), (4, "surname")]
+    assert a.contacts.count() == 2
+
+
+def test_web_upload_reports_problems_and_imports_nothing(two_pupils, people):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.conftest import client_for
+
+    a, _ = two_pupils
+    client = client_for(people["office"])
+    bad = SimpleUploadedFile("marks.csv", f"upn,date,session,code\n{a.upn},2025-09-02,AM,/\n"
+                                          f"{a.upn},2025-09-02,PM,QQ\n".encode())
+    page = client.post("/imports/marks/", {"file": bad})
+    assert page.status_code == 200
+    assert b"Nothing was imported" in page.content and b"QQ" in page.content
+    assert not Mark.objects.exists()
+    good = SimpleUploadedFile("marks.csv", f"upn,date,session,code\n{a.upn},2025-09-02,AM,/\n"
+                              .encode())
+    assert client.post("/imports/marks/", {"file": good}).status_code == 302
+    amended = MarkAmendment.objects.count()
+    assert Mark.objects.get().recorded_by == people["office"] and amended == 0
+    assert client_for(people["teacher"]).get("/imports/marks/").status_code == 403
