@@ -182,11 +182,12 @@ def office_session(request, day, session):
     """The whole school for one session: registers missing and the first-day calling list."""
     on_roll = Q(pupils__admission_date__lte=day) & (
         Q(pupils__leaving_date__isnull=True) | Q(pupils__leaving_date__gte=day))
-    groups = RegistrationGroup.objects.annotate(
-        on_roll=Count("pupils", filter=on_roll, distinct=True),
-        marked=Count("pupils__marks", filter=on_roll & Q(pupils__marks__date=day,
-                                                         pupils__marks__session=session)),
-    ).prefetch_related("teachers")
+    groups = list(RegistrationGroup.objects.annotate(on_roll=Count("pupils", filter=on_roll))
+                  .prefetch_related("teachers"))
+    marked = dict(Mark.objects.filter(date=day, session=session).order_by()
+                  .values_list("pupil__registration_group").annotate(n=Count("id")))
+    for g in groups:
+        g.marked = marked.get(g.pk, 0)
     calling = (Mark.objects.filter(date=day, session=session, code="N")
                .select_related("pupil__registration_group")
                .prefetch_related(Prefetch("pupil__contacts",
@@ -198,7 +199,6 @@ def office_session(request, day, session):
         absent=Count("id", filter=Q(code__in=codes.ABSENCE_CODES)),
         late=Count("id", filter=Q(code__in=["L", "U"])),
         unexplained=Count("id", filter=Q(code="N")))
-    groups = list(groups)
     prev, nxt = _neighbour_sessions(day, session)
     return render(request, "registers/office_session.html", {
         "day": day, "session": session, "groups": groups, "calling": calling,

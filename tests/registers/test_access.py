@@ -136,3 +136,28 @@ def test_register_queries_do_not_grow_with_class_size(calendar, make_pupil, peop
     assert MarkAmendment.objects.count() == size
     # Page load, first save, amending save: the same numbers for 10 and 30 pupils.
     assert (len(get_q), len(post_q), len(amend_q)) == (13, 17, 18)
+
+
+def test_office_session_lists_missing_registers_and_calling_list(site, people):
+    Contact.objects.create(pupil=site["other"], priority=1, forename="Kim", surname="Carer",
+                           mobile="07700 900555")
+    Mark.objects.create(pupil=site["other"], date=DAY, session="AM", code="N")
+    page = client_for(people["office"]).get(f"/office/{DAY}/AM/")
+    html = page.content.decode()
+    assert "07700 900555" in html and "Other Pupil" in html  # first-day calling list
+    assert page.context["totals"]["unexplained"] == 1
+    missing = {g.name for g in page.context["missing"]}
+    assert missing == {"3B"}  # 4C is fully marked, 3B is not
+
+
+@pytest.mark.parametrize("size", [5, 25])
+def test_office_session_queries_do_not_grow(calendar, make_pupil, people, size):
+    pupils = [make_pupil(group=f"G{i % 5}", admission=date(2025, 9, 1)) for i in range(size)]
+    for p in pupils:
+        Contact.objects.create(pupil=p, forename="C", surname="P", mobile="07700 900000")
+        Mark.objects.create(pupil=p, date=DAY, session="AM", code="N")
+    client = client_for(people["office"])
+    client.get(f"/office/{DAY}/AM/")
+    with CaptureQueriesContext(connection) as q:
+        client.get(f"/office/{DAY}/AM/")
+    assert len(q) == 16  # the same for 5 and 25 pupils
