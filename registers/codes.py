@@ -94,12 +94,14 @@ ABSENCE_CODES = AUTHORISED_CODES + UNAUTHORISED_CODES
 # Codes a person picks on a register (present is chosen per session: / or \).
 MARKABLE_CODES = [c for c in CODES if c not in ("Z",)]
 
-# Pre-2024 codes found in historic data (older seed policies) and what they become.
-# Accepted only by import_marks with --history, never offered for new marks.
+# Pre-2024 codes found in historic data (older seed policies, e.g. St Luke's code list) and
+# what they become. Accepted only by ``import_marks --history``, never offered for new marks.
+# Codes whose letter is unchanged since 2024 (/, \, L, B, C, D, E, G, I, M, N, O, P, R, S, T,
+# U, V, W, X, Z, #) import as themselves.
 LEGACY_CODE_MAP = {
-    "H": "C",   # authorised family holiday (withdrawn 2013): leave, exceptional circumstances
-    "F": "G",   # extended family holiday not agreed: holiday not granted
-    "Y": "Y7",  # pre-2024 "exceptional circumstances" / enforced closure: unavoidable cause
+    "H": "C",   # agreed family holiday (withdrawn 2013) -> leave, exceptional circumstances
+    "F": "C",   # agreed extended family holiday (withdrawn 2013) -> leave, exceptional circumstances
+    "Y": "Y7",  # pre-2024 "unable to attend due to exceptional circumstances" -> unavoidable cause
     "J": "J1",  # interview
 }
 
