@@ -9,10 +9,21 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else None)
-if not SECRET_KEY:
-    # Tests and local runs set DEBUG or SECRET_KEY; production must set SECRET_KEY.
-    SECRET_KEY = "insecure-local-key-set-SECRET_KEY-in-production"
+
+
+def _local_secret_key() -> str:
+    """A random key kept in var/ for installs that do not set SECRET_KEY."""
+    import secrets
+
+    path = BASE_DIR / "var" / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("SECRET_KEY", default=None) or _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[".localhost", "localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS", default=["http://*.localhost:8000", "http://localhost:8000"]
@@ -123,6 +134,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 60 * 60 * 10
+# Optional single sign-on across a trust's school subdomains, e.g. ".trust.example.org".
+SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None)
+CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SESSION_COOKIE_SECURE else None
+X_FRAME_OPTIONS = "DENY"
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en-gb", "English")]
