@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `make test`: bootstrap, then lint, migration check and the whole pytest suite.
+# Extra pytest arguments: make test PYTEST_ARGS="-k registers -x"
+# Without Chromium: BROWSER_TESTS=0 make test (skips tests marked `browser`).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+browser_args=()
+if [ "${BROWSER_TESTS:-1}" = "0" ]; then
+  warn "BROWSER_TESTS=0: skipping the browser tests (-m 'not browser')"
+  browser_args=(-m "not browser")
+elif [ ! -x "$CHROMIUM" ]; then
+  fail "The browser tests need Debian's Chromium at $CHROMIUM, which is missing.
+  Install it with:   sudo apt-get install -y chromium
+  (or run without them: BROWSER_TESTS=0 make test)"
+fi
+
+ensure_venv test
+ensure_services
+trap stop_started EXIT
+mkdir -p var/staticfiles  # STATIC_ROOT; whitenoise warns on every request if it is missing
+
+say "ruff check ."
+ruff check .
+say "makemigrations --check --dry-run"
+python manage.py makemigrations --check --dry-run
+say "pytest --create-db ${PYTEST_ARGS:-}"
+status=0
+# shellcheck disable=SC2086
+python -m pytest --create-db "${browser_args[@]}" ${PYTEST_ARGS:-} || status=$?
+if [ "$status" -eq 0 ]; then say "Tests passed"; else warn "pytest exited with status $status"; fi
+exit "$status"
