@@ -1,23 +1,34 @@
-"""What parents tell the school: reported absences (leave requests follow in issue 3)."""
+"""What parents tell the school and how the school answers (domain.md section 8).
+
+Reported absences, leave-of-absence requests and the headteacher's decisions, the school's
+leave rules as configuration rows, the unexplained-absence contact log and portal messages.
+"""
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
-from registers.models import Pupil
+from registers.models import Pupil, Session
+
+
+def _user_fk(**kw):
+    # People live in the public schema: no database constraint across schemas.
+    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+", db_constraint=False, **kw)
 
 
 class AbsenceReport(models.Model):
     """A parent's report that a child is or will be absent (domain.md section 8)."""
 
     class Reason(models.TextChoices):
-        ILLNESS = "illness", "Illness"
-        MEDICAL = "medical", "Medical or dental appointment"
-        OTHER = "other", "Other"
+        ILLNESS = "illness", _("Illness")
+        MEDICAL = "medical", _("Medical or dental appointment")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        NEW = "new", "Waiting for the office"
-        ACCEPTED = "accepted", "Accepted"
-        QUERIED = "queried", "Queried"
+        NEW = "new", _("Waiting for the office")
+        ACCEPTED = "accepted", _("Accepted")
+        QUERIED = "queried", _("Queried")
 
     # The code the office is offered when it accepts a report with this reason.
     SUGGESTED_CODE = {"illness": "I", "medical": "M", "other": "N"}
@@ -25,17 +36,26 @@ class AbsenceReport(models.Model):
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="absence_reports")
     reason = models.CharField(max_length=20, choices=Reason.choices)
     first_day = models.DateField()
+    first_session = models.CharField(max_length=2, choices=Session.choices, default=Session.AM)
     last_day = models.DateField()
+    last_session = models.CharField(max_length=2, choices=Session.choices, default=Session.PM)
     details = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     reported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                     related_name="+", db_constraint=False)
     reported_at = models.DateTimeField(auto_now_add=True)
     response = models.TextField(blank=True)
+    handled_by = _user_fk()
+    handled_by_name = models.CharField(max_length=150, blank=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    code_applied = models.CharField(max_length=2, blank=True)
 
     class Meta:
         ordering = ["-reported_at"]
-        indexes = [models.Index(fields=["first_day", "last_day"])]
+        indexes = [models.Index(fields=["first_day", "last_day"]),
+                   models.Index(fields=["status", "first_day"])]
+        constraints = [models.CheckConstraint(condition=models.Q(last_day__gte=models.F("first_day")),
+                                              name="report_ends_after_start")]
 
     def __str__(self):
         return f"{self.pupil} {self.get_reason_display()} {self.first_day}–{self.last_day}"
@@ -43,3 +63,195 @@ class AbsenceReport(models.Model):
     @property
     def suggested_code(self) -> str:
         return self.SUGGESTED_CODE[self.reason]
+
+    @property
+    def expected_return(self):
+        """The parent's "expected back" date is the day after the last day absent."""
+        from datetime import timedelta
+
+        return self.last_day + timedelta(days=1)
+
+
+class LeavePolicy(models.Model):
+    """A school's leave-of-absence and reporting rules: one row per school schema.
+
+    Rules are configuration, evaluated by ``absences.rules``; presets load the seed schools.
+    """
+
+    name = models.CharField(max_length=100, default="Leave of absence rules")
+    notice_days = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Days of notice needed before the first day of leave (0: none)."))
+    notice_months = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Calendar months of notice (Beecroft: one month). Added to the days."))
+    no_retrospective = models.BooleanField(
+        default=True, help_text=_("Requests for days that have already passed are not considered."))
+    ro_days_cap = models.DecimalField(
+        "religious observance days per school year", max_digits=4, decimal_places=1, null=True,
+        blank=True, help_text=_("Blank: no cap. Beecroft: 2."))
+    refuse_if_unauthorised = models.BooleanField(
+        default=False, help_text=_("Refuse when the pupil has any unauthorised absence this school year."))
+    refuse_if_authorised_above = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        help_text=_("Refuse when authorised absence this year is already above this % (St Luke's: 10)."))
+    assessment_days_before = models.PositiveSmallIntegerField(
+        default=0, help_text=_("Days immediately before a statutory assessment period also refused."))
+    written_response = models.BooleanField(
+        default=True, help_text=_("Every request is answered by letter (Cheetwood)."))
+    how_to_report = models.TextField(blank=True, help_text=_("Shown to parents: how to report an absence."))
+    leave_guidance = models.TextField(blank=True, help_text=_("Shown to parents on the leave form."))
+    office_email = models.EmailField(blank=True,
+                                     help_text=_("Where reports are emailed (else the school's)."))
+
+    class Meta:
+        verbose_name_plural = "leave policies"
+
+    def __str__(self):
+        return self.name
+
+
+class AssessmentPeriod(models.Model):
+    """A statutory assessment period (KS2 tests, phonics check, multiplication tables check)."""
+
+    policy = models.ForeignKey(LeavePolicy, on_delete=models.CASCADE, related_name="assessments")
+    label = models.CharField(max_length=100)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    year_group = models.SmallIntegerField(null=True, blank=True,
+                                          help_text=_("Only pupils in this year group (blank: all)."))
+
+    class Meta:
+        ordering = ["start_date"]
+
+    def __str__(self):
+        return f"{self.label} ({self.start_date} – {self.end_date})"
+
+
+class LeaveRequest(models.Model):
+    """A parent's request for leave of absence, with the rule results it was submitted with."""
+
+    class Reason(models.TextChoices):
+        EXCEPTIONAL = "exceptional", _("Exceptional circumstance")
+        RELIGIOUS = "religious", _("Religious observance")
+        PERFORMANCE = "performance", _("Performance licence")
+        MEDICAL = "medical", _("Medical")
+        TRAVELLING = "travelling", _("Parent travelling for work (mobile family)")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the headteacher")
+        GRANTED = "granted", _("Granted")
+        PART_GRANTED = "part_granted", _("Partly granted")
+        REFUSED = "refused", _("Refused")
+
+    # The code a grant pre-fills by default (the head may choose another leave code).
+    DEFAULT_CODE = {"exceptional": "C", "religious": "R", "performance": "C1", "medical": "M",
+                    "travelling": "T", "other": "C"}
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="leave_requests")
+    requested_by = _user_fk()
+    requested_by_name = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_day = models.DateField()
+    first_session = models.CharField(max_length=2, choices=Session.choices, default=Session.AM)
+    last_day = models.DateField()
+    last_session = models.CharField(max_length=2, choices=Session.choices, default=Session.PM)
+    # The school sessions asked for, as ["2026-02-02 AM", ...], fixed at submission.
+    sessions = models.JSONField(default=list)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    explanation = models.TextField()
+    document = models.FileField(upload_to="leave/", blank=True)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
+    # [{"rule": ..., "passed": bool, "message": ...}] as the parent saw them.
+    rule_results = models.JSONField(default=list)
+    g_marked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "first_day"])]
+        constraints = [models.CheckConstraint(condition=models.Q(last_day__gte=models.F("first_day")),
+                                              name="leave_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.pupil} {self.get_reason_display()} {self.first_day}–{self.last_day}"
+
+    @property
+    def days_requested(self) -> float:
+        return len(self.sessions) / 2
+
+    @property
+    def rules_failed(self) -> list[dict]:
+        return [r for r in self.rule_results if not r["passed"]]
+
+    @property
+    def default_code(self) -> str:
+        return self.DEFAULT_CODE[self.reason]
+
+
+class LeaveDecision(models.Model):
+    """The headteacher's decision: how many sessions are granted, the code, and the letter."""
+
+    class Outcome(models.TextChoices):
+        GRANT_ALL = "granted", _("Granted in full")
+        GRANT_SOME = "part_granted", _("Granted in part")
+        REFUSE = "refused", _("Refused")
+
+    LEAVE_CODES = ["C", "R", "M", "C1", "T"]
+
+    request = models.OneToOneField(LeaveRequest, on_delete=models.CASCADE, related_name="decision")
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    code = models.CharField(max_length=2, blank=True)
+    granted_sessions = models.JSONField(default=list)
+    reason = models.TextField(blank=True, help_text=_("Reason for refusal, or conditions of the grant."))
+    decided_by = _user_fk()
+    decided_by_name = models.CharField(max_length=150)
+    decided_by_role = models.CharField(max_length=40)
+    decided_at = models.DateTimeField(auto_now_add=True)
+    letter_html = models.TextField(blank=True)
+
+    def __str__(self):
+        return f"{self.get_outcome_display()} ({len(self.granted_sessions)} sessions)"
+
+    @property
+    def days_granted(self) -> float:
+        return len(self.granted_sessions) / 2
+
+
+class ContactAttempt(models.Model):
+    """The office's log of trying to reach a family about an unexplained absence."""
+
+    class Outcome(models.TextChoices):
+        CALLED = "called", _("Called, no answer")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+        REASON_RECEIVED = "reason_received", _("Reason received")
+        HOME_VISIT = "home_visit", _("Home visit")
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="contact_attempts")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    note = models.CharField(max_length=500, blank=True)
+    user = _user_fk()
+    user_name = models.CharField(max_length=150)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["pupil", "at"])]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.outcome} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PortalMessage(models.Model):
+    """A message to a parent shown in the portal (decisions, report outcomes)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="portal_messages")
+    recipient = _user_fk()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    link = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.subject

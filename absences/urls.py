@@ -1,3 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "absences"
+
+urlpatterns = [
+    # Parents
+    path("", views.portal, name="portal"),
+    path("children/<int:pk>/", views.child_detail, name="child"),
+    path("children/<int:pk>/report/", views.report_new, name="report_new"),
+    path("children/<int:pk>/leave/", views.leave_new, name="leave_new"),
+    # Parents and staff
+    path("leave/<int:pk>/", views.leave_detail, name="leave_detail"),
+    path("leave/<int:pk>/letter/", views.leave_letter, name="leave_letter"),
+    path("leave/<int:pk>/document/", views.leave_document, name="leave_document"),
+    # The office
+    path("inbox/", views.inbox, name="inbox"),
+    path("reports/<int:pk>/accept/", views.report_accept, name="report_accept"),
+    path("reports/<int:pk>/query/", views.report_query, name="report_query"),
+    path("leave/<int:pk>/mark-g/", views.leave_mark_g, name="leave_mark_g"),
+    path("unexplained/", views.unexplained, name="unexplained"),
+    path("unexplained/<int:pk>/log/", views.contact_log, name="contact_log"),
+    path("unexplained/<int:pk>/resolve/", views.resolve, name="resolve"),
+    # The headteacher
+    path("leave/", views.queue, name="queue"),
+    path("leave/<int:pk>/decide/", views.decide, name="decide"),
+    path("rules/", views.policy_edit, name="policy"),
+]

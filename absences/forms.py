@@ -1,0 +1,122 @@
+"""Forms collect and type the input; the rules live in absences.services."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from registers import codes
+
+from .models import AbsenceReport, ContactAttempt, LeaveDecision, LeavePolicy, LeaveRequest
+from .services import ACCEPT_CODES, MAX_DOCUMENT_BYTES, RESOLVE_CODES
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kw):
+        super().__init__(format="%Y-%m-%d", **kw)
+
+
+FROM_SESSION = [("AM", _("From the start of the day")), ("PM", _("From the afternoon"))]
+TO_SESSION = [("PM", _("To the end of the day")), ("AM", _("Morning only, back after lunch"))]
+
+
+def _code_choices(codes_list):
+    return [(c, f"{c} – {codes.CODES[c].meaning}") for c in codes_list]
+
+
+class DatesMixin(forms.Form):
+    first_day = forms.DateField(label=_("First day"), widget=DateInput())
+    first_session = forms.ChoiceField(label=_("Starting"), choices=FROM_SESSION, initial="AM")
+    last_day = forms.DateField(label=_("Last day"), widget=DateInput(),
+                               help_text=_("The last day your child will be away."))
+    last_session = forms.ChoiceField(label=_("Ending"), choices=TO_SESSION, initial="PM")
+
+
+class ReportForm(DatesMixin):
+    reason = forms.ChoiceField(label=_("Reason"), choices=AbsenceReport.Reason.choices,
+                               widget=forms.RadioSelect)
+    details = forms.CharField(label=_("Anything the school should know (optional)"), required=False,
+                              max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    field_order = ["reason", "first_day", "first_session", "last_day", "last_session", "details"]
+
+
+class LeaveForm(DatesMixin):
+    reason = forms.ChoiceField(label=_("Reason"), choices=LeaveRequest.Reason.choices,
+                               widget=forms.RadioSelect)
+    explanation = forms.CharField(label=_("Why are you asking for leave?"), max_length=4000,
+                                  widget=forms.Textarea(attrs={"rows": 4}))
+    field_order = ["first_day", "first_session", "last_day", "last_session", "reason", "explanation"]
+
+
+class LeaveConfirmForm(LeaveForm):
+    """The confirmation step: the checked request as hidden fields, plus the document."""
+
+    document = forms.FileField(
+        label=_("Supporting document (optional)"), required=False,
+        help_text=_("PDF, JPEG or PNG, up to 5 MB: for example an appointment letter or licence."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        for name, field in self.fields.items():
+            if name != "document":
+                field.widget = forms.HiddenInput()
+
+    def clean_document(self):
+        f = self.cleaned_data.get("document")
+        if f and f.size > MAX_DOCUMENT_BYTES:
+            raise forms.ValidationError(_("The largest file you can upload is 5 MB."))
+        return f
+
+
+class AcceptForm(forms.Form):
+    code = forms.ChoiceField(label=_("Code to record"), choices=_code_choices(ACCEPT_CODES))
+    message = forms.CharField(label=_("Note to the parent (optional)"), required=False, max_length=1000)
+
+
+class QueryForm(forms.Form):
+    message = forms.CharField(label=_("Question for the parent"), max_length=1000,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecideForm(forms.Form):
+    outcome = forms.ChoiceField(choices=LeaveDecision.Outcome.choices)
+    granted = forms.MultipleChoiceField(
+        label=_("Sessions granted"), required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
+    code = forms.ChoiceField(label=_("Code for granted sessions"),
+                             choices=_code_choices(LeaveDecision.LEAVE_CODES))
+    reason = forms.CharField(label=_("Reason or conditions (the parent reads this)"), required=False,
+                             max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, sessions=(), **kw):
+        super().__init__(*args, **kw)
+        self.fields["granted"].choices = sessions
+
+
+class ContactForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("What happened"), choices=[
+        c for c in ContactAttempt.Outcome.choices if c[0] != ContactAttempt.Outcome.REASON_RECEIVED])
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class ResolveForm(forms.Form):
+    sessions = forms.MultipleChoiceField(
+        label=_("Sessions"), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
+    code = forms.ChoiceField(label=_("Code"), choices=_code_choices(RESOLVE_CODES), initial="I")
+    note = forms.CharField(label=_("Reason given"), max_length=250)
+
+    def __init__(self, *args, sessions=(), **kw):
+        super().__init__(*args, **kw)
+        self.fields["sessions"].choices = sessions
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = LeavePolicy
+        fields = ["notice_days", "notice_months", "no_retrospective", "ro_days_cap",
+                  "refuse_if_unauthorised", "refuse_if_authorised_above", "assessment_days_before",
+                  "written_response", "how_to_report", "leave_guidance", "office_email"]
+        widgets = {"how_to_report": forms.Textarea(attrs={"rows": 3}),
+                   "leave_guidance": forms.Textarea(attrs={"rows": 3})}
+

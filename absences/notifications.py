@@ -1,0 +1,81 @@
+"""Email to the office when a parent reports an absence, and to the parent when a leave
+request is decided. Sent after the transaction commits, through Django's email framework
+(console backend in development, SMTP from the environment in production)."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
+
+log = logging.getLogger(__name__)
+
+
+def _office_addresses(school) -> list[str]:
+    from tenants.models import User
+    from tenants.roles import Role
+
+    from .models import LeavePolicy
+
+    policy = LeavePolicy.objects.first()
+    if policy and policy.office_email:
+        return [policy.office_email]
+    if school.email:
+        return [school.email]
+    return sorted(set(User.objects.filter(memberships__school=school, memberships__role=Role.OFFICE)
+                      .exclude(email="").values_list("email", flat=True)))
+
+
+def _send(subject: str, text: str, to: list[str], html: str | None = None) -> int:
+    if not to:
+        return 0
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, to)
+    if html:
+        message.attach_alternative(html, "text/html")
+    try:
+        return message.send()
+    except OSError:  # an unreachable mail server must not lose the report or the decision
+        log.exception("could not send %r to %s", subject, to)
+        return 0
+
+
+def report_received(report_id: int, schema: str) -> int:
+    from tenants.models import School
+
+    from .models import AbsenceReport
+
+    school = School.objects.get(schema_name=schema)
+    with schema_context(schema):
+        report = AbsenceReport.objects.select_related("pupil__registration_group").get(pk=report_id)
+        to = _office_addresses(school)
+        subject = _("Absence reported: %(name)s (%(group)s)") % {
+            "name": report.pupil.display_name, "group": report.pupil.registration_group}
+        text = render_to_string("absences/email/report_received.txt",
+                                {"report": report, "school": school})
+    return _send(subject, text, to)
+
+
+def leave_decided(decision_id: int, schema: str) -> int:
+    from tenants.models import School
+
+    from .models import LeaveDecision
+
+    school = School.objects.get(schema_name=schema)
+    with schema_context(schema):
+        decision = LeaveDecision.objects.select_related("request__pupil").get(pk=decision_id)
+        request = decision.request
+        to = set(request.pupil.contacts.filter(correspondence=True).exclude(email="")
+                 .values_list("email", flat=True))
+        if request.requested_by_id:
+            from tenants.models import User
+
+            email = User.objects.filter(pk=request.requested_by_id).values_list("email", flat=True).first()
+            if email:
+                to.add(email)
+        subject = _("%(school)s: your leave request for %(name)s") % {
+            "school": school.name, "name": request.pupil.forename}
+        text = render_to_string("absences/email/leave_decided.txt",
+                                {"decision": decision, "request": request, "school": school})
+    return _send(subject, text, sorted(to), html=decision.letter_html)

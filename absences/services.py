@@ -1,0 +1,442 @@
+"""The one write path for what parents send and how the school answers.
+
+Every function is atomic: a bad input raises ``ValidationError`` (a dict of field ->
+message where a field is to blame) and nothing is saved. Marks are only ever written
+through ``registers.services.marks_save``, so an existing mark is never changed without an
+amendment row.
+"""
+
+import os
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.formats import date_format, time_format
+from django.utils.translation import gettext as _
+
+from registers import codes
+from registers.models import Pupil
+from registers.services import Entry, RegisterError, marks_save
+
+from . import notifications, rules, selectors
+from .models import (
+    AbsenceReport,
+    ContactAttempt,
+    LeaveDecision,
+    LeavePolicy,
+    LeaveRequest,
+    PortalMessage,
+)
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+DOCUMENT_SIGNATURES = {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
+                       ".png": b"\x89PNG\r\n\x1a\n"}
+MAX_REPORT_DAYS = 31
+MAX_LEAVE_DAYS = 120
+# Codes the office may use when it accepts a report or resolves an unexplained absence.
+ACCEPT_CODES = [c for c in codes.ABSENCE_CODES if c not in ("N", "U")]
+RESOLVE_CODES = [c for c in codes.MARKABLE_CODES if c not in ("N", "#")]
+# A pre-fill replaces only these (with an amendment); any other mark is left as it is.
+REPLACEABLE = {"N", "O"}
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.username) if user else "system"
+
+
+def _d(day: date) -> str:
+    return date_format(day, "D j M Y")
+
+
+def _schema() -> str:
+    return connection.schema_name
+
+
+# --- shared checks ---------------------------------------------------------------------------
+
+def _check_range(first_day, first_session, last_day, last_session, errors: dict) -> None:
+    if (last_day, last_session) < (first_day, first_session):
+        errors["last_day"] = _("The last day is before the first day.")
+
+
+def _sessions_or_error(first_day, first_session, last_day, last_session, errors: dict):
+    sessions = selectors.sessions_between(first_day, first_session, last_day, last_session)
+    if not sessions and "last_day" not in errors:
+        errors["first_day"] = _(
+            "There are no school sessions from %(first)s to %(last)s: the dates are a weekend, a "
+            "holiday or outside the school's term dates.") % {"first": _d(first_day), "last": _d(last_day)}
+    return sessions
+
+
+def document_check(document) -> None:
+    """Supporting documents: PDF, JPEG or PNG (checked by content, not only the name), ≤ 5 MB."""
+    if document.size > MAX_DOCUMENT_BYTES:
+        raise ValidationError({"document": _(
+            "The file is %(size).1f MB: the largest file you can upload is 5 MB.")
+            % {"size": document.size / 1024 / 1024}})
+    ext = os.path.splitext(document.name or "")[1].lower()
+    head = document.read(8)
+    document.seek(0)
+    if ext not in DOCUMENT_SIGNATURES or not head.startswith(DOCUMENT_SIGNATURES[ext]):
+        raise ValidationError({"document": _(
+            "Upload a PDF, JPEG or PNG file (a photo or scan of the letter is fine).")})
+
+
+def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, role: str) -> dict:
+    """Write ``code`` into each session: new marks are created, N/O marks are amended (with
+    ``reason``), any other mark is kept and reported back."""
+    marks = selectors.existing_marks(pupil, sessions)
+    written, kept = [], []
+    for day, session in sessions:
+        mark = marks.get((day, session))
+        if mark is not None and (mark.code == code or mark.code not in REPLACEABLE):
+            if mark.code != code:
+                kept.append((day, session, mark.code))
+            continue
+        try:
+            marks_save(school=school, day=day, session=session, pupils=[pupil],
+                       entries=[Entry(pupil.pk, code, None, reason)], user=user, role=role)
+        except RegisterError as exc:
+            raise ValidationError("; ".join(str(v) for v in exc.errors.values())) from exc
+        written.append((day, session))
+    return {"written": written, "kept": kept}
+
+
+def _message(*, pupil, recipient, subject: str, body: str, link: str = "") -> PortalMessage:
+    return PortalMessage.objects.create(pupil=pupil, recipient=recipient, subject=subject[:200],
+                                        body=body, link=link)
+
+
+# --- absence reports ---------------------------------------------------------------------------
+
+@transaction.atomic
+def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day: date,
+                          last_day: date, first_session: str = "AM", last_session: str = "PM",
+                          details: str = "", now: datetime | None = None) -> AbsenceReport:
+    """A parent reports an absence: today until the register closes, or future days.
+
+    Illness over several days is one report covering the whole range.
+    """
+    now = timezone.localtime(now)
+    today = now.date()
+    errors: dict = {}
+    if reason not in AbsenceReport.Reason.values:
+        errors["reason"] = _("Choose a reason.")
+    _check_range(first_day, first_session, last_day, last_session, errors)
+    if first_day < today:
+        errors["first_day"] = _("You can report today or future days here. For an absence that "
+                                "has already happened, please contact the school office.")
+    elif first_day == today:
+        closes = school.am_close if first_session == "AM" else school.pm_close
+        if now.time() > closes:
+            errors["first_day"] = _(
+                "The register closed at %(time)s, so today's absence can no longer be reported "
+                "here. Please phone the school office.") % {"time": time_format(closes, "H:i")}
+    if (last_day - first_day).days >= MAX_REPORT_DAYS:
+        errors["last_day"] = _("A report can cover up to %(n)d days. For a longer absence please "
+                               "contact the school office.") % {"n": MAX_REPORT_DAYS}
+    if not errors:
+        _sessions_or_error(first_day, first_session, last_day, last_session, errors)
+    if not errors and AbsenceReport.objects.filter(
+            pupil=pupil, first_day__lte=last_day, last_day__gte=first_day).exclude(
+            status=AbsenceReport.Status.QUERIED).exists():
+        errors["first_day"] = _("You have already reported an absence for %(name)s on some of "
+                                "these days.") % {"name": pupil.forename}
+    if errors:
+        raise ValidationError(errors)
+    report = AbsenceReport.objects.create(
+        pupil=pupil, reason=reason, first_day=first_day, first_session=first_session,
+        last_day=last_day, last_session=last_session, details=details.strip(), reported_by=user)
+    schema = _schema()
+    transaction.on_commit(lambda: notifications.report_received(report.pk, schema))
+    return report
+
+
+@transaction.atomic
+def absence_report_accept(*, school, report: AbsenceReport, user, role: str, code: str = "",
+                          message: str = "") -> dict:
+    """The office accepts a report: the code (I for illness, M for medical...) is pre-filled
+    into each session of the report that is unmarked or marked N."""
+    report = AbsenceReport.objects.select_for_update().select_related("pupil").get(pk=report.pk)
+    if report.status == AbsenceReport.Status.ACCEPTED:
+        raise ValidationError(_("This report has already been accepted."))
+    code = code or report.suggested_code
+    if code not in ACCEPT_CODES:
+        raise ValidationError({"code": _("Choose the absence code to record (for example I for "
+                                         "illness or M for a medical appointment).")})
+    sessions = selectors.sessions_between(report.first_day, report.first_session,
+                                          report.last_day, report.last_session)
+    result = _prefill(school=school, pupil=report.pupil, sessions=sessions, code=code, user=user,
+                      role=role, reason=f"Parent reported {report.get_reason_display().lower()}: accepted")
+    report.status = AbsenceReport.Status.ACCEPTED
+    report.code_applied, report.response = code, message.strip()
+    report.handled_by, report.handled_by_name, report.handled_at = user, _name(user), timezone.now()
+    report.save()
+    body = _("The school has accepted your report that %(name)s is absent from %(first)s to "
+             "%(last)s (%(reason)s). The register shows: %(code)s.") % {
+        "name": report.pupil.forename, "first": _d(report.first_day), "last": _d(report.last_day),
+        "reason": report.get_reason_display().lower(), "code": codes.CODES[code].plain}
+    if report.response:
+        body += "\n\n" + report.response
+    _message(pupil=report.pupil, recipient=report.reported_by, body=body,
+             subject=_("Absence report accepted: %(name)s") % {"name": report.pupil.forename})
+    return result
+
+
+@transaction.atomic
+def absence_report_query(*, report: AbsenceReport, user, message: str) -> AbsenceReport:
+    """The office queries a report: the parent sees the question in the portal."""
+    if not message.strip():
+        raise ValidationError({"message": _("Write the question for the parent.")})
+    report = AbsenceReport.objects.select_for_update().select_related("pupil").get(pk=report.pk)
+    if report.status == AbsenceReport.Status.ACCEPTED:
+        raise ValidationError(_("This report has already been accepted."))
+    report.status, report.response = AbsenceReport.Status.QUERIED, message.strip()
+    report.handled_by, report.handled_by_name, report.handled_at = user, _name(user), timezone.now()
+    report.save()
+    _message(pupil=report.pupil, recipient=report.reported_by, body=report.response,
+             subject=_("The school has a question about %(name)s's absence") % {
+                 "name": report.pupil.forename})
+    return report
+
+
+# --- leave requests ----------------------------------------------------------------------------
+
+def leave_preview(*, pupil: Pupil, first_day: date, first_session: str, last_day: date,
+                  last_session: str, reason: str, today: date | None = None,
+                  policy: LeavePolicy | None = None):
+    """Check a draft request and run the school's rules: (sessions, rule results).
+
+    Raises ``ValidationError`` for input that cannot be a request at all.
+    """
+    today = today or timezone.localdate()
+    errors: dict = {}
+    if reason not in LeaveRequest.Reason.values:
+        errors["reason"] = _("Choose a reason.")
+    _check_range(first_day, first_session, last_day, last_session, errors)
+    if (last_day - first_day).days >= MAX_LEAVE_DAYS:
+        errors["last_day"] = _("A request can cover up to %(n)d days.") % {"n": MAX_LEAVE_DAYS}
+    sessions = [] if errors else _sessions_or_error(first_day, first_session, last_day,
+                                                    last_session, errors)
+    if sessions:
+        marked = selectors.existing_marks(pupil, sessions)
+        if marked:
+            (d, s), mark = sorted(marked.items())[0]
+            errors["first_day"] = _(
+                "%(when)s is already in the register as %(code)s (%(plain)s), so leave cannot be "
+                "requested for it. Choose other dates or contact the school office.") % {
+                "when": f"{_d(d)} {s}", "code": mark.code,
+                "plain": codes.CODES[mark.code].plain if mark.code in codes.CODES else ""}
+        elif LeaveRequest.objects.filter(
+                pupil=pupil, first_day__lte=last_day, last_day__gte=first_day,
+                status__in=[LeaveRequest.Status.PENDING]).exists():
+            errors["first_day"] = _("There is already a request waiting for a decision for some "
+                                    "of these dates.")
+    if errors:
+        raise ValidationError(errors)
+    policy = policy or selectors.policy_current()
+    facts = selectors.leave_facts(pupil=pupil, today=today, policy=policy, for_day=first_day)
+    draft = rules.Draft(first_day=first_day, last_day=last_day, reason=reason,
+                        dates=sorted({d for d, _s in sessions}), sessions=len(sessions),
+                        year_group=pupil.year_group)
+    return sessions, rules.evaluate(policy, draft, facts)
+
+
+@transaction.atomic
+def leave_request_submit(*, pupil: Pupil, user, first_day: date, first_session: str,
+                         last_day: date, last_session: str, reason: str, explanation: str,
+                         document=None, today: date | None = None) -> LeaveRequest:
+    """Record a request with the rule results the parent saw. Blocking rules stop it."""
+    errors: dict = {}
+    if not explanation.strip():
+        errors["explanation"] = _("Explain why you are asking for leave.")
+    if document:
+        try:
+            document_check(document)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    try:
+        sessions, results = leave_preview(pupil=pupil, first_day=first_day,
+                                          first_session=first_session, last_day=last_day,
+                                          last_session=last_session, reason=reason, today=today)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    else:
+        blocked = rules.blocking(results)
+        if blocked:
+            errors.setdefault("first_day", blocked[0].message)
+    if errors:
+        raise ValidationError(errors)
+    request = LeaveRequest(
+        pupil=pupil, requested_by=user, requested_by_name=_name(user), first_day=first_day,
+        first_session=first_session, last_day=last_day, last_session=last_session,
+        sessions=[selectors.session_key(d, s) for d, s in sessions], reason=reason,
+        explanation=explanation.strip(), rule_results=[r.as_dict() for r in results])
+    if document:
+        request.document = document
+    request.save()
+    return request
+
+
+def _letter_recipient(request: LeaveRequest):
+    contacts = list(request.pupil.contacts.all())
+    return (next((c for c in contacts if c.user_id and c.user_id == request.requested_by_id), None)
+            or next((c for c in contacts if c.correspondence), None)
+            or (contacts[0] if contacts else None))
+
+
+def days_of(keys: list[str]) -> list[tuple[date, str]]:
+    """Session keys grouped into days for letters: (date, "all day" / "morning" / "afternoon")."""
+    by_day: dict[date, list[str]] = {}
+    for k in keys:
+        d, s = selectors.parse_session_key(k)
+        by_day.setdefault(d, []).append(s)
+    part = {"AM": _("morning only"), "PM": _("afternoon only")}
+    return [(d, _("all day") if len(ss) == 2 else part[ss[0]]) for d, ss in sorted(by_day.items())]
+
+
+def leave_letter_render(*, school, request: LeaveRequest, decision: LeaveDecision) -> str:
+    granted = days_of(decision.granted_sessions)
+    granted_set = set(decision.granted_sessions)
+    not_granted = days_of([k for k in request.sessions if k not in granted_set])
+    return render_to_string("absences/letter_body.html", {
+        "school": school, "request": request, "decision": decision, "pupil": request.pupil,
+        "contact": _letter_recipient(request), "granted": granted, "not_granted": not_granted,
+        "code": codes.CODES.get(decision.code),
+        "headteacher": school.headteacher or decision.decided_by_name,
+    })
+
+
+@transaction.atomic
+def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outcome: str,
+                         granted: list[str] | None = None, code: str = "",
+                         reason: str = "") -> LeaveDecision:
+    """The headteacher grants all, grants some sessions, or refuses with a reason.
+
+    Granted sessions are pre-filled in the register with the leave code; the decision
+    letter is stored, the parent gets a portal message and an email.
+    """
+    request = LeaveRequest.objects.select_for_update().select_related(
+        "pupil__registration_group").get(pk=request.pk)
+    if request.status != LeaveRequest.Status.PENDING:
+        raise ValidationError(_("This request has already been decided."))
+    requested = list(request.sessions)
+    Outcome = LeaveDecision.Outcome
+    errors: dict = {}
+    if outcome == Outcome.GRANT_ALL:
+        keys = requested
+    elif outcome == Outcome.GRANT_SOME:
+        chosen = set(granted or [])
+        if chosen - set(requested):
+            errors["granted"] = _("Only sessions in the request can be granted.")
+        keys = [k for k in requested if k in chosen]
+        if not keys:
+            errors["granted"] = _("Tick the sessions you grant, or refuse the request.")
+        elif len(keys) == len(requested):
+            outcome = Outcome.GRANT_ALL
+    elif outcome == Outcome.REFUSE:
+        keys = []
+        if not reason.strip():
+            errors["reason"] = _("Give the reason for refusing: the parent will read it.")
+    else:
+        errors["outcome"] = _("Choose grant all, grant some or refuse.")
+        keys = []
+    code = (code or request.default_code) if keys else ""
+    if keys and code not in LeaveDecision.LEAVE_CODES:
+        errors["code"] = _("Choose a leave code: C, R, M, C1 or T.")
+    if errors:
+        raise ValidationError(errors)
+    sessions = [selectors.parse_session_key(k) for k in keys]
+    _prefill(school=school, pupil=request.pupil, sessions=sessions, code=code, user=user, role=role,
+             reason=f"Leave granted by {_name(user)} (request {request.pk})")
+    decision = LeaveDecision.objects.create(
+        request=request, outcome=outcome, code=code, granted_sessions=keys, reason=reason.strip(),
+        decided_by=user, decided_by_name=_name(user), decided_by_role=role)
+    request.status = outcome
+    request.save(update_fields=["status"])
+    decision.letter_html = leave_letter_render(school=school, request=request, decision=decision)
+    decision.save(update_fields=["letter_html"])
+    subject = {
+        Outcome.GRANT_ALL: _("Leave granted for %(name)s"),
+        Outcome.GRANT_SOME: _("Leave partly granted for %(name)s"),
+        Outcome.REFUSE: _("Leave refused for %(name)s"),
+    }[outcome] % {"name": request.pupil.forename}
+    body = _("The headteacher has decided your request for %(first)s to %(last)s: %(outcome)s, "
+             "%(granted)s of %(asked)s days granted.") % {
+        "first": _d(request.first_day), "last": _d(request.last_day),
+        "outcome": decision.get_outcome_display().lower(),
+        "granted": f"{decision.days_granted:g}", "asked": f"{request.days_requested:g}"}
+    if decision.reason:
+        body += "\n\n" + decision.reason
+    _message(pupil=request.pupil, recipient=request.requested_by, subject=subject, body=body,
+             link=f"/absences/leave/{request.pk}/letter/")
+    schema = _schema()
+    transaction.on_commit(lambda: notifications.leave_decided(decision.pk, schema))
+    return decision
+
+
+@transaction.atomic
+def leave_mark_unauthorised(*, school, request: LeaveRequest, user, role: str,
+                            today: date | None = None) -> int:
+    """Refused leave was taken: the office turns the N marks on those dates into G."""
+    today = today or timezone.localdate()
+    due = next((d["sessions"] for d in selectors.refused_leave_due(today)
+                if d["request"].pk == request.pk), [])
+    for day, session in due:
+        marks_save(school=school, day=day, session=session, pupils=[request.pupil],
+                   entries=[Entry(request.pupil_id, "G", None,
+                                  f"Leave refused (request {request.pk}): holiday not granted")],
+                   user=user, role=role)
+    if due:
+        LeaveRequest.objects.filter(pk=request.pk).update(g_marked_at=timezone.now())
+    return len(due)
+
+
+# --- unexplained absences -------------------------------------------------------------------------
+
+def contact_attempt_add(*, pupil: Pupil, user, outcome: str, note: str = "") -> ContactAttempt:
+    if outcome not in ContactAttempt.Outcome.values:
+        raise ValidationError({"outcome": _("Choose what happened.")})
+    return ContactAttempt.objects.create(pupil=pupil, outcome=outcome, note=note.strip()[:500],
+                                         user=user, user_name=_name(user))
+
+
+@transaction.atomic
+def unexplained_resolve(*, school, pupil: Pupil, sessions: list[tuple[date, str]], code: str,
+                        note: str, user, role: str) -> int:
+    """A reason was received: the chosen N marks become ``code`` through amendments, and the
+    contact log records it."""
+    errors: dict = {}
+    if code not in RESOLVE_CODES:
+        errors["code"] = _("Choose the code that matches the reason.")
+    if not note.strip():
+        errors["note"] = _("Write down the reason you were given.")
+    if not sessions:
+        errors["sessions"] = _("Tick the sessions the reason covers.")
+    marks = selectors.existing_marks(pupil, sorted(sessions))
+    if sessions and any(marks.get(s) is None or marks[s].code != "N" for s in sessions):
+        errors["sessions"] = _("Only sessions still marked N can be resolved here.")
+    if errors:
+        raise ValidationError(errors)
+    for day, session in sorted(sessions):
+        marks_save(school=school, day=day, session=session, pupils=[pupil],
+                   entries=[Entry(pupil.pk, code, None, f"Reason received: {note.strip()}"[:300])],
+                   user=user, role=role)
+    contact_attempt_add(pupil=pupil, user=user, outcome=ContactAttempt.Outcome.REASON_RECEIVED,
+                        note=f"{code}: {note.strip()}")
+    return len(sessions)
+
+
+# --- configuration ---------------------------------------------------------------------------------
+
+@transaction.atomic
+def policy_save(**fields) -> LeavePolicy:
+    """Create or update the school's single leave policy row."""
+    policy = LeavePolicy.objects.select_for_update().first() or LeavePolicy()
+    for k, v in fields.items():
+        setattr(policy, k, v)
+    policy.full_clean()
+    policy.save()
+    return policy

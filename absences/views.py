@@ -1,0 +1,394 @@
+"""Parent portal, absence reports, leave requests and the school's queues.
+
+Thin views over absences.services and absences.selectors. Objects are only ever loaded
+through the fetch helpers below: a parent reaches their own children's records, staff
+their school's; anything else is 404, whether it exists or not.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from registers.models import Pupil
+from registers.school_year import school_year_start
+from registers.selectors import stats_total
+from registers.views import acting_role
+from tenants.access import role_required
+from tenants.roles import ADMIN_STAFF, Role
+
+from . import selectors, services
+from .forms import (
+    AcceptForm,
+    ContactForm,
+    DecideForm,
+    LeaveConfirmForm,
+    LeaveForm,
+    PolicyForm,
+    QueryForm,
+    ReportForm,
+    ResolveForm,
+)
+from .models import AbsenceReport, LeaveRequest, PortalMessage
+
+PARENTS = {Role.PARENT}
+HEADS = {Role.HEAD}
+LEAVE_READERS = ADMIN_STAFF | PARENTS
+
+
+# --- fetch helpers: the only way these views load an object --------------------------------
+
+def child_for_parent(request, pk: int) -> Pupil:
+    return get_object_or_404(selectors.children_of(request.user), pk=pk)
+
+
+def leave_for_request(request, pk: int) -> LeaveRequest:
+    qs = LeaveRequest.objects.select_related("pupil__registration_group")
+    if request.roles & ADMIN_STAFF:
+        return get_object_or_404(qs, pk=pk)
+    if Role.PARENT in request.roles:
+        return get_object_or_404(qs.filter(pupil__in=selectors.children_of(request.user)), pk=pk)
+    raise Http404
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _host_url(request, domain: str) -> str:
+    port = request.get_port()
+    default = "443" if request.is_secure() else "80"
+    return f"{request.scheme}://{domain}" + ("" if port == default else f":{port}")
+
+
+def _times(school) -> dict:
+    return {s: dict(zip(("open", "late", "close"), school.register_times(s), strict=True))
+            for s in ("AM", "PM")}
+
+
+# --- parents -----------------------------------------------------------------------------------
+
+@role_required(PARENTS)
+def portal(request):
+    """Every child of the signed-in parent, in this school and any other school."""
+    today = timezone.localdate()
+    overview = selectors.portal_overview(user=request.user, today=today)
+    for block in overview:
+        block["here"] = block["school"].pk == request.tenant.pk
+        block["base"] = "" if block["here"] else _host_url(request, block["domain"])
+    return render(request, "absences/portal.html", {
+        "overview": overview, "today": today, "policy": selectors.policy_current(),
+        "times": _times(request.tenant)})
+
+
+@role_required(PARENTS)
+def child_detail(request, pk):
+    pupil = child_for_parent(request, pk)
+    today = timezone.localdate()
+    start = school_year_start(today)
+    selectors.child_figures([pupil], today)
+    return render(request, "absences/child.html", {
+        "pupil": pupil, "today": today, "year_start": start,
+        "weeks": selectors.marks_weeks(pupil, start, selectors.calendar_end_for(pupil, today)),
+        "notable": selectors.notable_marks(pupil, start, today),
+        "lap": selectors.lap_table(pupil.stats.attendance_pct),
+        "reports": pupil.absence_reports.all()[:20],
+        "requests": pupil.leave_requests.select_related("decision")[:20],
+        "messages_in": PortalMessage.objects.filter(pupil=pupil)[:20],
+        "policy": selectors.policy_current(), "times": _times(request.tenant),
+    })
+
+
+@role_required(PARENTS)
+@require_http_methods(["GET", "POST"])
+def report_new(request, pk):
+    pupil = child_for_parent(request, pk)
+    today = timezone.localdate()
+    form = ReportForm(request.POST or None, initial={"first_day": today, "last_day": today})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.absence_report_create(school=request.tenant, pupil=pupil, user=request.user,
+                                           **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Thank you. The school office has your report and will "
+                                        "see it when the register is taken."))
+            return redirect("absences:child", pk=pupil.pk)
+    return render(request, "absences/report_form.html", {
+        "pupil": pupil, "form": form, "policy": selectors.policy_current(),
+        "times": _times(request.tenant)})
+
+
+@role_required(PARENTS)
+@require_http_methods(["GET", "POST"])
+def leave_new(request, pk):
+    """Step 1: dates and reason. Step 2 (check): the school's rules, the document, submit."""
+    pupil = child_for_parent(request, pk)
+    policy = selectors.policy_current()
+    step = request.POST.get("step", "")
+    context = {"pupil": pupil, "policy": policy}
+    if request.method == "POST" and step in ("check", "submit"):
+        form = LeaveForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                sessions, results = services.leave_preview(
+                    pupil=pupil, policy=policy, **{k: data[k] for k in (
+                        "first_day", "first_session", "last_day", "last_session", "reason")})
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                confirm = LeaveConfirmForm(request.POST if step == "submit" else None,
+                                           request.FILES or None, initial=data)
+                if step == "submit" and confirm.is_valid():
+                    try:
+                        leave = services.leave_request_submit(pupil=pupil, user=request.user,
+                                                              **confirm.cleaned_data)
+                    except ValidationError as exc:
+                        _apply_errors(confirm, exc)
+                    else:
+                        messages.success(request, _("Your request has been sent to the "
+                                                    "headteacher. You will get the decision in "
+                                                    "writing."))
+                        return redirect("absences:leave_detail", pk=leave.pk)
+                return render(request, "absences/leave_check.html", {
+                    **context, "form": confirm, "data": data, "results": results,
+                    "failed": [r for r in results if not r.passed],
+                    "blocked": [r for r in results if r.blocks and not r.passed],
+                    "days": len(sessions) / 2,
+                    "reason_label": LeaveRequest.Reason(data["reason"]).label,
+                    "day_list": services.days_of([selectors.session_key(d, s) for d, s in sessions])})
+    elif request.method == "POST":  # "change the dates": back to step 1 with what was typed
+        form = LeaveForm(request.POST)
+    else:
+        form = LeaveForm()
+    return render(request, "absences/leave_form.html", {**context, "form": form})
+
+
+@role_required(LEAVE_READERS)
+def leave_detail(request, pk):
+    leave = leave_for_request(request, pk)
+    return render(request, "absences/leave_detail.html", {
+        "leave": leave, "decision": getattr(leave, "decision", None),
+        "is_staff": bool(request.roles & ADMIN_STAFF),
+        "days": services.days_of(leave.sessions)})
+
+
+@role_required(LEAVE_READERS)
+def leave_letter(request, pk):
+    leave = leave_for_request(request, pk)
+    decision = getattr(leave, "decision", None)
+    if decision is None:
+        raise Http404
+    return render(request, "absences/letter.html", {"leave": leave, "decision": decision})
+
+
+@role_required(LEAVE_READERS)
+def leave_document(request, pk):
+    leave = leave_for_request(request, pk)
+    if not leave.document:
+        raise Http404
+    return FileResponse(leave.document.open("rb"), as_attachment=False,
+                        filename=leave.document.name.rsplit("/", 1)[-1])
+
+
+# --- the office: reported absences ----------------------------------------------------------------
+
+@role_required(ADMIN_STAFF)
+def inbox(request):
+    today = timezone.localdate()
+    box = selectors.reports_inbox(today)
+    for r in box["new"]:
+        r.accept_form = AcceptForm(initial={"code": r.suggested_code if r.suggested_code != "N" else ""},
+                                   prefix=f"r{r.pk}")
+        r.query_form = QueryForm(prefix=f"q{r.pk}")
+    return render(request, "absences/inbox.html", {
+        **box, "today": today, "refused_due": selectors.refused_leave_due(today)})
+
+
+def _report(pk) -> AbsenceReport:
+    return get_object_or_404(AbsenceReport.objects.select_related("pupil"), pk=pk)
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def report_accept(request, pk):
+    report = _report(pk)
+    form = AcceptForm(request.POST, prefix=f"r{report.pk}")
+    if not form.is_valid():
+        messages.error(request, _("Not accepted: choose the code to record."))
+        return redirect("absences:inbox")
+    try:
+        result = services.absence_report_accept(
+            school=request.tenant, report=report, user=request.user, role=acting_role(request),
+            code=form.cleaned_data["code"], message=form.cleaned_data["message"])
+    except ValidationError as exc:
+        messages.error(request, _("Not accepted: %(why)s") % {"why": " ".join(exc.messages)})
+    else:
+        text = _("%(name)s: %(code)s recorded for %(n)d session(s).") % {
+            "name": report.pupil.display_name, "code": form.cleaned_data["code"],
+            "n": len(result["written"])}
+        if result["kept"]:
+            text += " " + _("%(n)d session(s) already marked were left as they are.") % {
+                "n": len(result["kept"])}
+        messages.success(request, text)
+    return redirect("absences:inbox")
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def report_query(request, pk):
+    report = _report(pk)
+    form = QueryForm(request.POST, prefix=f"q{report.pk}")
+    if form.is_valid():
+        try:
+            services.absence_report_query(report=report, user=request.user,
+                                          message=form.cleaned_data["message"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Your question has been sent to the parent."))
+    else:
+        messages.error(request, _("Write the question for the parent."))
+    return redirect("absences:inbox")
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def leave_mark_g(request, pk):
+    leave = leave_for_request(request, pk)
+    n = services.leave_mark_unauthorised(school=request.tenant, request=leave, user=request.user,
+                                         role=acting_role(request))
+    messages.success(request, _("%(n)d session(s) marked G for %(name)s.") % {
+        "n": n, "name": leave.pupil.display_name})
+    return redirect("absences:inbox")
+
+
+# --- the headteacher: leave decisions -------------------------------------------------------------
+
+@role_required(HEADS)
+def queue(request):
+    return render(request, "absences/queue.html", {
+        "requests": selectors.decision_queue(timezone.localdate())})
+
+
+def _session_choices(leave: LeaveRequest):
+    out = []
+    for key in leave.sessions:
+        d, s = selectors.parse_session_key(key)
+        out.append((key, f"{d:%a} {d.day} {d:%b} {s}"))
+    return out
+
+
+@role_required(HEADS)
+@require_http_methods(["GET", "POST"])
+def decide(request, pk):
+    leave = leave_for_request(request, pk)
+    if leave.status != LeaveRequest.Status.PENDING:
+        return redirect("absences:leave_detail", pk=leave.pk)
+    choices = _session_choices(leave)
+    form = DecideForm(request.POST or None, sessions=choices,
+                      initial={"granted": leave.sessions, "code": leave.default_code})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.leave_request_decide(
+                school=request.tenant, request=leave, user=request.user, role=acting_role(request),
+                outcome=d["outcome"], granted=d["granted"], code=d["code"], reason=d["reason"])
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Decision recorded; the letter has been sent to the parent."))
+            return redirect("absences:leave_detail", pk=leave.pk)
+    today = timezone.localdate()
+    one = Pupil.objects.filter(pk=leave.pupil_id)
+    return render(request, "absences/decide.html", {
+        "leave": leave, "form": form,
+        "stats": stats_total(pupils=one, date_from=school_year_start(today), date_to=today),
+        "previous": leave.pupil.leave_requests.exclude(pk=leave.pk).select_related("decision")})
+
+
+@role_required(HEADS)
+@require_http_methods(["GET", "POST"])
+def policy_edit(request):
+    policy = selectors.policy_current()
+    form = PolicyForm(request.POST or None, instance=policy)
+    if request.method == "POST" and form.is_valid():
+        services.policy_save(**{f: form.cleaned_data[f] for f in PolicyForm.Meta.fields})
+        messages.success(request, _("Leave rules saved."))
+        return redirect("absences:policy")
+    return render(request, "absences/policy.html", {"form": form, "policy": policy})
+
+
+# --- the office: unexplained absences ---------------------------------------------------------------
+
+@role_required(ADMIN_STAFF)
+def unexplained(request):
+    today = timezone.localdate()
+    rows = selectors.unexplained_worklist(today)
+    for row in rows:
+        pk = row["pupil"].pk
+        row["contact_form"] = ContactForm(prefix=f"c{pk}")
+        row["resolve_form"] = ResolveForm(prefix=f"x{pk}", sessions=_n_choices(row["marks"]),
+                                          initial={"sessions": [_key(m) for m in row["marks"]]})
+    return render(request, "absences/unexplained.html", {
+        "rows": rows, "today": today, "home_visits": [r for r in rows if r["home_visit"]]})
+
+
+def _key(mark) -> str:
+    return selectors.session_key(mark.date, mark.session)
+
+
+def _n_choices(marks):
+    return [(_key(m), f"{m.date:%a} {m.date.day} {m.date:%b} {m.session}") for m in marks]
+
+
+def _pupil(pk) -> Pupil:
+    return get_object_or_404(Pupil, pk=pk)
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def contact_log(request, pk):
+    pupil = _pupil(pk)
+    form = ContactForm(request.POST, prefix=f"c{pupil.pk}")
+    if form.is_valid():
+        services.contact_attempt_add(pupil=pupil, user=request.user, **form.cleaned_data)
+        messages.success(request, _("Logged for %(name)s.") % {"name": pupil.display_name})
+    else:
+        messages.error(request, _("Choose what happened."))
+    return redirect(reverse("absences:unexplained") + f"#pupil-{pupil.pk}")
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def resolve(request, pk):
+    pupil = _pupil(pk)
+    start = school_year_start(timezone.localdate())
+    marks = list(pupil.marks.filter(code="N", date__gte=start).order_by("date", "session"))
+    form = ResolveForm(request.POST, prefix=f"x{pupil.pk}", sessions=_n_choices(marks))
+    if not form.is_valid():
+        messages.error(request, _("Not resolved: tick the sessions, choose a code and write the "
+                                  "reason given."))
+        return redirect(reverse("absences:unexplained") + f"#pupil-{pupil.pk}")
+    d = form.cleaned_data
+    sessions = [selectors.parse_session_key(k) for k in d["sessions"]]
+    try:
+        n = services.unexplained_resolve(school=request.tenant, pupil=pupil, sessions=sessions,
+                                         code=d["code"], note=d["note"], user=request.user,
+                                         role=acting_role(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(name)s: %(n)d session(s) now %(code)s.") % {
+            "name": pupil.display_name, "n": n, "code": d["code"]})
+    return redirect("absences:unexplained")

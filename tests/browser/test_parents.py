@@ -1,0 +1,260 @@
+"""Parents and absences in headless Chromium (issue 3).
+
+Reuses the committed "browser" school from conftest.py and adds, for this module only, two
+families, a headteacher, the school's leave rules (two weeks' notice) and one pending leave
+request. Everything added here is removed again when the module ends.
+"""
+
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import PASSWORD, PHONE, SCHEMA, TABLET, assert_no_horizontal_overflow, login, shot
+
+PARENT, OTHER_PARENT, HEAD = "browser_parent", "browser_parent2", "browser_head"
+MY_USERS = (PARENT, OTHER_PARENT, HEAD)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+
+
+def _school_days_after(day: date, n: int) -> list[date]:
+    from registers.models import SchoolDay
+
+    return list(SchoolDay.objects.filter(closed=False, date__gt=day).order_by("date")
+                .values_list("date", flat=True)[:n])
+
+
+@pytest.fixture(scope="module")
+def family(live, django_db_blocker):
+    """Committed data for this module: parents, a head, the leave rules and a request."""
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from absences import services
+    from absences.models import LeavePolicy
+    from registers.models import Contact, Pupil
+    from tenants.models import School
+    from tenants.roles import Role
+    from tenants.services import person_grant
+
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        school = School.objects.get(pk=live.school_id)
+        parent = person_grant(username=PARENT, role=Role.PARENT, school=school, password=PASSWORD,
+                              first_name="Parveen", last_name="Ahmed", email="parveen@example.org")
+        other = person_grant(username=OTHER_PARENT, role=Role.PARENT, school=school,
+                             password=PASSWORD, first_name="Nina", last_name="Nowak")
+        head = person_grant(username=HEAD, role=Role.HEAD, school=school, password=PASSWORD,
+                            first_name="Hari", last_name="Head")
+        today = date.today()
+        with schema_context(SCHEMA):
+            LeavePolicy.objects.all().delete()
+            LeavePolicy.objects.create(
+                notice_days=14, how_to_report="Report it here or phone the office before 9.15.",
+                leave_guidance="Ask at least two weeks ahead.")
+            amira, ben, zara = (Pupil.objects.get(pk=live.pupils[s]) for s in ("Ahmed", "Carter", "Nowak"))
+            for pupil in (amira, ben):
+                Contact.objects.create(pupil=pupil, priority=9, forename="Parveen", surname="Ahmed",
+                                       user=parent, correspondence=True, email="parveen@example.org")
+            Contact.objects.create(pupil=zara, priority=9, forename="Nina", surname="Nowak", user=other)
+            # A week of leave for Ben next week, waiting for the head.
+            next_monday = today + timedelta(days=7 - today.weekday())
+            week = [next_monday + timedelta(days=i) for i in range(5)]
+            leave = services.leave_request_submit(
+                pupil=ben, user=parent, first_day=week[0], first_session="AM", last_day=week[-1],
+                last_session="PM", reason="exceptional", explanation="Grandfather's funeral in Lahore")
+            sick_day = _school_days_after(today, 1)[0]
+        connection.set_schema_to_public()
+    data = {"amira": amira.pk, "ben": ben.pk, "zara": zara.pk, "leave": leave.pk, "week": week,
+            "sick_day": sick_day, "user_ids": [parent.pk, other.pk, head.pk]}
+    yield data
+    with django_db_blocker.unblock():
+        _tidy(data, today)
+
+
+def _tidy(data, today):
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from absences.models import AbsenceReport, LeavePolicy, LeaveRequest, PortalMessage
+    from registers.models import Contact, Mark
+    from tenants.models import User
+
+    pupils = [data["amira"], data["ben"], data["zara"]]
+    with schema_context(SCHEMA):
+        Mark.objects.filter(pupil_id__in=pupils, date__gt=today).delete()
+        for model in (AbsenceReport, LeaveRequest, PortalMessage):
+            model.objects.filter(pupil_id__in=pupils).delete()
+        Contact.objects.filter(pupil_id__in=pupils, priority=9).delete()
+        LeavePolicy.objects.all().delete()
+        User.objects.filter(username__in=MY_USERS).delete()
+    connection.set_schema_to_public()
+    for model in (AccessAttempt, AccessFailureLog, AccessLog):
+        model.objects.filter(username__in=MY_USERS).delete()
+    ids = {str(u) for u in data["user_ids"]}
+    Session.objects.filter(pk__in=[s.pk for s in Session.objects.all()
+                                   if str(s.get_decoded().get("_auth_user_id")) in ids]).delete()
+
+
+def _in_school(fn):
+    from django_tenants.utils import schema_context
+
+    with schema_context(SCHEMA):
+        return fn()
+
+
+def _sign_in_as(page, live, username):
+    page.context.clear_cookies()
+    login(page, live, username)
+
+
+def test_parent_reports_illness_and_office_accepts_it(page, live, family):
+    from absences.models import AbsenceReport
+
+    amira, day = family["amira"], family["sick_day"]
+    last = _in_school(lambda: _school_days_after(day, 1)[0])
+    _sign_in_as(page, live, PARENT)
+    page.goto("/absences/")
+    page.get_by_role("link", name="Report an absence for Amira").click()
+    page.get_by_label("Illness").check()
+    page.get_by_label("First day").fill(day.isoformat())
+    page.get_by_label("Last day").fill(last.isoformat())
+    page.get_by_label("Anything the school should know").fill("Temperature and a cough")
+    shot(page, "parents-01-report-form")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.get_by_text("The school office has your report")).to_be_visible()
+    expect(page.locator("#reports-h + ul")).to_contain_text("Waiting for the office")
+    report = _in_school(lambda: AbsenceReport.objects.get(pupil_id=amira))
+    assert (report.first_day, report.last_day, report.status) == (day, last, "new")
+
+    _sign_in_as(page, live, live.office)
+    page.goto("/absences/inbox/")
+    card = page.locator(f"#report-{report.pk}")
+    expect(card).to_contain_text("Temperature and a cough")
+    expect(card.get_by_label("Code to record")).to_have_value("I")
+    card.get_by_role("button", name="Accept and record Amira Ahmed").click()
+    expect(page.get_by_text("I recorded for 4 session(s)")).to_be_visible()
+    page.goto(live.register_path(day, "AM"))
+    expect(page.locator(f"#code-{amira}")).to_have_value("I")
+    shot(page, "parents-02-register-shows-I")
+    page.goto(live.register_path(last, "PM"))
+    expect(page.locator(f"#code-{amira}")).to_have_value("I")
+
+    _sign_in_as(page, live, PARENT)
+    page.goto(f"/absences/children/{amira}/")
+    expect(page.locator("#reports-h + ul")).to_contain_text("Accepted")
+
+
+def test_leave_that_breaks_the_notice_rule_shows_why_before_submitting(page, live, family):
+    from absences.models import LeaveRequest
+
+    amira = family["amira"]
+    first = family["sick_day"] + timedelta(days=7)
+    first = _in_school(lambda: _school_days_after(first - timedelta(days=1), 1)[0])
+    before = _in_school(lambda: LeaveRequest.objects.filter(pupil_id=amira).count())
+    _sign_in_as(page, live, PARENT)
+    page.goto(f"/absences/children/{amira}/leave/")
+    page.get_by_label("First day").fill(first.isoformat())
+    page.get_by_label("Last day").fill(first.isoformat())
+    page.get_by_label("Exceptional circumstance").check()
+    page.get_by_label("Why are you asking for leave?").fill("Passport appointment at the embassy")
+    page.get_by_role("button", name="Check against the school's rules").click()
+    results = page.locator("#rule-results")
+    expect(results).to_contain_text("Not enough notice")
+    expect(results).to_contain_text("14 days")
+    expect(page.get_by_role("button", name="Send the request anyway")).to_be_visible()
+    shot(page, "parents-03-leave-rules-before-submitting")
+    assert _in_school(lambda: LeaveRequest.objects.filter(pupil_id=amira).count()) == before
+    page.get_by_role("button", name="Send the request anyway").click()
+    expect(page.locator("#leave-status")).to_have_text("Waiting for the headteacher")
+    leave = _in_school(lambda: LeaveRequest.objects.filter(pupil_id=amira).latest("created_at"))
+    assert [r["rule"] for r in leave.rule_results if not r["passed"]] == ["notice"]
+
+
+def test_head_grants_three_of_five_days_and_the_register_shows_c(page, live, family):
+    ben, week = family["ben"], family["week"]
+    _sign_in_as(page, live, HEAD)
+    page.goto("/absences/leave/")
+    card = page.locator(f"#leave-{family['leave']}")
+    expect(card).to_contain_text("Grandfather's funeral in Lahore")
+    expect(card).to_contain_text("Not enough notice")
+    card.get_by_role("link", name="Decide Ben Carter").click()
+    for day in week[3:]:
+        for session in ("AM", "PM"):
+            page.get_by_label(f"{day:%a} {day.day} {day:%b} {session}", exact=True).uncheck()
+    page.get_by_label("Reason or conditions").fill("Three days granted; Ben is back on Thursday.")
+    shot(page, "parents-04-decide")
+    page.get_by_role("button", name="Grant the ticked sessions only").click()
+    expect(page.locator("#leave-status")).to_have_text("Partly granted")
+    for day in week[:3]:
+        page.goto(live.register_path(day, "AM"))
+        expect(page.locator(f"#code-{ben}")).to_have_value("C")
+    page.goto(live.register_path(week[2], "PM"))
+    expect(page.locator(f"#code-{ben}")).to_have_value("C")
+    page.goto(live.register_path(week[3], "AM"))
+    expect(page.locator(f"#code-{ben}")).to_have_value("")
+    shot(page, "parents-05-register-C")
+
+    _sign_in_as(page, live, PARENT)
+    page.goto(f"/absences/leave/{family['leave']}/letter/")
+    expect(page.locator(".letter")).to_contain_text("I have granted 3 of the 5 days")
+
+
+def test_parent_cannot_reach_another_familys_child(page, live, family):
+    from absences.models import AbsenceReport
+
+    zara, amira = family["zara"], family["amira"]
+    _sign_in_as(page, live, PARENT)
+    for path in (f"/absences/children/{zara}/", f"/absences/children/{zara}/report/",
+                 f"/absences/children/{zara}/leave/", f"/pupils/{zara}/"):
+        assert page.goto(path).status == 404, path
+    # Editing the form: the parent's own report form, re-pointed at the other child.
+    page.goto(f"/absences/children/{amira}/report/")
+    page.get_by_label("Medical or dental appointment").check()
+    page.get_by_label("First day").fill(family["week"][4].isoformat())
+    page.get_by_label("Last day").fill(family["week"][4].isoformat())
+    page.evaluate(f"document.getElementById('report-form').action = '/absences/children/{zara}/report/'")
+    with page.expect_response(lambda r: r.request.method == "POST") as response:
+        page.get_by_role("button", name="Send report").click()
+    assert response.value.status == 404
+    assert not _in_school(lambda: AbsenceReport.objects.filter(pupil_id=zara).exists())
+    page.goto("/absences/")
+    expect(page.locator("main")).not_to_contain_text("Zara")
+
+
+def test_portal_is_accessible_and_fits_a_phone(page, live, family):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    _sign_in_as(page, live, PARENT)
+    states = {}
+    for viewport, name in ((PHONE, "phone"), (TABLET, "tablet")):
+        page.set_viewport_size(viewport)
+        page.goto("/absences/")
+        expect(page.get_by_role("heading", name="Your children")).to_be_visible()
+        expect(page.locator(".child-card")).to_have_count(2)
+        states[f"portal-{name}"] = axe.run(page)
+        if name == "phone":
+            assert_no_horizontal_overflow(page)
+            shot(page, "parents-06-portal-phone")
+    page.goto(f"/absences/children/{family['amira']}/")
+    states["child"] = axe.run(page)
+    shot(page, "parents-07-child")
+    page.goto(f"/absences/children/{family['amira']}/report/")
+    page.get_by_role("button", name="Send report").click()  # errors shown
+    states["report-errors"] = axe.run(page)
+    page.goto(f"/absences/children/{family['amira']}/leave/")
+    page.get_by_label("First day").fill(family["week"][0].isoformat())
+    page.get_by_label("Last day").fill(family["week"][0].isoformat())
+    page.get_by_label("Religious observance").check()
+    page.get_by_label("Why are you asking for leave?").fill("Eid")
+    page.get_by_role("button", name="Check against the school's rules").click()
+    states["leave-check"] = axe.run(page)
+    problems = [f"{state}: {v['id']} ({v['impact']}): {v['help']} – "
+                f"{[n['target'] for n in v['nodes']][:3]}"
+                for state, result in states.items() for v in result.response["violations"]
+                if v["impact"] in ("serious", "critical")]
+    assert not problems, "\n".join(problems)
