@@ -5,7 +5,7 @@ from .models import CalendarEntry, DeletionGround, Session
 
 
 class AmendForm(forms.Form):
-    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(label="Date", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     session = forms.ChoiceField(choices=Session.choices)
     code = forms.ChoiceField(choices=[(c, f"{c} – {codes.CODES[c].meaning}")
                                       for c in codes.MARKABLE_CODES])
@@ -28,7 +28,7 @@ class ImportForm(forms.Form):
 
 
 class OffRollForm(forms.Form):
-    leaving_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    leaving_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     ground = forms.ChoiceField(label="Deletion ground", choices=DeletionGround.choices)
 
 
@@ -36,8 +36,8 @@ class CalendarEntryForm(forms.ModelForm):
     class Meta:
         model = CalendarEntry
         fields = ["kind", "start_date", "end_date", "label"]
-        widgets = {"start_date": forms.DateInput(attrs={"type": "date"}),
-                   "end_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {"start_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def clean(self):
         data = super().clean()
