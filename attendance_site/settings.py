@@ -173,6 +173,10 @@ EMAIL_BACKEND = env(
 )
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -186,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
         "task": "escalation.tasks.nightly_all_schools",
         "schedule": __import__("celery.schedules").schedules.crontab(hour=1, minute=30),
+    },
+    "letters-returns-due": {
+        "task": "letters.tasks.returns_due_all_schools",
+        "schedule": __import__("celery.schedules").schedules.crontab(hour=3, minute=0),
     },
 }
 

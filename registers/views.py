@@ -64,13 +64,14 @@ def home(request):
     roles = request.roles
     if not roles:
         raise Http404
+    if roles & {Role.HEAD, Role.GOVERNOR, Role.TRUST_DIRECTOR}:
+        return redirect("dashboard")
     if roles & WHOLE_SCHOOL_MARKERS:
         return redirect("office_today")
     if Role.TEACHER in roles:
         return redirect("my_register")
     if Role.PARENT in roles:
-        children = Pupil.objects.filter(contacts__user=request.user).distinct()
-        return render(request, "registers/parent_home.html", {"children": children})
+        return redirect("absences:portal")
     return render(request, "registers/home.html")
 
 

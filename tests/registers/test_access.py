@@ -77,8 +77,8 @@ def test_parent_sees_only_own_child(site, people):
     assert own.status_code == 200 and b"Own" in own.content
     assert b"Amendment history" not in own.content  # staff-only detail
     assert client.get(f"/pupils/{site['other'].pk}/").status_code == 404
-    home = client.get("/")
-    assert b"Own Pupil" in home.content and b"Other" not in home.content
+    home = client.get("/", follow=True)
+    assert b"Own" in home.content and b"Other Pupil" not in home.content
 
 
 def test_parent_cannot_amend(site, people):
