@@ -1,6 +1,16 @@
-"""The school's attendance policy as configuration: bands (issue 4 adds stages and cases)."""
+"""The school's attendance policy as configuration, and what the nightly job did with it.
 
+Configuration: band sets, graduated-response stages, and a PolicyVersion row written on
+every change (so a past decision can be explained by the rule in force that night).
+Results: PupilSnapshot (one row per pupil per night), Case / CaseEvent (the attendance
+officer's queue and its chronology), meetings, support plans, contracts, penalty notices.
+"""
+
+from django.conf import settings
 from django.db import models
+
+from registers.models import Contact, Pupil
+from tenants.roles import Role
 
 
 class BandSet(models.Model):
@@ -46,3 +56,389 @@ class Band(models.Model):
             if pct > hi or (pct == hi and not self.upper_inclusive):
                 return False
         return True
+
+
+class PolicyVersion(models.Model):
+    """A numbered snapshot of the active bands and stages, written on every change."""
+
+    number = models.PositiveIntegerField(unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    note = models.CharField(max_length=200, blank=True)
+    snapshot = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self):
+        return f"v{self.number}"
+
+
+class Trigger(models.TextChoices):
+    BELOW = "below", "Attendance below X%"
+    PERSISTENT = "persistent", "Persistent absence (absence ≥ 10%)"
+    SEVERE = "severe", "Severe absence (absence ≥ 50%)"
+    BELOW_DECLINING = "below_declining", "Attendance below X% and declining"
+    UNAUTHORISED = "unauthorised", "N unauthorised sessions in the window"
+    CONTINUOUS = "continuous", "Continuous absence for N school days"
+    U_COUNT = "u_count", "N late-after-close (U) marks in the window"
+    NO_CONTACT = "no_contact", "No contact (N or O only) for N school days"
+    MANUAL = "manual", "None: reached only as the next stage or by hand"
+
+
+class Window(models.TextChoices):
+    YTD = "ytd", "Year to date"
+    TERM = "term", "This term"
+    LAST_4_WEEKS = "last_4_weeks", "Last 4 school weeks"
+    ROLLING_WEEKS = "rolling_weeks", "Rolling N school weeks"
+    MONTHS = "months", "Last N calendar months"
+
+
+class MeetingType(models.TextChoices):
+    SUPPORT = "attendance_support", "Attendance Support Meeting"
+    CONTRACT = "attendance_contract", "Attendance Contract Meeting"
+    SAP = "sap", "School Attendance Panel (SAP) meeting"
+    PANEL = "panel", "Attendance Panel"
+    PARENT = "parent", "Meeting with parents"
+    FORMAL = "formal", "Formal meeting"
+
+
+class Stage(models.Model):
+    """One step of the graduated response (domain.md section 5).
+
+    Stages of the same ``track`` form a ladder ordered by ``order``: a pupil has at most
+    one live case per track, which climbs when a higher stage's trigger fires or when a
+    review finds no improvement (``next_stage``).
+    """
+
+    key = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    track = models.SlugField(max_length=30, default="attendance",
+                             help_text="Stages of one track form one ladder; one live case per track.")
+    order = models.PositiveSmallIntegerField(default=1)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    threshold = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
+                                    help_text="X for 'below X%' triggers")
+    threshold_inclusive = models.BooleanField(default=False, help_text="'at or below' instead of 'below'")
+    count = models.PositiveSmallIntegerField(null=True, blank=True,
+                                             help_text="N for count and continuous-absence triggers")
+    window = models.CharField(max_length=20, choices=Window.choices, default=Window.YTD)
+    window_n = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                help_text="N for rolling weeks or months")
+    min_possible = models.PositiveSmallIntegerField(
+        default=0, help_text="Percentage triggers wait until the window has this many possible sessions")
+    letter_template = models.CharField(max_length=60, blank=True)
+    meeting_type = models.CharField(max_length=30, choices=MeetingType.choices, blank=True)
+    task = models.CharField(max_length=300, blank=True)
+    referral = models.CharField(max_length=200, blank=True)
+    owner_role = models.CharField(max_length=30, choices=Role.choices, default=Role.ATTENDANCE_OFFICER)
+    review_days = models.PositiveSmallIntegerField(default=14)
+    monitor_school_days = models.PositiveSmallIntegerField(
+        null=True, blank=True,
+        help_text="Monitoring period: any unauthorised absence in it moves the case to the next stage")
+    next_stage = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="previous_stages")
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["track", "order", "key"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def actions(self) -> list[str]:
+        out = []
+        if self.letter_template:
+            out.append(f"letter '{self.letter_template}'")
+        if self.meeting_type:
+            out.append(self.get_meeting_type_display())
+        if self.task:
+            out.append(self.task)
+        if self.referral:
+            out.append(f"referral: {self.referral}")
+        if self.monitor_school_days:
+            out.append(f"{self.monitor_school_days} school days of monitoring")
+        return out
+
+
+class NightlyRun(models.Model):
+    """One execution of the nightly job for one school and night (each rerun is a row)."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    night = models.DateField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    started = models.DateTimeField()
+    finished = models.DateTimeField()
+    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    summary = models.JSONField(default=dict)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started"]
+
+    def __str__(self):
+        return f"{self.night} {self.status}"
+
+
+class PupilSnapshot(models.Model):
+    """A pupil's figures on one night: the history behind trends, arrows and band moves."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="snapshots")
+    night = models.DateField()
+    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    possible = models.PositiveIntegerField()
+    attended = models.PositiveIntegerField()
+    authorised = models.PositiveIntegerField()
+    unauthorised = models.PositiveIntegerField()
+    u_count = models.PositiveIntegerField()
+    attendance_pct = models.FloatField(null=True)
+    band = models.CharField(max_length=50, blank=True)
+    band_colour = models.CharField(max_length=7, blank=True)
+    last4_pct = models.FloatField(null=True)
+    prev4_pct = models.FloatField(null=True)
+    trend = models.CharField(max_length=1, blank=True, help_text="+ improved, = same, - deteriorated")
+    penalty_unauthorised = models.PositiveIntegerField(
+        help_text="Unauthorised sessions in the rolling 10 school weeks (domain.md section 6)")
+    absent_days = models.PositiveSmallIntegerField(help_text="Current run of school days absent")
+    no_contact_days = models.PositiveSmallIntegerField(help_text="Current run of school days N/O only")
+    windows = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-night"]
+        constraints = [models.UniqueConstraint(fields=["pupil", "night"], name="one_snapshot_per_night")]
+        indexes = [models.Index(fields=["night", "band"])]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.night} {self.attendance_pct}"
+
+
+class Case(models.Model):
+    """A pupil's escalation on one track: its current stage, owner and review date."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        HOLD = "hold", "On hold"
+        CLOSED = "closed", "Closed"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="cases")
+    track = models.SlugField(max_length=30)
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="cases")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_on = models.DateField()
+    stage_since = models.DateField()
+    review_due = models.DateField(null=True, blank=True)
+    monitor_until = models.DateField(null=True, blank=True)
+    owner_role = models.CharField(max_length=30, choices=Role.choices)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", db_constraint=False)
+    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="+")
+    explanation = models.TextField(blank=True, help_text="Why the current stage applies")
+    entry_measure = models.FloatField(null=True, help_text="The trigger's figure when the stage began")
+    closed_on = models.DateField(null=True, blank=True)
+    close_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["review_due", "pk"]
+        constraints = [models.UniqueConstraint(
+            fields=["pupil", "track"], condition=~models.Q(status="closed"),
+            name="one_live_case_per_pupil_track")]
+
+    def __str__(self):
+        return f"{self.pupil} – {self.stage}"
+
+    @property
+    def due(self):
+        return self.monitor_until or self.review_due
+
+
+class CaseEvent(models.Model):
+    """The chronology: what the job or a person did, when and why (style.md 6)."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", "Case opened"
+        ADVANCED = "advanced", "Moved to the next stage"
+        REVIEW = "review", "Review"
+        MONITORING = "monitoring", "Monitoring"
+        LETTER = "letter", "Letter queued"
+        CONTACT = "contact", "Contact"
+        MEETING = "meeting", "Meeting"
+        OUTCOME = "outcome", "Outcome"
+        REFERRAL = "referral", "Referral"
+        HOLD = "hold", "Put on hold"
+        RESUMED = "resumed", "Resumed"
+        CLOSED = "closed", "Closed"
+        NOTE = "note", "Note"
+        PLAN = "plan", "Support plan / contract"
+        PENALTY = "penalty", "Penalty notice"
+
+    class Channel(models.TextChoices):
+        CALL = "call", "Phone call"
+        TEXT = "text", "Text message"
+        EMAIL = "email", "Email"
+        HOME_VISIT = "home_visit", "Home visit"
+        IN_PERSON = "in_person", "In person"
+        LETTER = "letter", "Letter"
+
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="case_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    night = models.DateField(null=True, blank=True, help_text="Set when the nightly job wrote it")
+    at = models.DateTimeField()
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", db_constraint=False)
+    user_name = models.CharField(max_length=150)
+    detail = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    policy_version = models.ForeignKey(PolicyVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="+")
+    key = models.CharField(max_length=120, null=True, blank=True,
+                           help_text="Idempotency key of an automatic event")
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["pupil", "key"], name="one_event_per_key")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d} {self.get_kind_display()}"
+
+
+class Meeting(models.Model):
+    """An Attendance Support / Contract / SAP meeting; its date and time flow into letters."""
+
+    class Status(models.TextChoices):
+        TO_ARRANGE = "to_arrange", "To arrange"
+        SCHEDULED = "scheduled", "Scheduled"
+        HELD = "held", "Held"
+        MISSED = "missed", "Parent did not attend"
+        CANCELLED = "cancelled", "Cancelled"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="meetings")
+    kind = models.CharField(max_length=30, choices=MeetingType.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.TO_ARRANGE)
+    starts_at = models.DateTimeField(null=True, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    attendees = models.CharField(max_length=300, blank=True)
+    outcome = models.TextField(blank=True)
+    stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["case", "stage", "kind"],
+                                               name="one_meeting_per_stage")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.starts_at or ''}"
+
+
+class SupportPlan(models.Model):
+    """Attendance Targeted Support Plan (LAP annex 6b)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="support_plans")
+    meeting_date = models.DateField("date of targeted attendance meeting")
+    present = models.CharField("present at the meeting", max_length=300, blank=True)
+    apologies = models.CharField(max_length=300, blank=True)
+    figures = models.JSONField(default=dict,
+                               help_text="Attendance, authorised, unauthorised, lates at the meeting")
+    part_time_timetable = models.TextField("part-time timetable and start date", blank=True)
+    send_status = models.CharField("SEND status", max_length=200, blank=True)
+    barriers_school = models.TextField("barriers to attending school: school's views", blank=True)
+    barriers_family = models.TextField("barriers to attending school: parent's / child's views", blank=True)
+    agreed_actions = models.TextField("agreed action")
+    review_date = models.DateField()
+    signed_parent = models.BooleanField(default=False)
+    signed_school = models.BooleanField(default=False)
+    signed_child = models.BooleanField(default=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-meeting_date", "-pk"]
+
+    def __str__(self):
+        return f"Support plan {self.meeting_date}"
+
+
+class AttendanceContract(models.Model):
+    """Attendance Contract (LAP annexes 7b and 7c)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="contracts")
+    joined_school = models.CharField("joined the school (when, which year group)", max_length=200, blank=True)
+    start_date = models.DateField("date the contract started")
+    meeting_date = models.DateField("meeting date", null=True, blank=True)
+    figures = models.JSONField(default=dict, help_text="Current attendance broken down at the meeting")
+    last_in_school = models.CharField("if not in school: when last in school / contact", max_length=300,
+                                      blank=True)
+    part_time_timetable = models.TextField(blank=True)
+    previous_years = models.CharField("previous years' attendance", max_length=300, blank=True)
+    send_status = models.CharField("SEND status (wave, date joined register)", max_length=300, blank=True)
+    social_care = models.CharField("social care level and history", max_length=300, blank=True)
+    professionals = models.TextField("professionals involved (role and name)", blank=True)
+    siblings = models.TextField("siblings: current attendance and school", blank=True)
+    barriers_school = models.TextField("barriers: school's views", blank=True)
+    barriers_parent = models.TextField("barriers: parent's views", blank=True)
+    barriers_child = models.TextField("barriers: child's views", blank=True)
+    interventions = models.TextField(
+        "interventions / support / signposting offered, details and intended impact, one per line")
+    attendance_target = models.CharField("attendance target (how much of each week, and %)", max_length=200)
+    timescale = models.CharField("timescale for improvement (3 to 12 months)", max_length=100)
+    review_arrangements = models.TextField("date / venue of review meetings", blank=True)
+    review_date = models.DateField("next formal review")
+    other_business = models.TextField("any other business", blank=True)
+    closed_date = models.DateField(null=True, blank=True)
+    closure_reason = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+
+    def __str__(self):
+        return f"Attendance contract {self.start_date}"
+
+
+class PenaltyNotice(models.Model):
+    """A Notice to Improve or penalty notice to one parent for one child (domain.md section 6)."""
+
+    class Kind(models.TextChoices):
+        NOTICE_TO_IMPROVE = "nti", "Notice to Improve"
+        PENALTY = "penalty", "Penalty notice"
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+        UNPAID = "unpaid", "Unpaid (prosecution considered)"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="penalty_notices")
+    parent = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="penalty_notices")
+    case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    issued_on = models.DateField()
+    window_start = models.DateField()
+    window_end = models.DateField()
+    unauthorised_sessions = models.PositiveSmallIntegerField()
+    sequence = models.PositiveSmallIntegerField(default=0, help_text="1st or 2nd notice in 3 years")
+    amount_early = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                    help_text="£ if paid within 21 days")
+    amount = models.PositiveSmallIntegerField(null=True, blank=True, help_text="£ if paid within 28 days")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+", db_constraint=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["pupil", "parent", "kind", "window_start"],
+                                               name="one_notice_per_parent_child_window")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.issued_on}"

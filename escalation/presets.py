@@ -1,12 +1,479 @@
-"""Escalation policy presets from the seed schools: bands now, stages in issue 4."""
+"""Escalation policy presets from the five seed schools (../shared/seeds, domain.md 4–6).
 
-from tenants.presets import PRESETS
+Each preset is plain data: the band set (from tenants.presets), any alternative band set
+the school may switch to, and the graduated-response stages. ``apply`` loads them into the
+current school schema; a school can later copy another preset (``preset_copy``) and edit it.
+"""
 
-from .services import band_set_create
+from decimal import Decimal as D
+
+from django.db import transaction
+
+from tenants.presets import PRESETS, band
+
+from .services import band_set_create, policy_version_record, stages_replace
+
+AO, HEAD, TEACHER = "attendance_officer", "head", "teacher"
 
 
-def apply(preset: str) -> None:
+def stage(
+    key,
+    name,
+    order,
+    trigger,
+    *,
+    track="attendance",
+    threshold=None,
+    inclusive=False,
+    count=None,
+    window="ytd",
+    window_n=None,
+    min_possible=0,
+    letter="",
+    meeting="",
+    task="",
+    referral="",
+    owner=AO,
+    review=14,
+    monitor=None,
+    next_stage=None,
+    description="",
+):
+    return {
+        "key": key,
+        "name": name,
+        "track": track,
+        "order": order,
+        "trigger": trigger,
+        "threshold": None if threshold is None else D(str(threshold)),
+        "threshold_inclusive": inclusive,
+        "count": count,
+        "window": window,
+        "window_n": window_n,
+        "min_possible": min_possible,
+        "letter_template": letter,
+        "meeting_type": meeting,
+        "task": task,
+        "referral": referral,
+        "owner_role": owner,
+        "review_days": review,
+        "monitor_school_days": monitor,
+        "next_stage": next_stage,
+        "description": description,
+    }
+
+
+# Day-to-day triggers every school shares (domain.md 5 and 6; LAP 6a (9)).
+def common(prefix, *, penalty=True):
+    out = [
+        stage(
+            f"{prefix}-no-contact",
+            "No contact for 3 days: home visit",
+            1,
+            "no_contact",
+            track="contact",
+            count=3,
+            task="Home visit; keep making daily contact (safeguarding duty)",
+            review=7,
+            description="A child absent for three days without any notification gets a home visit.",
+        )
+    ]
+    if penalty:
+        out.append(
+            stage(
+                f"{prefix}-penalty",
+                "Penalty notice to be considered",
+                1,
+                "unauthorised",
+                track="penalty",
+                count=10,
+                window="rolling_weeks",
+                window_n=10,
+                owner=HEAD,
+                review=28,
+                task="Consider a penalty notice (national framework); a Notice to Improve may come first",
+                description="10 or more unauthorised sessions within a rolling 10 school weeks.",
+            )
+        )
+    return out
+
+
+MIN = 20  # percentage triggers wait for two school weeks of sessions
+
+STAGES = {
+    "lap": [
+        stage(
+            "lap-letter-1",
+            "Letter 1: Listen and understand",
+            1,
+            "below",
+            threshold=96,
+            min_possible=MIN,
+            letter="lap_letter_1",
+            owner=TEACHER,
+            review=42,
+            next_stage="lap-letter-2",
+            task="Teacher reaches out within a week: patterns, barriers, advice, targeted support",
+            description="Pupil's attendance slips below 96%.",
+        ),
+        stage(
+            "lap-letter-2",
+            "Letter 2: Facilitate and formalise (PA)",
+            2,
+            "below",
+            threshold=90,
+            min_possible=MIN,
+            letter="lap_letter_2",
+            meeting="attendance_support",
+            review=28,
+            next_stage="lap-letter-3",
+            task="Lead professional; agree an Attendance Targeted Support Plan",
+            description="Pupil's attendance slips below 90%: persistently absent.",
+        ),
+        stage(
+            "lap-letter-3",
+            "Letter 3: Formalise and enforce (SA)",
+            3,
+            "severe",
+            min_possible=MIN,
+            letter="lap_letter_3",
+            meeting="attendance_contract",
+            review=35,
+            referral="Ask the LA attendance team to attend the Attendance Contract meeting",
+            description="Attendance below 50%: severely absent.",
+        ),
+        stage(
+            "lap-letter-3-declining",
+            "Letter 3: Formalise and enforce (below 90% and declining)",
+            3,
+            "below_declining",
+            threshold=90,
+            min_possible=MIN,
+            letter="lap_letter_3",
+            meeting="attendance_contract",
+            review=35,
+            referral="Ask the LA attendance team to attend the Attendance Contract meeting",
+            description="Attendance below 90% and declining.",
+        ),
+        *common("lap"),
+    ],
+    "beecroft": [
+        stage(
+            "bee-yellow",
+            "Yellow group: monitoring",
+            1,
+            "below",
+            threshold=96,
+            min_possible=MIN,
+            owner=TEACHER,
+            next_stage="bee-amber",
+            task="Class teacher monitors; phone call from the attendance officer",
+            description="Pupils having too many days off.",
+        ),
+        stage(
+            "bee-amber",
+            "Amber group: home visit and SAP meeting",
+            2,
+            "below",
+            threshold=91,
+            inclusive=True,
+            min_possible=MIN,
+            meeting="sap",
+            task="Home visit",
+            next_stage="bee-red",
+            description="91% or below: a serious concern.",
+        ),
+        stage(
+            "bee-red",
+            "Red group: SAP meeting (persistent absence)",
+            3,
+            "below",
+            threshold=90,
+            inclusive=True,
+            min_possible=MIN,
+            meeting="sap",
+            owner=HEAD,
+            review=28,
+            next_stage="bee-ews",
+            task="SAP meeting with the head, deputy and attendance officer; parent contract",
+            description="90% or below: persistently absent.",
+        ),
+        stage(
+            "bee-ews",
+            "Referral to Leeds Education Welfare",
+            4,
+            "manual",
+            owner=HEAD,
+            review=28,
+            referral="Leeds City Council Education Welfare Officer",
+            description="If attendance does not improve after the SAP meeting.",
+        ),
+        *common("bee"),
+    ],
+    "cheetwood": [
+        stage(
+            "chw-ag",
+            "Amber-Green: conversation and target",
+            1,
+            "below",
+            threshold=97,
+            window="last_4_weeks",
+            min_possible=10,
+            next_stage="chw-ag-letter",
+            task="Class teacher and attendance officer speak to the pupil; target in sessions; review date",
+            description="Appendix 1, Amber-Green.",
+        ),
+        stage(
+            "chw-ag-letter",
+            "Amber-Green: letter of concern",
+            2,
+            "manual",
+            letter="cheetwood_concern",
+            next_stage="chw-ag-meeting",
+            description="Unauthorised absence or no improvement after review.",
+        ),
+        stage(
+            "chw-ag-meeting",
+            "Amber-Green: meeting with parents",
+            3,
+            "manual",
+            meeting="parent",
+            next_stage="chw-pn-monitoring",
+            description="Outcomes: resolved, parenting contract, or 15-day penalty monitoring.",
+        ),
+        stage(
+            "chw-ra",
+            "Red-Amber: attendance officer and governor",
+            4,
+            "below",
+            threshold=93,
+            inclusive=True,
+            window="last_4_weeks",
+            min_possible=10,
+            next_stage="chw-ra-meeting",
+            task="Speak to parents; Pastoral Support Plan; target in sessions; review date",
+            letter="cheetwood_concern",
+            description="Appendix 1, Red-Amber.",
+        ),
+        stage(
+            "chw-ra-meeting",
+            "Red-Amber: meeting with parents",
+            5,
+            "manual",
+            meeting="parent",
+            next_stage="chw-panel",
+            description="If no improvement after the review.",
+        ),
+        stage(
+            "chw-red",
+            "Red: persistent absence group lead",
+            6,
+            "below",
+            threshold=90,
+            window="last_4_weeks",
+            min_possible=10,
+            next_stage="chw-panel",
+            review=7,
+            task="Weekly contact with pupil and parents; target; key contact for agencies",
+            description="Below 90%: persistently absent.",
+        ),
+        stage(
+            "chw-panel",
+            "Attendance Panel",
+            7,
+            "manual",
+            meeting="panel",
+            owner=HEAD,
+            review=28,
+            next_stage="chw-pn-monitoring",
+            task="Early help assessment; at least two home visits before any LA referral",
+        ),
+        stage(
+            "chw-pn-monitoring",
+            "Penalty notice: 15 school days monitoring",
+            8,
+            "manual",
+            monitor=15,
+            next_stage="chw-la-referral",
+            letter="cheetwood_pn_monitoring",
+        ),
+        stage(
+            "chw-la-referral",
+            "Referral to the LA for legal action",
+            9,
+            "manual",
+            owner=HEAD,
+            referral="Manchester City Council: penalty notice / legal proceedings",
+        ),
+        *common("chw"),
+    ],
+    "stlukes": [
+        stage(
+            "stl-95",
+            "Letter: below the expected standard",
+            1,
+            "below",
+            threshold=95,
+            min_possible=MIN,
+            letter="stlukes_below_95",
+            review=42,
+            next_stage="stl-90",
+            description="Attendance falls below 95 percent.",
+        ),
+        stage(
+            "stl-90",
+            "Letter and monitoring",
+            2,
+            "below",
+            threshold=90,
+            min_possible=MIN,
+            letter="stlukes_below_90",
+            review=42,
+            next_stage="stl-85",
+            task="Attendance team contacts parents (phone or face to face)",
+            description="Attendance falls below 90 percent.",
+        ),
+        stage(
+            "stl-85",
+            "LA informed and formal meeting",
+            3,
+            "below",
+            threshold=85,
+            min_possible=MIN,
+            meeting="formal",
+            referral="Inform the Local Authority",
+            owner=HEAD,
+            review=42,
+            next_stage="stl-warning",
+            description="Attendance drops below 85 percent.",
+        ),
+        stage(
+            "stl-warning",
+            "Written warning from the School Attendance Improvement Service",
+            4,
+            "manual",
+            referral="School Attendance Improvement Service: written warning",
+            monitor=15,
+            next_stage="stl-fpn",
+            description="No improvement at the half-termly check.",
+        ),
+        stage(
+            "stl-fpn",
+            "Fixed penalty notice",
+            5,
+            "manual",
+            owner=HEAD,
+            referral="Request a fixed penalty notice",
+            description="No improvement after 15 days.",
+        ),
+        stage(
+            "stl-3-days",
+            "Absent more than 3 days: meeting",
+            1,
+            "continuous",
+            track="absence",
+            count=4,
+            meeting="parent",
+            review=14,
+            description="Absent for more than three school days in a row: parents meet the school.",
+        ),
+        *common("stl"),
+    ],
+    "bankslane": [
+        stage(
+            "bl-warning",
+            "Penalty warning: 15 school days of monitoring",
+            1,
+            "unauthorised",
+            track="penalty",
+            count=10,
+            window="months",
+            window_n=3,
+            letter="bankslane_penalty_warning",
+            monitor=15,
+            next_stage="bl-penalty-request",
+            owner=HEAD,
+            description="10 sessions of unauthorised absence in three months: written warning, then 15 "
+            "school days with no unauthorised absence (U included).",
+        ),
+        stage(
+            "bl-penalty-request",
+            "Request an Education Penalty Notice",
+            2,
+            "manual",
+            track="penalty",
+            owner=HEAD,
+            referral="Stockport Council: Education Penalty Notice request",
+        ),
+        stage(
+            "bl-concern",
+            "Attendance concern",
+            1,
+            "below",
+            threshold=96,
+            min_possible=MIN,
+            review=28,
+            task="Attendance monitoring meeting (teacher, pastoral staff, SENCO)",
+            next_stage="bl-pa",
+        ),
+        stage(
+            "bl-pa",
+            "Persistent absence: Education Welfare referral",
+            2,
+            "persistent",
+            min_possible=MIN,
+            referral="Stockport Education Welfare team",
+            meeting="parent",
+            review=28,
+        ),
+        stage(
+            "bl-missing",
+            "Missing from school: 10 days unexplained",
+            1,
+            "no_contact",
+            track="missing",
+            count=10,
+            referral="Missing from school report to Stockport",
+            owner=HEAD,
+            review=7,
+        ),
+        *common("bl", penalty=False),
+    ],
+}
+
+ALTERNATIVE_BANDS = {
+    # Cheetwood's appendix uses 94 and 91 as its edges: the school can choose this set.
+    "cheetwood": (
+        "Cheetwood appendix 1 bands (94/91 edges)",
+        [
+            band("Green", "#2e7d32", 97, True, None, True, "97–100%"),
+            band("Amber-Green", "#7cb342", 94, True, 97, False, "94–96.9%"),
+            band("Red-Amber", "#e65100", 91, True, 94, False, "91–93.9%"),
+            band("Red", "#c62828", None, True, 91, False, "below 91%"),
+        ],
+    ),
+}
+
+
+@transaction.atomic
+def apply(preset: str, *, user=None) -> None:
     """Load the preset's escalation configuration into the current school schema."""
     config = PRESETS[preset]
     if config.get("bands"):
-        band_set_create(name=config["bands_name"], bands=config["bands"])
+        band_set_create(name=config["bands_name"], bands=config["bands"], user=user)
+    if preset in ALTERNATIVE_BANDS:
+        name, bands = ALTERNATIVE_BANDS[preset]
+        band_set_create(name=name, bands=bands, activate=False, user=user)
+    stages_replace(specs=STAGES.get(preset, []), user=user, note=f"Preset '{preset}' applied")
+
+
+@transaction.atomic
+def preset_copy(preset: str, *, user, bands: bool = True):
+    """Replace this school's stages (and optionally bands) with a copy of a preset to edit."""
+    if preset not in STAGES:
+        raise ValueError(f"unknown preset '{preset}'")
+    if bands:
+        config = PRESETS[preset]
+        band_set_create(name=f"{config['bands_name']} (copy)", bands=config["bands"], user=user)
+    stages_replace(specs=STAGES[preset], user=user, note=f"Copied preset '{preset}'")
+    return policy_version_record(user=user, note=f"Copy of preset '{preset}' ready to edit")

@@ -1,12 +1,37 @@
-"""Policy configuration services: band sets (issue 4 adds stages and the nightly job)."""
+"""Policy configuration and case actions: the one write path for escalation.
+
+Every function here is keyword-only and atomic; views, forms, tasks and commands call them.
+A change to bands or stages writes a new PolicyVersion; every case action writes a
+CaseEvent in the same transaction (style.md 1 and 6).
+"""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
-from .models import Band, BandSet
+from registers.calendar import open_days
+
+from .models import (
+    AttendanceContract,
+    Band,
+    BandSet,
+    Case,
+    CaseEvent,
+    Meeting,
+    PenaltyNotice,
+    PolicyVersion,
+    Stage,
+    SupportPlan,
+    Trigger,
+    Window,
+)
+
+# --- bands ------------------------------------------------------------------------------
 
 
 @dataclass
@@ -53,12 +78,23 @@ def bands_validate(bands: list[BandSpec]) -> None:
 
 
 @transaction.atomic
-def band_set_create(*, name: str, bands: list[BandSpec], activate: bool = True) -> BandSet:
+def band_set_create(*, name: str, bands: list[BandSpec], activate: bool = True, user=None) -> BandSet:
     bands_validate(bands)
     if activate:
         BandSet.objects.filter(active=True).update(active=False)
     band_set = BandSet.objects.create(name=name, active=activate)
     Band.objects.bulk_create(Band(band_set=band_set, **vars(b)) for b in bands)
+    if activate:
+        policy_version_record(user=user, note=f"Band set '{name}' created and made active")
+    return band_set
+
+
+@transaction.atomic
+def band_set_activate(*, band_set: BandSet, user=None) -> BandSet:
+    BandSet.objects.filter(active=True).exclude(pk=band_set.pk).update(active=False)
+    band_set.active = True
+    band_set.save(update_fields=["active"])
+    policy_version_record(user=user, note=f"Band set '{band_set.name}' made active")
     return band_set
 
 
@@ -70,3 +106,417 @@ def band_for(pct: float | None, bands: list[Band]) -> Band | None:
     if pct is None:
         return None
     return next((b for b in bands if b.contains(pct)), None)
+
+
+# --- stages -----------------------------------------------------------------------------
+
+PERCENT_TRIGGERS = {Trigger.BELOW, Trigger.BELOW_DECLINING}
+COUNT_TRIGGERS = {Trigger.UNAUTHORISED, Trigger.CONTINUOUS, Trigger.U_COUNT, Trigger.NO_CONTACT}
+STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "count",
+                "window", "window_n", "min_possible", "letter_template", "meeting_type", "task", "referral",
+                "owner_role", "review_days", "monitor_school_days", "description", "active"]
+
+
+def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
+    """Plain-English problems with one stage, given all the school's stages."""
+    p, name = [], f"Stage '{stage.name or stage.key}'"
+    if stage.trigger not in Trigger.values:
+        p.append(f"{name}: unknown trigger '{stage.trigger}'.")
+    if stage.trigger in PERCENT_TRIGGERS:
+        if stage.threshold is None or not 0 < stage.threshold <= 100:
+            p.append(f"{name}: 'attendance below X%' needs X between 0 and 100.")
+    elif stage.threshold is not None:
+        p.append(f"{name}: a threshold only applies to 'attendance below X%' triggers.")
+    if stage.trigger in COUNT_TRIGGERS:
+        if not stage.count:
+            p.append(f"{name}: this trigger needs N (a number of sessions or school days) of at least 1.")
+    elif stage.count:
+        p.append(f"{name}: N only applies to count and continuous-absence triggers.")
+    if stage.window in (Window.ROLLING_WEEKS, Window.MONTHS):
+        if not stage.window_n or stage.window_n > 60:
+            p.append(f"{name}: the window '{Window(stage.window).label}' needs N between 1 and 60.")
+    elif stage.window not in Window.values:
+        p.append(f"{name}: unknown measurement window '{stage.window}'.")
+    if not (stage.letter_template or stage.meeting_type or stage.task or stage.referral
+            or stage.monitor_school_days):
+        p.append(f"{name}: choose at least one action (letter, meeting, task, referral or monitoring).")
+    if stage.review_days < 1 or stage.review_days > 366:
+        p.append(f"{name}: the review interval must be 1–366 days.")
+    if stage.monitor_school_days and not stage.next_stage_id:
+        p.append(f"{name}: a monitoring period needs a next stage to move to if absence continues.")
+    by_pk = {s.pk: s for s in stages}
+    if stage.next_stage_id:
+        nxt = by_pk.get(stage.next_stage_id)
+        if nxt is None:
+            p.append(f"{name}: its next stage does not exist.")
+        elif nxt.pk == stage.pk:
+            p.append(f"{name}: a stage cannot be its own next stage.")
+        elif nxt.track != stage.track:
+            p.append(f"{name}: the next stage '{nxt.name}' is on another track ({nxt.track}).")
+        elif nxt.order <= stage.order:
+            p.append(f"{name}: the next stage '{nxt.name}' must come later in the ladder "
+                     f"(order {nxt.order} is not after {stage.order}).")
+    if stage.trigger == Trigger.MANUAL and not any(
+            s.next_stage_id == stage.pk for s in stages if s.pk != stage.pk):
+        p.append(f"{name}: a stage with no trigger must be the next stage of another stage.")
+    return p
+
+
+def stages_validate(stages: list[Stage]) -> None:
+    problems = []
+    keys = [s.key for s in stages]
+    for k in {k for k in keys if keys.count(k) > 1}:
+        problems.append(f"Two stages share the key '{k}'.")
+    for s in stages:
+        problems += stage_problems(s, stages=stages)
+    if problems:
+        raise ValidationError(problems)
+
+
+def policy_snapshot() -> dict:
+    bands = BandSet.objects.filter(active=True).first()
+    return {
+        "band_set": bands.name if bands else None,
+        "bands": [{"name": b.name, "colour": b.colour,
+                   "lower": None if b.lower is None else str(b.lower), "lower_inclusive": b.lower_inclusive,
+                   "upper": None if b.upper is None else str(b.upper), "upper_inclusive": b.upper_inclusive}
+                  for b in (bands.bands.all() if bands else [])],
+        "stages": [{**{f: (str(v) if isinstance(v := getattr(s, f), Decimal) else v) for f in STAGE_FIELDS},
+                    "next_stage": s.next_stage.key if s.next_stage_id else None}
+                   for s in Stage.objects.select_related("next_stage").order_by("track", "order", "key")],
+    }
+
+
+def policy_version_record(*, user=None, note: str = "") -> PolicyVersion:
+    """Write the next version number with a snapshot of the active bands and stages."""
+    number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    return PolicyVersion.objects.create(number=number, created_by=user, note=note[:200],
+                                        snapshot=policy_snapshot())
+
+
+def policy_version_current() -> PolicyVersion:
+    return PolicyVersion.objects.order_by("-number").first() or policy_version_record(note="Initial policy")
+
+
+@transaction.atomic
+def stages_replace(*, specs: list[dict], user=None, note: str = "") -> list[Stage]:
+    """Replace every stage (used by presets and "copy a preset"). ``next_stage`` names a key.
+
+    Stages that live cases still point at are kept (deactivated) rather than deleted.
+    """
+    in_use = set(Case.objects.values_list("stage_id", flat=True))
+    Stage.objects.update(next_stage=None)
+    for old in Stage.objects.all():
+        if old.pk in in_use:
+            old.active = False
+            old.key = f"{old.key[:30]}-old{old.pk}"[:40]
+            old.save(update_fields=["active", "key"])
+        else:
+            old.delete()
+    created = {}
+    for spec in specs:
+        spec = dict(spec)
+        spec.pop("next_stage", None)
+        stage = Stage(**spec)
+        stage.save()
+        created[stage.key] = stage
+    for spec in specs:
+        if spec.get("next_stage"):
+            s = created[spec["key"]]
+            s.next_stage = created[spec["next_stage"]]
+            s.save(update_fields=["next_stage"])
+    stages_validate(list(Stage.objects.filter(active=True)))
+    policy_version_record(user=user, note=note or "Stages replaced")
+    return list(created.values())
+
+
+@transaction.atomic
+def stage_save(*, stage: Stage, user=None) -> Stage:
+    """Create or edit one stage; validated against all the others, then versioned."""
+    stage.save()
+    stages_validate(list(Stage.objects.filter(active=True)))
+    if not stage.active and (problems := stage_problems(stage, stages=list(Stage.objects.all()))):
+        raise ValidationError(problems)
+    policy_version_record(user=user, note=f"Stage '{stage.name}' saved")
+    return stage
+
+
+# --- case actions ----------------------------------------------------------------------
+
+def _user_name(user) -> str:
+    return (user.get_full_name() or user.username) if user else "Nightly job"
+
+
+def case_event(*, case: Case | None, pupil_id: int, kind: str, detail: str = "", user=None, channel: str = "",
+               stage: Stage | None = None, data: dict | None = None, night: date | None = None,
+               key: str | None = None, policy_version: PolicyVersion | None = None,
+               at: datetime | None = None) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case, pupil_id=pupil_id, kind=kind, detail=detail, user=user, user_name=_user_name(user),
+        channel=channel, stage=stage or (case.stage if case else None), data=data or {}, night=night, key=key,
+        policy_version=policy_version or (case.policy_version if case else None), at=at or timezone.now())
+
+
+@transaction.atomic
+def case_contact_log(*, case: Case, channel: str, detail: str, user) -> CaseEvent:
+    if channel not in CaseEvent.Channel.values:
+        raise ValidationError(f"Unknown contact type '{channel}'.")
+    if not detail.strip():
+        raise ValidationError("Say what was said or agreed.")
+    return case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.CONTACT, channel=channel,
+                      detail=detail.strip(), user=user)
+
+
+@transaction.atomic
+def meeting_schedule(*, case: Case, kind: str, starts_at: datetime, location: str = "", attendees: str = "",
+                     user) -> Meeting:
+    """Schedule (or reschedule) the case's meeting of this kind at its current stage."""
+    if timezone.is_naive(starts_at):
+        starts_at = timezone.make_aware(starts_at)
+    meeting, _ = Meeting.objects.update_or_create(
+        case=case, stage=case.stage, kind=kind,
+        defaults={"starts_at": starts_at, "location": location, "attendees": attendees,
+                  "status": Meeting.Status.SCHEDULED})
+    local = timezone.localtime(starts_at)
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.MEETING, user=user,
+               detail=f"{meeting.get_kind_display()} scheduled for {local:%A %-d %B %Y at %H:%M}"
+                      + (f", {location}" if location else ""),
+               data={"meeting": meeting.pk, "starts_at": local.isoformat()})
+    return meeting
+
+
+@transaction.atomic
+def case_outcome_record(*, case: Case, outcome: str, user, meeting: Meeting | None = None,
+                        meeting_status: str = "") -> CaseEvent:
+    if not outcome.strip():
+        raise ValidationError("Describe the outcome.")
+    if meeting is not None:
+        meeting.outcome = outcome.strip()
+        meeting.status = meeting_status or Meeting.Status.HELD
+        meeting.save(update_fields=["outcome", "status"])
+    return case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.OUTCOME, detail=outcome.strip(),
+                      user=user, data={"meeting": meeting.pk} if meeting else {})
+
+
+def _add_school_days(day: date, n: int) -> date | None:
+    return open_days(date_from=day + timedelta(days=1)).order_by("date") \
+        .values_list("date", flat=True)[n - 1:n].first()
+
+
+def event_time(night: date) -> datetime:
+    """Automatic events are stamped at the end of their night, so a rerun writes the same row."""
+    return timezone.make_aware(datetime.combine(night, time(23, 59)))
+
+
+def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str, measure: float | None,
+                     version: PolicyVersion, kind: str, key: str | None, trigger_key: str, user=None,
+                     letter_context: dict | None = None) -> list:
+    """Put ``case`` (saved or not) at ``stage`` and return the unsaved rows its actions create:
+    the chronology events, the queued letter and the meeting to arrange."""
+    from letters.models import Letter
+
+    case.stage, case.stage_since, case.owner_role = stage, night, stage.owner_role
+    case.review_due = night + timedelta(days=stage.review_days)
+    case.monitor_until = (_add_school_days(night, stage.monitor_school_days)
+                          if stage.monitor_school_days else None)
+    case.explanation, case.entry_measure, case.policy_version = explanation, measure, version
+    auto = user is None
+    at = event_time(night) if auto else timezone.now()
+    common = dict(case=case, pupil_id=case.pupil_id, stage=stage, user=user, user_name=_user_name(user),
+                  night=night if auto else None, policy_version=version, at=at)
+    rows = [CaseEvent(kind=kind, key=key, detail=f"{stage.name}: {explanation}",
+                      data={"actions": stage.actions, "measure": measure}, **common)]
+    if stage.letter_template:
+        rows.append(Letter(pupil_id=case.pupil_id, trigger_key=trigger_key,
+                           template_key=stage.letter_template, case=case, night=night,
+                           context=letter_context or {}))
+        rows.append(CaseEvent(kind=CaseEvent.Kind.LETTER, key=f"letter:{trigger_key}"[:120],
+                              detail=f"Letter '{stage.letter_template}' queued", **common))
+    if stage.meeting_type:
+        rows.append(Meeting(case=case, stage=stage, kind=stage.meeting_type))
+    if stage.referral:
+        rows.append(CaseEvent(kind=CaseEvent.Kind.REFERRAL, detail=f"Referral due: {stage.referral}",
+                              key=f"referral:{trigger_key}"[:120], **common))
+    return rows
+
+
+def rows_save(rows: list) -> None:
+    """Save what ``stage_entry_plan`` returned, in bulk; a letter or meeting already there is kept."""
+    from letters.models import Letter
+
+    events = [r for r in rows if isinstance(r, CaseEvent)]
+    letters = [r for r in rows if isinstance(r, Letter)]
+    meetings = [r for r in rows if isinstance(r, Meeting)]
+    Letter.objects.bulk_create(letters, ignore_conflicts=True, batch_size=1000)
+    Meeting.objects.bulk_create(meetings, ignore_conflicts=True, batch_size=1000)
+    CaseEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)
+
+
+@transaction.atomic
+def case_advance(*, case: Case, user, to_stage: Stage | None = None, reason: str = "") -> Case:
+    """Move a case to its next stage (or a later stage of the same track) by hand."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    target = to_stage or case.stage.next_stage
+    if target is None:
+        raise ValidationError(f"'{case.stage.name}' has no next stage: close the case or choose a stage.")
+    if target.track != case.track or target.order <= case.stage.order:
+        raise ValidationError(f"'{target.name}' is not a later stage of this case's track.")
+    if case.status == Case.Status.CLOSED:
+        raise ValidationError("This case is closed.")
+    night = timezone.localdate()
+    rows = stage_entry_plan(case=case, stage=target, night=night, user=user, version=policy_version_current(),
+                            explanation=reason.strip() or f"moved on by {_user_name(user)}",
+                            measure=case.entry_measure, kind=CaseEvent.Kind.ADVANCED, key=None,
+                            trigger_key=f"{target.key}:manual:{case.pk}:{night}")
+    case.save()
+    rows_save(rows)
+    return case
+
+
+@transaction.atomic
+def case_hold(*, case: Case, user, reason: str) -> Case:
+    if case.status != Case.Status.OPEN:
+        raise ValidationError("Only an open case can be put on hold.")
+    if not reason.strip():
+        raise ValidationError("Give a reason for the hold.")
+    case.status = Case.Status.HOLD
+    case.save(update_fields=["status"])
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.HOLD, detail=reason.strip(), user=user)
+    return case
+
+
+@transaction.atomic
+def case_resume(*, case: Case, user) -> Case:
+    if case.status != Case.Status.HOLD:
+        raise ValidationError("The case is not on hold.")
+    case.status = Case.Status.OPEN
+    case.review_due = max(case.review_due or timezone.localdate(), timezone.localdate())
+    case.save(update_fields=["status", "review_due"])
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.RESUMED, user=user)
+    return case
+
+
+@transaction.atomic
+def case_close(*, case: Case, user, reason: str, night: date | None = None, key: str | None = None) -> Case:
+    if case.status == Case.Status.CLOSED:
+        raise ValidationError("The case is already closed.")
+    if not reason.strip():
+        raise ValidationError("Give a reason for closing the case.")
+    case.status, case.closed_on = Case.Status.CLOSED, night or timezone.localdate()
+    case.close_reason = reason[:200]
+    case.save(update_fields=["status", "closed_on", "close_reason"])
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.CLOSED, detail=reason.strip(),
+               user=user, night=night if user is None else None, key=key)
+    return case
+
+
+@transaction.atomic
+def case_owner_set(*, case: Case, owner, user) -> Case:
+    case.owner = owner
+    case.save(update_fields=["owner"])
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.NOTE, user=user,
+               detail=f"Owner set to {_user_name(owner)}" if owner else "Owner cleared")
+    return case
+
+
+def _review_interval_check(start: date, review: date) -> None:
+    if not 28 <= (review - start).days <= 42:
+        raise ValidationError(
+            f"Set the review 4–6 weeks after {start:%-d %B %Y}: between "
+            f"{start + timedelta(days=28):%-d %B} and {start + timedelta(days=42):%-d %B %Y}.")
+
+
+@transaction.atomic
+def support_plan_save(*, case: Case, plan: SupportPlan, user) -> SupportPlan:
+    _review_interval_check(plan.meeting_date, plan.review_date)
+    plan.case = case
+    plan.save()
+    case.review_due = plan.review_date
+    case.save(update_fields=["review_due"])
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.PLAN, user=user,
+               detail=f"Attendance Targeted Support Plan agreed; review {plan.review_date:%-d %B %Y}",
+               data={"support_plan": plan.pk})
+    return plan
+
+
+@transaction.atomic
+def contract_save(*, case: Case, contract: AttendanceContract, user) -> AttendanceContract:
+    _review_interval_check(contract.start_date, contract.review_date)
+    contract.case = case
+    contract.save()
+    case.review_due = contract.review_date
+    case.save(update_fields=["review_due"])
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.PLAN, user=user,
+               detail=f"Attendance Contract started {contract.start_date:%-d %B %Y}; "
+                      f"review {contract.review_date:%-d %B %Y}", data={"contract": contract.pk})
+    return contract
+
+
+# --- penalty notices (domain.md section 6) -----------------------------------------------
+
+FRAMEWORK_START = date(2024, 8, 19)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def penalty_notices_counting(*, pupil_id: int, parent_id: int, on: date) -> list[PenaltyNotice]:
+    """Penalty notices to this parent for this child that count towards the limit on ``on``:
+    issued within the three years before, on or after 19 August 2024, not withdrawn."""
+    return list(PenaltyNotice.objects.filter(
+        pupil_id=pupil_id, parent_id=parent_id, kind=PenaltyNotice.Kind.PENALTY,
+        issued_on__gt=_years_before(on, 3), issued_on__lte=on, issued_on__gte=FRAMEWORK_START,
+    ).exclude(status=PenaltyNotice.Status.WITHDRAWN).order_by("issued_on"))
+
+
+@transaction.atomic
+def penalty_notice_issue(*, pupil, parent, kind: str, issued_on: date, window_start: date, window_end: date,
+                         unauthorised_sessions: int, user, notes: str = "", case: Case | None = None
+                         ) -> PenaltyNotice:
+    """Issue a Notice to Improve or a penalty notice to one parent for one child.
+
+    £80 within 21 days or £160 within 28; a second within three years is £160 with no
+    reduced rate; no more than two in three years (then the route is prosecution).
+    """
+    if parent.pupil_id != pupil.pk:
+        raise ValidationError("That contact is not a parent of this pupil.")
+    if kind == PenaltyNotice.Kind.PENALTY and unauthorised_sessions < 10:
+        raise ValidationError("A penalty notice needs 10 or more unauthorised sessions in 10 school weeks.")
+    notice = PenaltyNotice(pupil=pupil, parent=parent, kind=kind, issued_on=issued_on,
+                           window_start=window_start, window_end=window_end,
+                           unauthorised_sessions=unauthorised_sessions, notes=notes, created_by=user,
+                           case=case)
+    if kind == PenaltyNotice.Kind.PENALTY:
+        earlier = penalty_notices_counting(pupil_id=pupil.pk, parent_id=parent.pk, on=issued_on)
+        if len(earlier) >= 2:
+            raise ValidationError(
+                f"{parent} has already had two penalty notices for {pupil.display_name} in the last three "
+                f"years ({', '.join(f'{n.issued_on:%-d %b %Y}' for n in earlier)}): the route now is "
+                "prosecution under section 444 of the Education Act 1996.")
+        notice.sequence = len(earlier) + 1
+        notice.amount_early, notice.amount = (80, 160) if notice.sequence == 1 else (None, 160)
+    if PenaltyNotice.objects.filter(pupil=pupil, parent=parent, kind=kind,
+                                    window_start=window_start).exists():
+        raise ValidationError(f"{parent} already has a {notice.get_kind_display().lower()} for this window.")
+    notice.save()
+    amount = (f": £{notice.amount_early} within 21 days, £{notice.amount} within 28"
+              if notice.amount_early else (f": £{notice.amount} within 28 days" if notice.amount else ""))
+    case_event(case=case, pupil_id=pupil.pk, kind=CaseEvent.Kind.PENALTY, user=user,
+               detail=f"{notice.get_kind_display()} issued to {parent}{amount}", data={"notice": notice.pk})
+    return notice
+
+
+@transaction.atomic
+def penalty_notice_withdraw(*, notice: PenaltyNotice, user, reason: str) -> PenaltyNotice:
+    if not reason.strip():
+        raise ValidationError("Give a reason for withdrawing the notice.")
+    notice.status = PenaltyNotice.Status.WITHDRAWN
+    notice.notes = (notice.notes + f"\nWithdrawn: {reason.strip()}").strip()
+    notice.save(update_fields=["status", "notes"])
+    case_event(case=notice.case, pupil_id=notice.pupil_id, kind=CaseEvent.Kind.PENALTY, user=user,
+               detail=f"{notice.get_kind_display()} to {notice.parent} withdrawn: {reason.strip()}")
+    return notice

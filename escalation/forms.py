@@ -1,0 +1,179 @@
+from django import forms
+
+from tenants.roles import Role
+
+from .models import AttendanceContract, CaseEvent, Meeting, MeetingType, PenaltyNotice, Stage, SupportPlan
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class ContactForm(forms.Form):
+    channel = forms.ChoiceField(label="Contact type", choices=CaseEvent.Channel.choices)
+    detail = forms.CharField(label="What was said or agreed", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MeetingForm(forms.Form):
+    kind = forms.ChoiceField(label="Meeting", choices=MeetingType.choices)
+    starts_at = forms.DateTimeField(
+        label="Date and time", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    location = forms.CharField(required=False)
+    attendees = forms.CharField(required=False, label="Who will attend")
+
+
+class OutcomeForm(forms.Form):
+    outcome = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    meeting = forms.ModelChoiceField(
+        queryset=Meeting.objects.none(), required=False, label="Outcome of meeting (optional)"
+    )
+    meeting_status = forms.ChoiceField(
+        choices=[("held", "Held"), ("missed", "Parent did not attend")], required=False
+    )
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            self.fields["meeting"].queryset = case.meetings.all()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200)
+
+
+class AdvanceForm(forms.Form):
+    to_stage = forms.ModelChoiceField(
+        queryset=Stage.objects.none(), required=False, label="Move to (default: the next stage)"
+    )
+    reason = forms.CharField(max_length=200, required=False)
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None:
+            self.fields["to_stage"].queryset = Stage.objects.filter(
+                track=case.track, order__gt=case.stage.order, active=True
+            )
+
+
+class SupportPlanForm(forms.ModelForm):
+    class Meta:
+        model = SupportPlan
+        fields = [
+            "meeting_date",
+            "present",
+            "apologies",
+            "part_time_timetable",
+            "send_status",
+            "barriers_school",
+            "barriers_family",
+            "agreed_actions",
+            "review_date",
+            "signed_parent",
+            "signed_school",
+            "signed_child",
+        ]
+        widgets = {
+            "meeting_date": DATE,
+            "review_date": DATE,
+            **{
+                f: forms.Textarea(attrs={"rows": 2})
+                for f in ("part_time_timetable", "barriers_school", "barriers_family", "agreed_actions")
+            },
+        }
+
+
+class ContractForm(forms.ModelForm):
+    class Meta:
+        model = AttendanceContract
+        fields = [
+            "joined_school",
+            "start_date",
+            "meeting_date",
+            "last_in_school",
+            "part_time_timetable",
+            "previous_years",
+            "send_status",
+            "social_care",
+            "professionals",
+            "siblings",
+            "barriers_school",
+            "barriers_parent",
+            "barriers_child",
+            "interventions",
+            "attendance_target",
+            "timescale",
+            "review_arrangements",
+            "review_date",
+            "other_business",
+            "closed_date",
+            "closure_reason",
+        ]
+        widgets = {
+            "start_date": DATE,
+            "meeting_date": DATE,
+            "review_date": DATE,
+            "closed_date": DATE,
+            **{
+                f: forms.Textarea(attrs={"rows": 2})
+                for f in (
+                    "part_time_timetable",
+                    "professionals",
+                    "siblings",
+                    "barriers_school",
+                    "barriers_parent",
+                    "barriers_child",
+                    "interventions",
+                    "review_arrangements",
+                    "other_business",
+                )
+            },
+        }
+
+
+class StageForm(forms.ModelForm):
+    class Meta:
+        model = Stage
+        fields = [
+            "key",
+            "name",
+            "track",
+            "order",
+            "trigger",
+            "threshold",
+            "threshold_inclusive",
+            "count",
+            "window",
+            "window_n",
+            "min_possible",
+            "letter_template",
+            "meeting_type",
+            "task",
+            "referral",
+            "owner_role",
+            "review_days",
+            "monitor_school_days",
+            "next_stage",
+            "description",
+            "active",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_role"].choices = [
+            (r.value, r.label) for r in (Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER, Role.OFFICE)
+        ]
+        qs = Stage.objects.filter(active=True)
+        if self.instance.pk:
+            qs = qs.exclude(pk=self.instance.pk)
+        self.fields["next_stage"].queryset = qs
+
+
+class PenaltyForm(forms.Form):
+    parent = forms.ModelChoiceField(queryset=None)
+    kind = forms.ChoiceField(choices=PenaltyNotice.Kind.choices)
+    issued_on = forms.DateField(widget=DATE)
+    notes = forms.CharField(required=False)
+
+    def __init__(self, *args, pupil=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = pupil.contacts.all() if pupil else None

@@ -1,0 +1,585 @@
+"""The nightly job for one school: figures, snapshots, bands, triggers, cases, letters, N → O.
+
+``night_run(as_of=D)`` runs in the current school schema, in ONE transaction guarded by an
+advisory lock: a killed worker leaves nothing half done and the rerun completes the night;
+running it twice for the same night changes nothing the second time (snapshots are upserted
+only when different; every automatic case event carries a unique key).
+
+Figures come from one aggregate over the marks: each mark falls in one date segment between
+the window starts, so a single GROUP BY (pupil, segment, code) feeds every window (year to
+date, term, last/previous 4 school weeks, the penalty window of domain.md section 6 and any
+window a stage asks for); a second, small query finds current runs of absence.
+"""
+
+import json
+import logging
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from registers import codes
+from registers.models import MarkAmendment, Pupil, SchoolDay
+from registers.school_year import school_year_start
+
+from .models import Case, CaseEvent, NightlyRun, PolicyVersion, Stage, Trigger, Window
+from .services import (
+    active_bands,
+    band_for,
+    case_event,
+    event_time,
+    policy_version_current,
+    rows_save,
+    stage_entry_plan,
+)
+
+log = logging.getLogger(__name__)
+
+N_TO_O_SCHOOL_DAYS = 5
+N_TO_O_REASON = "No reason received within 5 school days"
+NIGHTLY_ROLE = "Nightly job"
+PENALTY_WEEKS, PENALTY_SESSIONS = 10, 10
+METRICS = ("possible", "attended", "authorised", "unauthorised", "u")
+
+
+def night_of(now=None) -> date:
+    """The night a run belongs to: before noon it is still finishing yesterday's registers."""
+    now = timezone.localtime(now)
+    return now.date() - timedelta(days=1) if now.hour < 12 else now.date()
+
+
+# --- windows -------------------------------------------------------------------------------
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def school_weeks(as_of: date, n: int) -> list[date]:
+    """Mondays of the ``n`` most recent school weeks (weeks with at least one session) up to
+    and including the week containing ``as_of``, newest first (domain.md section 6)."""
+    return list(SchoolDay.objects.filter(closed=False, week__lte=monday(as_of), date__lte=as_of)
+                .order_by("-week").values_list("week", flat=True).distinct()[:n])
+
+
+def months_back(day: date, n: int) -> date:
+    y, m = divmod(day.year * 12 + day.month - 1 - n, 12)
+    for d in range(day.day, 0, -1):
+        try:
+            return date(y, m + 1, d) + timedelta(days=1)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def stage_window_key(stage: Stage) -> str:
+    cached = getattr(stage, "_window_key", None)
+    if cached:
+        return cached
+    stage._window_key = {Window.YTD: "ytd", Window.TERM: "term", Window.LAST_4_WEEKS: "last4",
+            Window.ROLLING_WEEKS: f"rw{stage.window_n}", Window.MONTHS: f"m{stage.window_n}"}[stage.window]
+    return stage._window_key
+
+
+@dataclass
+class Windows:
+    """Date ranges evaluated on ``as_of``: each ends on ``as_of`` except prev4."""
+
+    as_of: date
+    starts: dict[str, date]
+    prev4: tuple[date, date] | None
+
+    @classmethod
+    def build(cls, as_of: date, stages=()) -> "Windows":
+        ytd = school_year_start(as_of)
+        wanted = {"rw": {PENALTY_WEEKS}, "m": set()}
+        for s in stages:
+            key = stage_window_key(s)
+            if key.startswith("rw"):
+                wanted["rw"].add(s.window_n)
+            elif key.startswith("m"):
+                wanted["m"].add(s.window_n)
+        weeks = school_weeks(as_of, max(max(wanted["rw"]), 8))
+
+        def weeks_start(n):
+            return weeks[:n][-1] if weeks else as_of
+
+        term = (SchoolDay.objects.filter(date__lte=as_of, date__gte=ytd).order_by("-date")
+                .values_list("term", flat=True).first())
+        term_start = (SchoolDay.objects.filter(term=term, date__gte=ytd, date__lte=as_of).order_by("date")
+                      .values_list("date", flat=True).first()) if term else None
+        starts = {"ytd": ytd, "term": term_start or ytd, "last4": weeks_start(4)}
+        starts.update({f"rw{n}": weeks_start(n) for n in wanted["rw"]})
+        starts.update({f"m{n}": months_back(as_of, n) for n in wanted["m"]})
+        starts["pn"] = starts[f"rw{PENALTY_WEEKS}"]
+        prev4 = (weeks[min(7, len(weeks) - 1)], weeks[3] - timedelta(days=1)) if len(weeks) > 4 else None
+        return cls(as_of, starts, prev4)
+
+
+@dataclass
+class Figures:
+    """One pupil's counts per window: key -> [possible, attended, authorised, unauthorised, U]."""
+
+    w: dict[str, list[int]] = field(default_factory=dict)
+    absent_days: int = 0
+    absent_since: date | None = None
+    no_contact_days: int = 0
+    no_contact_since: date | None = None
+
+    def get(self, key: str, metric: str) -> int:
+        return self.w.get(key, (0, 0, 0, 0, 0))[METRICS.index(metric)]
+
+    def pct(self, key: str) -> float | None:
+        possible = self.get(key, "possible")
+        return self.get(key, "attended") * 100.0 / possible if possible else None
+
+    def absent(self, key: str) -> int:
+        return self.get(key, "authorised") + self.get(key, "unauthorised")
+
+    @property
+    def trend(self) -> str:
+        now, before = self.pct("last4"), self.pct("prev4")
+        if now is None or before is None:
+            return ""
+        return "+" if now > before else "-" if now < before else "="
+
+    @property
+    def declining(self) -> bool:
+        return self.trend == "-"
+
+
+CATEGORY_SQL = """CASE WHEN code = ANY(%(c_attended)s) THEN 1 WHEN code = 'U' THEN 4
+                    WHEN code = ANY(%(c_unauthorised)s) THEN 3 WHEN code = ANY(%(c_authorised)s) THEN 2
+                    ELSE 0 END"""
+METRIC_CATS = {"possible": "cat > 0", "attended": "cat = 1", "authorised": "cat = 2",
+               "unauthorised": "cat >= 3", "u": "cat = 4"}
+
+
+def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figures]:
+    """Every pupil's figures for every window in one aggregate (see module docstring).
+
+    Marks are grouped by (pupil, date segment, code); codes become categories on those few
+    rows; each window sums the segments it covers. The same pass finds each pupil's latest
+    day in school and latest day with a reason (not N/O), from which the current runs of
+    absence and of no contact are counted in open school days.
+    """
+    ranges = [(k, s, as_of) for k, s in windows.starts.items()]
+    if windows.prev4:
+        ranges.append(("prev4", *windows.prev4))
+    lo_all = min(s for _, s, _ in ranges)
+    bounds = sorted({s for _, s, _ in ranges} | {e + timedelta(days=1) for _, _, e in ranges if e < as_of})
+    seg = {d: i + 1 for i, d in enumerate(bounds)}  # width_bucket: bounds[i-1] <= date < bounds[i]
+    lookback = as_of - timedelta(days=70)
+    params: dict = {"lo": min(lo_all, lookback), "as_of": as_of, "lookback": lookback,
+                    "c_attended": codes.ATTENDED_CODES, "c_unauthorised": codes.UNAUTHORISED_CODES,
+                    "c_authorised": codes.AUTHORISED_CODES, "no_reason": ["N", "O"]}
+    cols = []
+    for _key, start, end in ranges:
+        cond = f"s >= {seg[start]}" + (f" AND s < {seg[end + timedelta(days=1)]}" if end < as_of else "")
+        cols += [f"COALESCE(SUM(n) FILTER (WHERE {cond} AND {METRIC_CATS[m]}), 0)" for m in METRICS]
+    cols += ["MAX(last) FILTER (WHERE cat = 1)", "MAX(last) FILTER (WHERE cat > 0 AND NOT no_reason)",
+             "MAX(last) FILTER (WHERE cat > 0)", "MIN(first) FILTER (WHERE cat > 0)"]
+    pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
+    params["pupils"] = list(pupil_ids or [])
+    params.update({f"b{i}": b for i, b in enumerate(bounds)})
+    segment = "CASE " + " ".join(f"WHEN m.date >= %(b{i})s THEN {i + 1}"
+                                 for i in range(len(bounds) - 1, -1, -1)) + " ELSE 0 END"
+    sql = f"""
+        WITH seg AS (
+            SELECT m.pupil_id, {segment} AS s, m.code, COUNT(*) AS n,
+                   MIN(m.date) FILTER (WHERE m.date > %(lookback)s) AS first, MAX(m.date) AS last
+            FROM registers_mark m
+            WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
+            GROUP BY 1, 2, 3),
+        cat AS (
+            SELECT pupil_id, s, n, first, last, code = ANY(%(no_reason)s) AS no_reason,
+                   {CATEGORY_SQL} AS cat
+            FROM seg)
+        SELECT pupil_id, {", ".join(cols)} FROM cat GROUP BY pupil_id"""
+    out: dict[int, Figures] = {}
+    nm, nw = len(METRICS), len(ranges)
+    days = list(SchoolDay.objects.filter(closed=False, date__gt=lookback, date__lte=as_of).order_by("date")
+                .values_list("date", flat=True))
+    with connection.cursor() as cur:
+        # A hash aggregate over a sequential scan is what this query wants; JIT compilation
+        # alone costs more than the query on a school's year of marks.
+        cur.execute("SET LOCAL jit = off; SET LOCAL enable_sort = off")
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+        cur.execute("SET LOCAL enable_sort = on")
+        for row in rows:
+            f = Figures()
+            for i, (key, _, _) in enumerate(ranges):
+                f.w[key] = [int(v) for v in row[1 + i * nm: 1 + (i + 1) * nm]]
+            last_in, last_reason, last_mark, first_recent = row[1 + nw * nm:]
+            f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first_recent)
+            f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first_recent)
+            out[row[0]] = f
+    return out
+
+
+def _run_of_days(days: list[date], last_broken: date | None, last_mark: date | None,
+                 first_recent: date | None) -> tuple[int, date | None]:
+    """Open school days after ``last_broken`` up to the latest mark: the current run."""
+    if last_mark is None or (last_broken is not None and last_broken >= last_mark):
+        return 0, None
+    after = last_broken if last_broken is not None else (first_recent or last_mark) - timedelta(days=1)
+    lo, hi = bisect_right(days, after), bisect_right(days, last_mark)
+    return hi - lo, (days[lo] if hi > lo else None)
+
+
+# --- triggers -------------------------------------------------------------------------------
+
+@dataclass
+class Fired:
+    stage: Stage
+    measure: float | None
+    explanation: str
+    period: str  # what makes the trigger key unique: the school year or the episode's first day
+
+    @property
+    def key(self) -> str:
+        return f"{self.stage.key}:{self.period}"
+
+
+def _pct_text(f: Figures, key: str, label: str) -> str:
+    return (f"attendance ({label}) {f.pct(key):.1f}% = {f.get(key, 'attended')} of "
+            f"{f.get(key, 'possible')} possible sessions")
+
+
+def stage_measure(stage: Stage, f: Figures) -> float | None:
+    """The figure a stage watches: attendance % (higher is better) or a count (lower is better)."""
+    key = stage_window_key(stage)
+    if stage.trigger in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
+        return float(f.get(key, "unauthorised" if stage.trigger == Trigger.UNAUTHORISED else "u"))
+    if stage.trigger == Trigger.CONTINUOUS:
+        return float(f.absent_days)
+    if stage.trigger == Trigger.NO_CONTACT:
+        return float(f.no_contact_days)
+    return f.pct("ytd" if stage.trigger == Trigger.MANUAL else key)
+
+
+def lower_is_better(stage: Stage) -> bool:
+    return stage.trigger in (Trigger.UNAUTHORISED, Trigger.U_COUNT, Trigger.CONTINUOUS, Trigger.NO_CONTACT)
+
+
+def _window_label(stage: Stage) -> str:
+    label = Window(stage.window).label
+    return (label.replace("N", str(stage.window_n)) if stage.window in (Window.ROLLING_WEEKS, Window.MONTHS)
+            else label).lower()
+
+
+def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
+    """Does ``stage`` fire for a pupil with figures ``f``? Thresholds compare unrounded values."""
+    key, t = stage_window_key(stage), stage.trigger
+    year = str(windows.starts["ytd"].year)
+    possible = f.get(key, "possible")
+    if t in (Trigger.BELOW, Trigger.BELOW_DECLINING, Trigger.PERSISTENT, Trigger.SEVERE):
+        if not possible or possible < stage.min_possible:
+            return None
+        attended, absent = f.get(key, "attended"), f.absent(key)
+        if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
+            x = float(stage.threshold)
+            hit = (attended * 100 <= x * possible) if stage.threshold_inclusive \
+                else (attended * 100 < x * possible)
+            words = f"{'at or below' if stage.threshold_inclusive else 'below'} {x:g}%"
+            if hit and t == Trigger.BELOW_DECLINING:
+                if not f.declining:
+                    return None
+                words += (f" and declining (last 4 school weeks {f.pct('last4'):.1f}% against "
+                          f"{f.pct('prev4'):.1f}% the 4 weeks before)")
+        else:
+            limit = 10 if t == Trigger.PERSISTENT else 50
+            hit = absent * 100 >= limit * possible
+            words = f"absence {absent * 100.0 / possible:.1f}% is at least {limit}% " \
+                    f"({'persistent' if limit == 10 else 'severe'} absence)"
+        return Fired(stage, f.pct(key), f"{_pct_text(f, key, _window_label(stage))}; {words}", year) \
+            if hit else None
+    if t in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
+        metric = "unauthorised" if t == Trigger.UNAUTHORISED else "u"
+        n = f.get(key, metric)
+        if n < stage.count:
+            return None
+        what = ("unauthorised sessions (G, N, O, U)" if metric == "unauthorised"
+                else "late-after-close (U) marks")
+        since = windows.starts[key]
+        return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} since {since:%-d %b %Y} "
+                                      f"(threshold {stage.count})", f"{year}")
+    if t in (Trigger.CONTINUOUS, Trigger.NO_CONTACT):
+        days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
+                       else (f.no_contact_days, f.no_contact_since))
+        if days < stage.count:
+            return None
+        what = "absent" if t == Trigger.CONTINUOUS else "absent with no reason received (N or O)"
+        return Fired(stage, float(days), f"{what} for {days} school days in a row since {since:%-d %b %Y} "
+                                         f"(threshold {stage.count})", since.isoformat())
+    if t == Trigger.MANUAL:
+        return None
+    raise ValueError(f"stage '{stage.key}' has an unknown trigger '{t}'")
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+def n_to_o(*, as_of: date) -> int:
+    """N marks still unresolved 5 school days after their session become O, each with an
+    amendment row (domain.md section 5), in one statement."""
+    days = list(SchoolDay.objects.filter(closed=False, date__lte=as_of).order_by("-date")
+                .values_list("date", flat=True)[:N_TO_O_SCHOOL_DAYS + 1])
+    if len(days) <= N_TO_O_SCHOOL_DAYS:
+        return 0
+    cutoff = days[N_TO_O_SCHOOL_DAYS]  # a session on or before this day has had 5 school days since
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            WITH changed AS (
+                UPDATE registers_mark SET code = 'O', recorded_at = now()
+                WHERE code = 'N' AND date <= %s
+                RETURNING pupil_id, date, session, minutes_late)
+            INSERT INTO {MarkAmendment._meta.db_table}
+                (pupil_id, date, session, original_code, original_minutes_late, new_code, new_minutes_late,
+                 reason, user_id, user_name, role, at)
+            SELECT pupil_id, date, session, 'N', minutes_late, 'O', minutes_late, %s, NULL, %s, %s, now()
+            FROM changed""", [cutoff, N_TO_O_REASON, NIGHTLY_ROLE, NIGHTLY_ROLE])
+        return cur.rowcount
+
+
+SNAPSHOT_COLS = ["possible", "attended", "authorised", "unauthorised", "u_count", "attendance_pct", "band",
+                 "band_colour", "last4_pct", "prev4_pct", "trend", "penalty_unauthorised", "absent_days",
+                 "no_contact_days", "windows"]
+SNAPSHOT_TYPES = ["int", "int", "int", "int", "int", "float8", "text", "text", "float8", "float8", "text",
+                  "int", "int", "int", "jsonb"]
+
+
+def snapshots_upsert(*, night: date, version: PolicyVersion, rows: dict[int, dict]) -> set[int]:
+    """INSERT ... ON CONFLICT (pupil, night) DO UPDATE only where something differs; returns
+    the pupils whose snapshot was written."""
+    if not rows:
+        return set()
+    pids = list(rows)
+    arrays = [[rows[p][c] for p in pids] for c in SNAPSHOT_COLS]
+    arrays[-1] = [json.dumps(w, sort_keys=True) for w in arrays[-1]]
+    cols = ", ".join(SNAPSHOT_COLS)
+    unnest = ", ".join(f"%s::{t}[]" for t in ["bigint"] + SNAPSHOT_TYPES[:-1]) + ", %s::text[]"
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in SNAPSHOT_COLS + ["policy_version_id"])
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            INSERT INTO escalation_pupilsnapshot (pupil_id, night, policy_version_id, {cols})
+            SELECT u.pupil_id, %s, %s, {", ".join(f"u.{c}" for c in SNAPSHOT_COLS[:-1])}, u.windows::jsonb
+            FROM unnest({unnest}) AS u(pupil_id, {cols})
+            ON CONFLICT (pupil_id, night) DO UPDATE SET {sets}
+            WHERE ({", ".join(f"escalation_pupilsnapshot.{c}" for c in SNAPSHOT_COLS)})
+                  IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in SNAPSHOT_COLS)})
+            RETURNING pupil_id""", [night, version.pk, pids, *arrays])
+        return {r[0] for r in cur.fetchall()}
+
+
+def previous_bands(night: date) -> dict[int, str]:
+    with connection.cursor() as cur:
+        cur.execute("""SELECT DISTINCT ON (pupil_id) pupil_id, band FROM escalation_pupilsnapshot
+                       WHERE night < %s AND night >= %s ORDER BY pupil_id, night DESC""",
+                    [night, night - timedelta(days=31)])
+        return dict(cur.fetchall())
+
+
+def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date]]:
+    """Dates of unauthorised marks inside each monitored case's monitoring period so far."""
+    if not cases:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.id, array_agg(DISTINCT m.date ORDER BY m.date)
+            FROM escalation_case c JOIN registers_mark m ON m.pupil_id = c.pupil_id
+            WHERE c.id = ANY(%s) AND m.date > c.stage_since AND m.date <= LEAST(c.monitor_until, %s)
+              AND m.code = ANY(%s)
+            GROUP BY c.id""", [[c.pk for c in cases], as_of, codes.UNAUTHORISED_CODES])
+        return dict(cur.fetchall())
+
+
+@dataclass
+class Engine:
+    as_of: date
+    version: PolicyVersion
+    stats: Counter = field(default_factory=Counter)
+    rows: list = field(default_factory=list)
+    new_cases: list = field(default_factory=list)
+    changed_cases: dict = field(default_factory=dict)
+
+    def letter_context(self, f: Figures) -> dict:
+        return {"attendance_pct": f.pct("ytd"), "possible": f.get("ytd", "possible"),
+                "attended": f.get("ytd", "attended"), "absent_sessions": f.absent("ytd"),
+                "unauthorised": f.get("ytd", "unauthorised"), "night": self.as_of.isoformat()}
+
+    def enter(self, case: Case, stage: Stage, *, explanation: str, measure, kind: str, key: str,
+              trigger_key: str, f: Figures) -> None:
+        self.rows += stage_entry_plan(case=case, stage=stage, night=self.as_of, explanation=explanation,
+                                      measure=measure, version=self.version, kind=kind, key=key,
+                                      trigger_key=trigger_key, letter_context=self.letter_context(f))
+        self.stats["letters_queued"] += bool(stage.letter_template)
+        if case.pk:
+            self.changed_cases[case.pk] = case
+
+    def event(self, case: Case, *, kind: str, detail: str, key: str, data=None) -> None:
+        self.rows.append(CaseEvent(case=case, pupil_id=case.pupil_id, kind=kind, detail=detail, key=key,
+                                   stage=case.stage, user_name=NIGHTLY_ROLE, night=self.as_of,
+                                   at=event_time(self.as_of), policy_version=self.version, data=data or {}))
+
+
+def night_run(*, as_of: date) -> NightlyRun:
+    """Run the nightly job for the current school schema and night ``as_of``."""
+    started = timezone.now()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cur:  # one run per school at a time
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                            [f"nightly:{connection.schema_name}"])
+            return _run(as_of=as_of, started=started)
+    except Exception as exc:
+        log.exception("nightly run failed for %s on %s", connection.schema_name, as_of)
+        if not connection.needs_rollback:  # the night's own transaction is already rolled back
+            with transaction.atomic():
+                NightlyRun.objects.create(night=as_of, status=NightlyRun.Status.FAILED, started=started,
+                                          finished=timezone.now(),
+                                          error=f"{type(exc).__name__}: {exc}"[:2000])
+        raise
+
+
+def _run(*, as_of: date, started) -> NightlyRun:
+    version = policy_version_current()
+    eng = Engine(as_of, version)
+    eng.stats["n_to_o"] = n_to_o(as_of=as_of)
+    stages = list(Stage.objects.filter(active=True).select_related("next_stage"))
+    windows = Windows.build(as_of, stages)
+    on_roll = set(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
+                                       admission_date__lte=as_of).values_list("pk", flat=True))
+    figs = {pid: f for pid, f in figures(as_of=as_of, windows=windows).items() if pid in on_roll}
+    for pid in on_roll - figs.keys():
+        figs[pid] = Figures()
+    eng.stats["pupils"] = len(figs)
+
+    # Snapshots and band moves.
+    bands, before = active_bands(), previous_bands(as_of)
+    snap = {}
+    for pid, f in figs.items():
+        pct = f.pct("ytd")
+        band = band_for(pct, bands)
+        snap[pid] = {"possible": f.get("ytd", "possible"), "attended": f.get("ytd", "attended"),
+                     "authorised": f.get("ytd", "authorised"), "unauthorised": f.get("ytd", "unauthorised"),
+                     "u_count": f.get("ytd", "u"), "attendance_pct": pct, "band": band.name if band else "",
+                     "band_colour": band.colour if band else "", "last4_pct": f.pct("last4"),
+                     "prev4_pct": f.pct("prev4"), "trend": f.trend,
+                     "penalty_unauthorised": f.get("pn", "unauthorised"),
+                     "absent_days": f.absent_days, "no_contact_days": f.no_contact_days, "windows": f.w}
+    written = snapshots_upsert(night=as_of, version=version, rows=snap)
+    eng.stats["snapshots_written"] = len(written)
+    for pid in written:  # band moves since the previous night's snapshot, counted when first seen
+        if pid in before and before[pid] != snap[pid]["band"]:
+            eng.stats[f"band: {before[pid] or '–'} → {snap[pid]['band'] or '–'}"] += 1
+    eng.stats["penalty_candidates"] = sum(1 for s in snap.values()
+                                          if s["penalty_unauthorised"] >= PENALTY_SESSIONS)
+
+    # Triggers: the highest firing stage of each track.
+    tracks = defaultdict(list)
+    for s in stages:
+        if s.trigger != Trigger.MANUAL:
+            tracks[s.track].append(s)
+    live = {(c.pupil_id, c.track): c for c in
+            Case.objects.exclude(status=Case.Status.CLOSED).select_related("stage", "stage__next_stage")
+            if c.pupil_id in figs}
+    seen = set(CaseEvent.objects.filter(key__isnull=False).filter(
+        Q(night__gte=windows.starts["ytd"] - timedelta(days=120)) | Q(night__isnull=True)
+    ).values_list("pupil_id", "key"))
+    touched = set()
+    for pid, f in figs.items():
+        for track, track_stages in tracks.items():
+            fired = [x for s in track_stages if (x := evaluate(s, f, windows=windows))]
+            if not fired:
+                continue
+            top = max(fired, key=lambda x: x.stage.order)  # ties: the first in key order
+            if (pid, top.key) in seen:
+                continue
+            case = live.get((pid, track))
+            if case is None:
+                case = Case(pupil_id=pid, track=track, opened_on=as_of)
+                eng.new_cases.append(case)
+                kind = CaseEvent.Kind.OPENED
+                eng.stats["cases_opened"] += 1
+            elif case.status == Case.Status.OPEN and case.stage.order < top.stage.order:
+                kind = CaseEvent.Kind.ADVANCED
+                eng.stats["cases_advanced"] += 1
+            else:
+                continue
+            eng.enter(case, top.stage, explanation=top.explanation, measure=top.measure, kind=kind,
+                      key=top.key, trigger_key=top.key, f=f)
+            touched.add((pid, track))
+            seen.add((pid, top.key))
+
+    # Reviews and monitoring periods of the cases not moved tonight.
+    waiting = [c for k, c in live.items() if k not in touched and c.status == Case.Status.OPEN]
+    monitored = [c for c in waiting if c.monitor_until]
+    absences = unauthorised_dates(cases=monitored, as_of=as_of)
+    for case in waiting:
+        f, stage = figs[case.pupil_id], case.stage
+        if case.monitor_until:
+            dates = absences.get(case.pk)
+            key = f"monitor:{case.track}:{stage.key}:{case.stage_since}"
+            if dates and stage.next_stage:
+                listed = ", ".join(f"{d:%-d %b}" for d in dates)
+                eng.enter(case, stage.next_stage, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
+                          trigger_key=f"{stage.next_stage.key}:{case.track}:{case.stage_since}",
+                          measure=stage_measure(stage.next_stage, f),
+                          explanation=f"unauthorised absence during the monitoring period ({listed})")
+                eng.stats["cases_advanced"] += 1
+            elif not dates and as_of >= case.monitor_until:
+                case.status, case.closed_on = Case.Status.CLOSED, as_of
+                case.close_reason = (f"{stage.monitor_school_days} school days of monitoring with no "
+                                     "unauthorised absence")
+                eng.event(case, kind=CaseEvent.Kind.CLOSED, detail=case.close_reason, key=key)
+                eng.changed_cases[case.pk] = case
+                eng.stats["monitoring_completed"] += 1
+            continue
+        if case.review_due is None or case.review_due > as_of:
+            continue
+        now, entry = stage_measure(stage, f), case.entry_measure
+        improved = (now is not None and entry is not None
+                    and (now < entry if lower_is_better(stage) else now > entry))
+        fmt = "{:.1f}%".format if not lower_is_better(stage) else "{:g}".format
+        change = f"{fmt(entry) if entry is not None else '–'} → {fmt(now) if now is not None else '–'}"
+        key = f"review:{case.track}:{stage.key}:{case.review_due}"
+        if not improved and stage.next_stage:
+            eng.enter(case, stage.next_stage, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
+                      trigger_key=f"{stage.next_stage.key}:{case.track}:{case.review_due}",
+                      measure=stage_measure(stage.next_stage, f),
+                      explanation=f"no improvement by the review due {case.review_due:%-d %b %Y} ({change})")
+            eng.stats["cases_advanced"] += 1
+        else:
+            detail = (f"Improved since the stage began ({change}); next review in {stage.review_days} days"
+                      if improved else
+                      f"No improvement ({change}) and no further stage: decide the next step")
+            eng.event(case, kind=CaseEvent.Kind.REVIEW, detail=detail, key=key, data={"improved": improved})
+            case.review_due = as_of + timedelta(days=stage.review_days)
+            eng.changed_cases[case.pk] = case
+            eng.stats["reviews"] += 1
+
+    Case.objects.bulk_create(eng.new_cases, batch_size=1000)
+    if eng.changed_cases:
+        Case.objects.bulk_update(list(eng.changed_cases.values()), [
+            "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation",
+            "entry_measure", "policy_version", "status", "closed_on", "close_reason"], batch_size=1000)
+    rows_save(eng.rows)
+    summary = {k: v for k, v in sorted(eng.stats.items()) if v}
+    summary["policy_version"] = version.number
+    return NightlyRun.objects.create(night=as_of, status=NightlyRun.Status.COMPLETED, started=started,
+                                     finished=timezone.now(), policy_version=version, summary=summary)
+
+
+def run_for_schema(schema_name: str, as_of: date) -> NightlyRun:
+    from django_tenants.utils import schema_context
+
+    with schema_context(schema_name):
+        return night_run(as_of=as_of)
+
+
+__all__ = ["night_run", "run_for_schema", "figures", "Windows", "Figures", "evaluate", "night_of",
+           "case_event"]

@@ -1,0 +1,180 @@
+"""Reads for the queue, case pages, class lists, targets and penalty notices (SQL-first)."""
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import Case as CaseWhen
+from django.db.models import Count, IntegerField, Q, Value, When
+
+from registers import codes
+from registers.calendar import open_days
+from registers.models import Mark, Pupil
+from registers.school_year import school_year_end
+
+from .models import Band, Case, PupilSnapshot
+from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, school_weeks
+from .services import active_bands, band_for
+
+# --- penalty notices (domain.md section 6) ---------------------------------------------------
+
+def penalty_window(as_of: date) -> tuple[date, date] | None:
+    """The 10 most recent school weeks up to the week containing ``as_of``, counting to ``as_of``."""
+    weeks = school_weeks(as_of, PENALTY_WEEKS)
+    return (weeks[-1], as_of) if weeks else None
+
+
+def penalty_candidates(*, as_of: date, threshold: int = PENALTY_SESSIONS) -> list[dict]:
+    window = penalty_window(as_of)
+    if window is None:
+        return []
+    rows = (Mark.objects.filter(date__gte=window[0], date__lte=window[1], code__in=codes.UNAUTHORISED_CODES)
+            .values("pupil_id", "pupil__upn").annotate(n=Count("id")).filter(n__gte=threshold)
+            .order_by("-n", "pupil__upn"))
+    return [{"pupil_id": r["pupil_id"], "upn": r["pupil__upn"], "unauthorised_sessions": r["n"],
+             "window_start": window[0].isoformat(), "window_end": window[1].isoformat()} for r in rows]
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+PRIORITY = CaseWhen(When(Q(pupil__lac=True) | Q(pupil__child_protection=True), then=Value(0)),
+                    When(~Q(pupil__sen_status="N"), then=Value(1)),
+                    When(pupil__pupil_premium=True, then=Value(2)),
+                    default=Value(3), output_field=IntegerField())
+
+GROUPS = {"lac_cp": Q(pupil__lac=True) | Q(pupil__child_protection=True), "send": ~Q(pupil__sen_status="N"),
+          "pp": Q(pupil__pupil_premium=True)}
+
+
+def queue(*, status: str = "live", group_id=None, year=None, group: str = "", stage_id=None,
+          owner_role: str = "", owner_id=None, track: str = ""):
+    """Cases by priority group (LAC/CP, SEND, PP first), then due date."""
+    qs = Case.objects.select_related("pupil", "pupil__registration_group", "stage", "owner")
+    qs = qs.exclude(status=Case.Status.CLOSED) if status == "live" else qs.filter(status=status)
+    if group_id:
+        qs = qs.filter(pupil__registration_group_id=group_id)
+    if year not in (None, ""):
+        qs = qs.filter(pupil__year_group=year)
+    if group in GROUPS:
+        qs = qs.filter(GROUPS[group])
+    if stage_id:
+        qs = qs.filter(stage_id=stage_id)
+    if owner_role:
+        qs = qs.filter(owner_role=owner_role)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if track:
+        qs = qs.filter(track=track)
+    return qs.annotate(priority=PRIORITY).order_by("priority", "review_due", "pupil__legal_surname", "pk")
+
+
+def latest_snapshots(pupil_ids) -> dict[int, PupilSnapshot]:
+    return {s.pupil_id: s for s in PupilSnapshot.objects.filter(pupil_id__in=list(pupil_ids))
+            .order_by("pupil_id", "-night").distinct("pupil_id")}
+
+
+def band_history(pupil_id: int) -> list[dict]:
+    """Runs of nights in the same band, newest first."""
+    out = []
+    for night, band, colour, pct in (PupilSnapshot.objects.filter(pupil_id=pupil_id).order_by("night")
+                                     .values_list("night", "band", "band_colour", "attendance_pct")):
+        if out and out[-1]["band"] == band:
+            out[-1].update(to=night, pct=pct)
+        else:
+            out.append({"band": band, "colour": colour, "since": night, "to": night, "pct": pct})
+    return out[::-1]
+
+
+def trend(pupil_id: int, limit: int = 60) -> list[PupilSnapshot]:
+    return list(PupilSnapshot.objects.filter(pupil_id=pupil_id).order_by("-night")[:limit])[::-1]
+
+
+# --- targets in sessions (Cheetwood appendix) -----------------------------------------------------
+
+@dataclass
+class Target:
+    band: Band
+    need: int | None       # sessions to attend out of ``of``
+    of: int
+    by: date | None
+    reachable: bool
+    full_attendance_sessions: int | None  # sessions of full attendance needed if not reachable by ``by``
+    projected_pct: float | None
+
+    @property
+    def text(self) -> str:
+        if self.reachable:
+            return (f"Attend {self.need} of the next {self.of} sessions to reach {self.band.name} "
+                    f"by {self.by:%-d %B %Y}")
+        if self.full_attendance_sessions is not None:
+            return (f"{self.band.name} cannot be reached by {self.by:%-d %B %Y}; it needs "
+                    f"{self.full_attendance_sessions} sessions of full attendance")
+        return f"{self.band.name} cannot be reached this school year"
+
+
+def _needed(attended: int, possible: int, lower: float, inclusive: bool, more: int) -> int:
+    """Fewest of ``more`` further sessions to attend so attended/possible reaches the bound."""
+    exact = lower * (possible + more) / 100 - attended
+    n = max(0, math.ceil(exact - 1e-9))
+    if not inclusive and abs(exact - n) < 1e-9:
+        n += 1
+    return n
+
+
+def target_for(*, attended: int, possible: int, recent_pct: float | None, bands: list[Band], as_of: date,
+               by: date | None = None) -> Target | None:
+    """"Attend N of the next M sessions to reach <band above> by <date>" and the projected
+    end-of-year figure if the pupil keeps attending at their last-4-weeks rate."""
+    if not possible:
+        return None
+    pct = attended * 100.0 / possible
+    current = band_for(pct, bands)
+    above = sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
+                    and (current is None or current.upper is None or b.lower >= current.upper)),
+                   key=lambda b: b.lower)
+    year_end = school_year_end(as_of)
+    remaining_days = open_days(as_of + timedelta(days=1), year_end).count()
+    projected = None
+    if recent_pct is not None:
+        projected = (attended + 2 * remaining_days * recent_pct / 100) * 100 / (possible + 2 * remaining_days)
+    if not above:
+        return None
+    goal = above[0]
+    by = by or (open_days(as_of + timedelta(days=1), as_of + timedelta(days=42)).order_by("-date")
+                .values_list("date", flat=True).first())
+    of = 2 * open_days(as_of + timedelta(days=1), by).count() if by else 0
+    need = _needed(attended, possible, float(goal.lower), goal.lower_inclusive, of)
+    full = None
+    lower = float(goal.lower)
+    if need > of and lower < 100:
+        k = (lower * possible - 100 * attended) / (100 - lower)
+        full = max(0, math.ceil(k - 1e-9))
+        if not goal.lower_inclusive and abs(k - full) < 1e-9:
+            full += 1
+        if full > 2 * remaining_days:
+            full = None
+    return Target(goal, need if need <= of else None, of, by, need <= of, full, projected)
+
+
+# --- weekly class lists (Cheetwood 8.2) --------------------------------------------------------
+
+def class_list(*, group, as_of: date) -> list[dict]:
+    """Each pupil's last-4-school-weeks attendance, highest first, with colour and arrow."""
+    pupils = list(Pupil.objects.filter(registration_group=group, admission_date__lte=as_of)
+                  .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of)))
+    windows = Windows.build(as_of)
+    figs = figures(as_of=as_of, windows=windows, pupil_ids=[p.pk for p in pupils])
+    bands = active_bands()
+    rows = []
+    for p in pupils:
+        f = figs.get(p.pk, Figures())
+        pct = f.pct("last4")
+        band = band_for(pct, bands)
+        rows.append({"pupil": p, "pct": pct, "prev": f.pct("prev4"), "trend": f.trend, "band": band,
+                     "possible": f.get("last4", "possible"), "attended": f.get("last4", "attended"),
+                     "target": target_for(attended=f.get("ytd", "attended"),
+                                          possible=f.get("ytd", "possible"), recent_pct=pct, bands=bands,
+                                          as_of=as_of),
+                     "ytd": f.pct("ytd")})
+    rows.sort(key=lambda r: (r["pct"] is None, -(r["pct"] or 0), r["pupil"].legal_surname))
+    return rows, windows

@@ -1,0 +1,103 @@
+"""Every trigger type and its edge, table-driven, through the real nightly job."""
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from escalation.models import Case, Stage
+from escalation.nightly import night_run
+from escalation.presets import stage
+from escalation.services import stages_replace, stages_validate
+from tests.escalation.helpers import put
+
+START = date(2025, 9, 2)  # first open day of the autumn term (1 September is INSET)
+
+
+def one_stage(trigger, **kw):
+    kw.setdefault("task", "Act")
+    stages_replace(specs=[stage("s", "Stage under test", 1, trigger, **kw)])
+
+
+def fired(p, as_of):
+    night_run(as_of=as_of)
+    return Case.objects.filter(pupil=p).exists()
+
+
+P, A, O, U, N = "/", "I", "O", "U", "N"  # noqa: E741
+
+CASES = [
+    # (id, trigger, stage options, pattern, fires)
+    ("below-96-exactly", "below", {"threshold": 96}, P * 48 + A * 2, False),    # 96.0% is not below 96
+    ("below-96-under", "below", {"threshold": 96}, P * 47 + A * 3, True),       # 94%
+    ("at-or-below-91-exactly", "below", {"threshold": 91, "inclusive": True}, P * 91 + A * 9, True),
+    ("at-or-below-91-over", "below", {"threshold": 91, "inclusive": True}, P * 92 + A * 8, False),
+    ("below-min-sessions", "below", {"threshold": 96, "min_possible": 60}, P * 40 + A * 10, False),
+    ("pa-exactly-10pct", "persistent", {}, P * 45 + A * 5, True),               # absence exactly 10%
+    ("pa-under", "persistent", {}, P * 46 + A * 4, False),
+    ("sa-exactly-50pct", "severe", {}, P * 25 + O * 25, True),
+    ("sa-under", "severe", {}, P * 26 + O * 24, False),
+    ("declining", "below_declining", {"threshold": 90}, P * 40 + P * 20 + A * 20, True),
+    ("below-not-declining", "below_declining", {"threshold": 90}, A * 20 + P * 60, False),
+    ("unauth-10-in-10-weeks", "unauthorised", {"count": 10, "window": "rolling_weeks", "window_n": 10},
+     P * 30 + O * 4 + U * 3 + "G" * 2 + N, True),
+    ("unauth-9", "unauthorised", {"count": 10, "window": "rolling_weeks", "window_n": 10},
+     P * 30 + O * 9 + A * 5, False),
+    ("u-count-3", "u_count", {"count": 3, "window": "term"}, P * 20 + U * 3, True),
+    ("u-count-2", "u_count", {"count": 3, "window": "term"}, P * 20 + U * 2 + "L" * 5, False),
+    ("continuous-3-days", "continuous", {"count": 3}, P * 20 + A * 2 + O * 4, True),
+    ("continuous-2-days", "continuous", {"count": 3}, P * 20 + A * 4, False),
+    ("continuous-broken", "continuous", {"count": 3}, P * 20 + A * 3 + P + A * 2, False),
+    ("no-contact-3-days", "no_contact", {"count": 3}, P * 20 + N * 6, True),
+    ("no-contact-reason-given", "no_contact", {"count": 3}, P * 20 + N * 2 + A * 2 + N * 2, False),
+    ("last-4-weeks-window", "below", {"threshold": 96, "window": "last_4_weeks"}, A * 20 + P * 80, False),
+    ("ytd-window", "below", {"threshold": 96}, A * 20 + P * 80, True),
+    ("months-window", "unauthorised", {"count": 5, "window": "months", "window_n": 1},
+     O * 5 + P * 60, False),
+]
+
+
+@pytest.mark.parametrize("trigger,options,pattern,expected",
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_trigger(two_years, pupil, trigger, options, pattern, expected):
+    one_stage(trigger, **options)
+    p = pupil()
+    last = put(p, START, pattern)
+    assert fired(p, last) is expected
+
+
+def test_trigger_explains_itself(two_years, pupil):
+    one_stage("below", threshold=96)
+    p = pupil()
+    last = put(p, START, P * 47 + A * 3)
+    night_run(as_of=last)
+    case = Case.objects.get(pupil=p)
+    assert "94.0% = 47 of 50 possible sessions; below 96%" in case.explanation
+    assert case.policy_version.snapshot["stages"][0]["key"] == "s"
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"trigger": "below"}, "needs X between 0 and 100"),
+    ({"trigger": "below", "threshold": 120}, "needs X between 0 and 100"),
+    ({"trigger": "unauthorised"}, "needs N"),
+    ({"trigger": "unauthorised", "count": 10, "window": "rolling_weeks"}, "needs N between 1 and 60"),
+    ({"trigger": "persistent", "count": 3}, "N only applies"),
+    ({"trigger": "persistent", "task": ""}, "at least one action"),
+    ({"trigger": "persistent", "monitor_school_days": 15}, "needs a next stage"),
+    ({"trigger": "manual"}, "must be the next stage of another"),
+    ({"trigger": "persistent", "review_days": 0}, "review interval"),
+])
+def test_bad_stages_are_rejected_with_a_clear_message(school_a, spec, message):
+    s = Stage(key="x", name="X", order=1, **{"task": "Act", **spec})
+    with pytest.raises(ValidationError, match=message):
+        stages_validate([s])
+
+
+def test_next_stage_must_be_later_on_the_same_track(school_a):
+    a = Stage(pk=1, key="a", name="A", order=2, trigger="persistent", task="x", next_stage_id=2)
+    b = Stage(pk=2, key="b", name="B", order=1, trigger="severe", task="x")
+    with pytest.raises(ValidationError, match="must come later"):
+        stages_validate([a, b])
+    b.order, b.track = 3, "other"
+    with pytest.raises(ValidationError, match="on another track"):
+        stages_validate([a, b])
