@@ -227,7 +227,11 @@ class Mark(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["pupil", "date", "session"],
                                                name="one_mark_per_session")]
-        indexes = [models.Index(fields=["date", "session"])]
+        indexes = [
+            models.Index(fields=["date", "session"]),
+            # Unexplained absences (N) are looked up every night and on every worklist.
+            models.Index(fields=["date"], condition=models.Q(code="N"), name="mark_unexplained_idx"),
+        ]
 
     def __str__(self):
         return f"{self.pupil_id} {self.date} {self.session} {self.code}"
