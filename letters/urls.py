@@ -1,3 +1,29 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views
+
+app_name = "letters"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("templates/new/", views.template_edit, name="template_new"),
+    path("templates/<int:pk>/", views.template_edit, name="template_edit"),
+    path("templates/preview/", views.template_preview, name="template_preview"),
+    path("batches/new/", views.batch_new, name="batch_new"),
+    path("batches/queued/", views.batch_queued, name="batch_queued"),
+    path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/progress/", views.batch_progress, name="batch_progress"),
+    path("batches/<int:pk>/print.pdf", views.batch_combined, name="batch_combined"),
+    path("batches/<int:pk>/all.pdf", views.batch_all, name="batch_all"),
+    path("batches/<int:pk>/retry/", views.batch_retry, name="batch_retry"),
+    path("batches/<int:pk>/printed/", views.batch_printed, name="batch_printed"),
+    path("letter/<int:pk>.pdf", views.letter_pdf, name="letter_pdf"),
+    path("pupil/<int:pk>/", views.pupil_letters, name="pupil_letters"),
+    path("pupil/<int:pk>/document/", views.pupil_document, name="pupil_document"),
+    path("pupil/<int:pk>/evidence.pdf", views.evidence_pdf, name="evidence_pdf"),
+    path("settings/", views.settings_edit, name="settings"),
+    path("returns/", views.return_list, name="return_list"),
+    path("returns/<int:pk>/", views.return_detail, name="return_detail"),
+    path("returns/<int:pk>/export.<str:fmt>", views.return_export, name="return_export"),
+    path("census/", views.census, name="census"),
+]

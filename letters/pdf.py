@@ -1,0 +1,130 @@
+"""HTML to print-ready A4 PDF with WeasyPrint, and joining PDFs for printing.
+
+One ``FontConfiguration`` and one parsed stylesheet per process (stack.md: ~43 ms a letter
+when shared). The fonts are the project's own copy of DejaVu Sans (static/fonts). Nothing is
+ever fetched over the network: the URL fetcher only serves the vendored fonts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+
+FONTS_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
+
+PAGE_CSS = """
+@font-face { font-family: "Letter Sans"; src: url("{FONTS}/DejaVuSans.ttf"); }
+@font-face { font-family: "Letter Sans"; font-weight: bold; src: url("{FONTS}/DejaVuSans-Bold.ttf"); }
+@font-face { font-family: "Letter Sans"; font-style: italic; src: url("{FONTS}/DejaVuSans-Oblique.ttf"); }
+@page { size: A4; margin: 18mm 18mm 20mm 20mm; }
+@page landscape { size: A4 landscape; margin: 12mm 12mm 14mm 12mm; }
+html { font-family: "Letter Sans", sans-serif; font-size: 10pt; line-height: 1.35; color: #111; }
+body { margin: 0; }
+p { margin: 0 0 0.55em 0; }
+h1 { font-size: 14pt; margin: 0 0 0.4em 0; }
+h2 { font-size: 12pt; margin: 0.8em 0 0.3em 0; }
+h3 { font-size: 10.5pt; margin: 0.6em 0 0.2em 0; }
+table { border-collapse: collapse; }
+.letterhead { border-bottom: 1.5pt solid #1f3c88; padding-bottom: 3mm; margin-bottom: 6mm;
+              display: table; width: 100%; }
+.letterhead > div, .address-row > div { display: table-cell; vertical-align: top; }
+.letterhead .name { font-size: 15pt; font-weight: bold; color: #1f3c88; }
+.letterhead .contact { font-size: 8pt; text-align: right; color: #333; }
+.address-row { display: table; width: 100%; margin-bottom: 8mm; height: 28mm; }
+.address { width: 85mm; }
+.date { text-align: right; }
+.lost-table, .form-table, .data-table { width: 100%; margin: 0.6em 0; font-size: 9pt; }
+.lost-table th, .lost-table td, .form-table th, .form-table td, .data-table th, .data-table td
+  { border: 0.6pt solid #666; padding: 1.2mm 2mm; text-align: left; vertical-align: top; }
+.lost-table th, .data-table th, .form-table th { background: #e8ecf5; }
+.form-table th { width: 38%; }
+.form-table td.blank, .form-table td.tall { height: 18mm; }
+tr.lead td { font-weight: bold; }
+.signature-block { margin-top: 10mm; width: 100%; page-break-inside: avoid; }
+.signature-block td { border: none; padding: 6mm 2mm 1mm 0; vertical-align: bottom; }
+.signature-line { border-bottom: 0.6pt solid #000 !important; min-width: 50mm; height: 8mm; }
+.page-break { page-break-before: always; }
+.boxed { border: 0.8pt solid #444; padding: 3mm; margin: 3mm 0; }
+.muted, .small { color: #555; font-size: 8.5pt; }
+.right { text-align: right; } .centre { text-align: center; }
+.codes td { font-family: "Letter Sans"; text-align: center; padding: 0.6mm 1mm; font-size: 8pt; }
+.codes th { font-size: 8pt; padding: 0.6mm 1mm; }
+.sheet { page: landscape; }
+"""
+
+PAGE_NUMBERS_CSS = """
+@page { @bottom-right { content: "Page " counter(page) " of " counter(pages);
+                        font-family: "Letter Sans"; font-size: 8pt; color: #555; } }
+@page landscape { @bottom-right { content: "Page " counter(page) " of " counter(pages);
+                        font-family: "Letter Sans"; font-size: 8pt; color: #555; } }
+"""
+
+
+def _fetcher():
+    """Serve only the vendored fonts; refuse everything else (no network, no other files)."""
+    from weasyprint.urls import URLFetcher
+
+    prefix = FONTS_DIR.as_uri() + "/"
+
+    class FontsOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith(prefix) and ".." not in url:
+                return super().fetch(url, headers)
+            raise ValueError(f"external resource refused: {url[:80]}")
+
+    return FontsOnly(allowed_protocols={"file"})
+
+
+@cache
+def _resources():
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = FontConfiguration()
+    fetcher = _fetcher()
+    base = CSS(string=PAGE_CSS.replace("{FONTS}", FONTS_DIR.as_uri()), font_config=fonts,
+               url_fetcher=fetcher)
+    numbers = CSS(string=PAGE_NUMBERS_CSS, font_config=fonts)
+    # Free the font configuration while the interpreter is still whole (quiet exit).
+    atexit.register(_resources.cache_clear)
+    return fonts, base, numbers, fetcher
+
+
+def html_to_pdf(html: str, *, page_numbers: str = "auto") -> tuple[bytes, int]:
+    """Render HTML to PDF bytes; returns ``(pdf, pages)``.
+
+    ``page_numbers``: "auto" numbers the pages only when there is more than one page,
+    "always" or "never".
+    """
+    from weasyprint import HTML
+
+    fonts, base, numbers, fetcher = _resources()
+    doc = HTML(string=html, url_fetcher=fetcher)
+    sheets = [base] + ([numbers] if page_numbers == "always" else [])
+    rendered = doc.render(stylesheets=sheets, font_config=fonts)
+    if page_numbers == "auto" and len(rendered.pages) > 1:
+        rendered = doc.render(stylesheets=[base, numbers], font_config=fonts)
+    return rendered.write_pdf(), len(rendered.pages)
+
+
+def pdf_join(parts: list[bytes]) -> bytes:
+    """One PDF from many (a batch for printing)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(io.BytesIO(part))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF (tests and checks read letters this way)."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)

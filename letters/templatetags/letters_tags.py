@@ -1,0 +1,30 @@
+"""The letters panel on a pupil's page (staff: every letter; parents: letters sent)."""
+
+from django import template
+
+from tenants.roles import Role
+
+from ..models import Letter, LetterTemplate
+from ..selectors import SENT
+
+register = template.Library()
+STAFF = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
+
+
+@register.inclusion_tag("letters/_pupil_letters_panel.html", takes_context=True)
+def pupil_letters_panel(context, pupil):
+    request = context.get("request")
+    roles = getattr(request, "roles", frozenset())
+    staff = bool(roles & STAFF)
+    parent = Role.PARENT in roles
+    if not (staff or parent):
+        return {"show": False}
+    qs = Letter.objects.filter(pupil=pupil).order_by("-created", "-pk")
+    if not staff:
+        qs = qs.filter(status__in=SENT)
+    letters = list(qs[:20])
+    names = dict(LetterTemplate.objects.filter(key__in={x.template_key for x in letters})
+                 .values_list("key", "name"))
+    for x in letters:
+        x.name = names.get(x.template_key, x.template_key)
+    return {"show": True, "letters": letters, "pupil": pupil, "staff": staff}

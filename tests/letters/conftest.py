@@ -1,0 +1,50 @@
+"""Helpers for letter and return tests: marks over school days, contacts, a media folder."""
+
+from datetime import date
+
+import pytest
+
+
+def reset_storage():
+    """django-tenants' storage caches MEDIA_ROOT (it ignores setting_changed): forget it."""
+    from django.core.files.storage import default_storage
+
+    default_storage.exists  # noqa: B018 - make the lazy storage set itself up
+    default_storage._wrapped.__dict__.pop("relative_media_root", None)
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    reset_storage()
+    yield
+    reset_storage()
+
+
+def school_days(start: date, n: int) -> list[date]:
+    """The next ``n`` open school days from ``start`` (inclusive), from the calendar."""
+    from registers.models import SchoolDay
+
+    return list(SchoolDay.objects.filter(closed=False, date__gte=start).order_by("date")
+                .values_list("date", flat=True)[:n])
+
+
+def mark(pupil, days, am: str, pm: str | None = None):
+    """Give the pupil the code for both sessions (or AM/PM codes) on each day."""
+    from registers.models import Mark
+
+    pm = am if pm is None else pm
+    pm = "\\" if pm == "/" else pm
+    Mark.objects.bulk_create(
+        [Mark(pupil=pupil, date=d, session=s, code=c) for d in days for s, c in (("AM", am), ("PM", pm))])
+
+
+def contact(pupil, *, correspondence=True, priority=1, email="", **kw):
+    from registers.models import Contact
+
+    defaults = dict(title="Mrs", forename="Jane", surname=pupil.legal_surname,
+                    relationship="Mother", address="1 High Street\nLeeds\nLS1 1AA",
+                    phone="0113 496 0000", mobile="07700 900123")
+    defaults.update(kw)
+    return Contact.objects.create(pupil=pupil, priority=priority, correspondence=correspondence,
+                                  email=email, **defaults)
