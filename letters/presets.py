@@ -182,6 +182,30 @@ BANKSLANE_MISSING = """<h1>Missing from school report</h1>
 </table>
 """ + SIGNATURES
 
+CHEETWOOD_CONCERN = """<p>{{ salutation }},</p>
+<p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: concern about attendance</strong></p>
+<p>I am writing as the school attendance officer because {{ pupil.forename }}'s attendance has not improved since we last spoke with you{% if attendance.unauthorised %}, and unauthorised absence has been recorded{% endif %}. {{ pupil.forename }}'s attendance this school year is {{ attendance.pct }}% ({{ attendance.band }}), with {{ attendance.sessions_missed }} sessions missed, of which {{ attendance.unauthorised }} are unauthorised.</p>
+<p>As a parent or carer you are legally responsible for making sure that {{ pupil.forename }} attends school regularly and on time. Please telephone the school on the first morning of any absence, book appointments outside the school day where possible, and do not take holidays in term time.</p>
+<p>We have set {{ pupil.forename }} an attendance target in sessions that will move them to the band above, and we will review it with you. If attendance does not improve you will be invited to a meeting, where the outcomes may include a parenting contract or the start of a 15 school day penalty notice monitoring period.</p>
+<p>Please contact the school office if there is anything we can do to help.</p>
+""" + SIGN_OFF
+
+CHEETWOOD_PN_MONITORING = """<p>{{ salutation }},</p>
+<p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: penalty notice monitoring period</strong></p>
+<p>Following our meeting about {{ pupil.forename }}'s attendance, I am writing to tell you that a penalty notice monitoring period of 15 school days now begins. {{ pupil.forename }}'s attendance this school year is {{ attendance.pct }}%, with {{ attendance.unauthorised }} sessions of unauthorised absence.</p>
+<p>If any further unauthorised absence is recorded during the next 15 school days (including arriving after the register has closed), the school will ask the local authority to issue a penalty notice to each parent for {{ pupil.forename }}. If no unauthorised absence is recorded, no further action will be taken at this stage.</p>
+""" + PENALTY_FRAMEWORK + """
+<p>Please contact the school attendance officer if you would like to talk about the support available.</p>
+""" + SIGN_OFF
+
+BANKSLANE_PENALTY_WARNING = """<p>{{ salutation }},</p>
+<p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: written warning before an Education Penalty Notice</strong></p>
+<p>Our records show that {{ pupil.forename }} has had {{ attendance.unauthorised }} sessions of unauthorised absence this school year, which meets {{ school.la_name }} Council's criteria for a written warning (10 sessions of unauthorised absence in a three month period).</p>
+<p>This letter gives you the opportunity to avoid an Education Penalty Notice. During the next 15 school days no unauthorised absence may be recorded for {{ pupil.forename }}, and this includes arriving after the register has closed (code U). If unauthorised absence is recorded during this period, the school will ask the Council to issue an Education Penalty Notice to each parent for {{ pupil.forename }}, in accordance with the Council's Code of Conduct.</p>
+""" + PENALTY_FRAMEWORK + """
+<p>If there are difficulties that are affecting {{ pupil.forename }}'s attendance, please contact the school so that we can help.</p>
+""" + SIGN_OFF
+
 COMMON = [
     ("leave_decision", "Leave of absence decision", "letter", LEAVE_DECISION),
     ("meeting_invitation", "Meeting invitation", "letter", MEETING_INVITATION),
@@ -195,8 +219,13 @@ BY_PRESET = {
     "beecroft": [("traffic_light", "Half-termly traffic-light letter", "letter", BEECROFT_TRAFFIC_LIGHT)],
     "stlukes": [("stlukes_below_95", "Attendance below 95%", "letter", STLUKES_95),
                 ("stlukes_below_90", "Attendance below 90%: monitoring", "letter", STLUKES_90)],
-    "bankslane": [("missing_from_school", "Missing from school report", "document", BANKSLANE_MISSING)],
-    "cheetwood": [],
+    "bankslane": [("missing_from_school", "Missing from school report", "document", BANKSLANE_MISSING),
+                  ("bankslane_penalty_warning", "Written warning before a penalty notice", "letter",
+                   BANKSLANE_PENALTY_WARNING)],
+    "cheetwood": [("cheetwood_concern", "Letter of concern from the attendance officer", "letter",
+                   CHEETWOOD_CONCERN),
+                  ("cheetwood_pn_monitoring", "Penalty notice 15-day monitoring", "letter",
+                   CHEETWOOD_PN_MONITORING)],
 }
 ALL = {key: (name, kind, body) for key, name, kind, body in
        COMMON + [t for ts in BY_PRESET.values() for t in ts]}

@@ -264,3 +264,14 @@ def test_evidence_pack_has_figures_register_letters_and_chronology(school_a, sam
     assert "support_plan" in text
     assert "Register extract" in text and "5 Jan 2026 I I I I O O" in text
     assert "Page 1 of" in text
+
+
+@pytest.mark.parametrize("preset", ["beecroft", "cheetwood", "lap", "stlukes", "bankslane"])
+def test_every_letter_a_preset_stage_names_ships_with_that_preset(preset):
+    """A stage's letter must exist in the same preset, or the nightly letter would fail."""
+    from escalation.presets import STAGES
+    from letters.presets import templates_for
+
+    keys = {key for key, *_ in templates_for(preset)}
+    named = {s["letter_template"] for s in STAGES[preset] if s["letter_template"]}
+    assert named <= keys, named - keys
