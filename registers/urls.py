@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import converters, views
+from . import converters, views, views_dashboard
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.SessionConverter, "session")
@@ -18,4 +18,10 @@ urlpatterns = [
     path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
     path("calendar/", views.calendar_page, name="calendar"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
+    path("dashboard/", views_dashboard.school_dashboard, name="dashboard"),
+    path("dashboard/pupils/", views_dashboard.dashboard_pupils, name="dashboard_pupils"),
+    path("dashboard/today/", views_dashboard.dashboard_today, name="dashboard_today"),
+    path("dashboard/qa/", views_dashboard.qa_report, name="dashboard_qa"),
+    path("dashboard/export/<slug:table>.<slug:fmt>", views_dashboard.dashboard_export,
+         name="dashboard_export"),
 ]
