@@ -1348,6 +1348,8 @@ def demo_seed(*, pupils: int = 200, seed: int = 1, reset: bool = False, today: d
                 half_built.delete()
             raise
         result.created.append(populated)
+        nights = demo_nights_run(school=school, today=today)
+        log(f"{spec.name}: {nights} nightly runs for escalation history")
         log(f"{spec.name}: schema {t1 - t0:.1f} s, data {clock.monotonic() - t1:.1f} s "
             f"({populated.pupils} pupils, {populated.marks:,} marks, "
             f"{populated.amendments} amendments)")
@@ -1359,6 +1361,25 @@ def demo_seed(*, pupils: int = 200, seed: int = 1, reset: bool = False, today: d
         User.objects.filter(username=username).update(password=password_hash)
     result.seconds = clock.monotonic() - started
     return result
+
+
+def demo_nights_run(*, school: School, today: date) -> int:
+    """Run the nightly job as it would have run: each Friday of term so far, then last night.
+
+    Gives the demo snapshot history (trends, arrows, band moves) and cases at several stages.
+    """
+    from django_tenants.utils import schema_context
+
+    from escalation.nightly import night_run
+    from registers.models import SchoolDay
+
+    with schema_context(school.schema_name):
+        days = list(SchoolDay.objects.filter(closed=False, date__lt=today)
+                    .values_list("date", flat=True).order_by("date"))
+        nights = [d for d in days if d.weekday() == 4] + days[-1:]
+        for night in sorted(set(nights)):
+            night_run(as_of=night)
+    return len(set(nights))
 
 
 def _shared_family(seed: int) -> _Family:
