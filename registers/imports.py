@@ -9,7 +9,8 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from psycopg import errors as psycopg_errors
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import upn as upn_check
 
@@ -314,89 +315,137 @@ def import_contacts(data: bytes | str) -> ImportResult:
 
 # --- marks ------------------------------------------------------------------
 
+_SESSIONS = ("AM", "PM")
+_PRESENT = {"AM": "/", "PM": "\\"}
+_NULL = "\\N"  # NULL in COPY's text format
+
+
 def import_marks(data: bytes | str, *, user=None, role: str = "import",
                  history: bool = False) -> ImportResult:
     """Bulk-load marks with full validation.
 
     Rows are checked in Python against in-memory lookups (pupils' roll dates, open school
     days, the code set), then loaded with COPY and merged in two set-based statements:
-    an amendment row for each mark that changes, and an upsert of the marks.
+    an amendment row for each mark that changes, and an upsert of the marks (or one plain
+    INSERT when none of the file's pupils has a mark yet in its date span: see _load_marks).
+
+    The loop is the hot path of a migration (a school year is ~400k rows): a field that is
+    already in canonical form (found as is in the lookup) is not stripped or upper-cased.
     """
     header, reader = _reader(data, ["upn", "date", "session", "code"], ["minutes_late"])
     idx = {name: header.index(name) for name in header}
     i_upn, i_date, i_session, i_code = idx["upn"], idx["date"], idx["session"], idx["code"]
     i_min = idx.get("minutes_late")
 
-    pupils = {upn: (pk, adm.isoformat(), leave.isoformat() if leave else "9999-12-31")
+    # pk as text: it is only written to the COPY stream. Only canonical UPNs can match.
+    pupils = {upn: (str(pk), adm.isoformat(), leave.isoformat() if leave else "9999-12-31")
               for upn, pk, adm, leave in Pupil.objects.values_list(
-                  "upn", "pk", "admission_date", "leaving_date")}
+                  "upn", "pk", "admission_date", "leaving_date")
+              if upn == upn.strip().upper()}
     days = {d.isoformat() for d in SchoolDay.objects.filter(closed=False)
             .values_list("date", flat=True)}
     valid_codes = set(codes.MARKABLE_CODES)
     legacy = codes.LEGACY_CODE_MAP if history else {}
     errors: list[RowError] = []
-    seen: dict[tuple, int] = {}
-    buf = io.StringIO()
-    count = 0
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    write = out.append
+    pupil_ids: set[str] = set()
+    used_days: set[str] = set()
+    last_pupil = None
     for line, raw in enumerate(reader, start=2):
         if not raw:
             continue
         try:
-            upn, day, session, code = (raw[i_upn].strip().upper(), raw[i_date].strip(),
-                                       raw[i_session].strip().upper(), raw[i_code].strip().upper())
-            minutes = raw[i_min].strip() if i_min is not None and i_min < len(raw) else ""
+            upn, day, session, code = raw[i_upn], raw[i_date], raw[i_session], raw[i_code]
+            minutes = raw[i_min] if i_min is not None and i_min < len(raw) else ""
         except IndexError:
             errors.append(RowError(line, "row", "too few columns"))
             continue
         pupil = pupils.get(upn)
-        row_ok = True
-        if pupil is None:
-            errors.append(RowError(line, "upn", f"no pupil with UPN '{upn}'"))
-            row_ok = False
-        if day not in days:
-            try:
-                parse_date(day)
-                errors.append(RowError(line, "date", f"{day} is not a school session"))
-            except ValueError:
-                errors.append(RowError(line, "date", f"'{day}' is not a date (YYYY-MM-DD)"))
-            row_ok = False
-        elif pupil is not None and not (pupil[1] <= day <= pupil[2]):
-            errors.append(RowError(line, "date", f"pupil {upn} is not on roll on {day}"))
-            row_ok = False
-        if session not in ("AM", "PM"):
-            errors.append(RowError(line, "session", f"'{session}' must be AM or PM"))
-            row_ok = False
-        if code in legacy:
-            code = legacy[code]
-        elif code not in valid_codes:
-            hint = " (pre-2024 code: use --history to map it)" if code in codes.LEGACY_CODE_MAP else ""
-            errors.append(RowError(line, "code", f"'{code}' is not a national code{hint}"))
-            row_ok = False
-        if code in ("/", "\\") and session in ("AM", "PM"):
-            code = codes.present_code(session)
-        if minutes:
-            if not minutes.isdigit() or int(minutes) > 300:
-                errors.append(RowError(line, "minutes_late", f"'{minutes}' is not 0–300"))
+        if (pupil is not None and day in days and session in _SESSIONS and code in valid_codes
+                and not minutes and pupil[1] <= day <= pupil[2]):
+            # The common row: canonical, valid, no minutes late. Nothing to normalise or report.
+            if code == "/" or code == "\\":
+                code = _PRESENT[session]
+        else:
+            # Canonical values are found as they are; anything else is normalised first.
+            if pupil is None:
+                upn = upn.strip().upper()
+                pupil = pupils.get(upn)
+            if day not in days:
+                day = day.strip()
+            if session not in _SESSIONS:
+                session = session.strip().upper()
+            if code not in valid_codes:
+                code = code.strip().upper()
+            if minutes:
+                minutes = minutes.strip()
+            row_ok = True
+            if pupil is None:
+                errors.append(RowError(line, "upn", f"no pupil with UPN '{upn}'"))
                 row_ok = False
-            elif code not in ("L", "U"):
-                errors.append(RowError(line, "minutes_late", "only L and U marks have minutes late"))
+            if day not in days:
+                try:
+                    parse_date(day)
+                    errors.append(RowError(line, "date", f"{day} is not a school session"))
+                except ValueError:
+                    errors.append(RowError(line, "date", f"'{day}' is not a date (YYYY-MM-DD)"))
                 row_ok = False
-        if not row_ok:
-            continue
-        key = (upn, day, session)
+            elif pupil is not None and not (pupil[1] <= day <= pupil[2]):
+                errors.append(RowError(line, "date", f"pupil {upn} is not on roll on {day}"))
+                row_ok = False
+            if session not in _SESSIONS:
+                errors.append(RowError(line, "session", f"'{session}' must be AM or PM"))
+                row_ok = False
+            if code in legacy:
+                code = legacy[code]
+            elif code not in valid_codes:
+                hint = " (pre-2024 code: use --history to map it)" if code in codes.LEGACY_CODE_MAP else ""
+                errors.append(RowError(line, "code", f"'{code}' is not a national code{hint}"))
+                row_ok = False
+            if code == "/" or code == "\\":
+                code = _PRESENT.get(session, code)
+            if minutes:
+                if not minutes.isdigit() or int(minutes) > 300:
+                    errors.append(RowError(line, "minutes_late", f"'{minutes}' is not 0–300"))
+                    row_ok = False
+                elif code != "L" and code != "U":
+                    errors.append(RowError(line, "minutes_late", "only L and U marks have minutes late"))
+                    row_ok = False
+            if not row_ok:
+                continue
+        # One key per (pupil, date, session): also the start of the COPY line.
+        key = f"{pupil[0]}\t{day}\t{session}"
         if key in seen:
             errors.append(RowError(line, "row", f"duplicate of line {seen[key]}"))
             continue
         seen[key] = line
-        code_out = code.replace("\\", "\\\\")
-        buf.write(f"{pupil[0]}\t{day}\t{session}\t{code_out}\t{minutes or chr(92) + 'N'}\n")
-        count += 1
+        if pupil is not last_pupil:  # files usually run pupil by pupil
+            pupil_ids.add(pupil[0])
+            last_pupil = pupil
+        used_days.add(day)
+        if code == "\\":
+            code = "\\\\"  # COPY's text format escapes a backslash
+        write(f"{key}\t{code}\t{minutes or _NULL}\n")
     if errors:
         raise ImportRejected(errors)
-    return _load_marks(buf.getvalue(), count, user=user, role=role)
+    return _load_marks("".join(out), len(seen), user=user, role=role,
+                       pupil_ids=[int(pk) for pk in pupil_ids],
+                       first_day=min(used_days, default=None),
+                       last_day=max(used_days, default=None))
 
 
-def _load_marks(tsv: str, count: int, *, user, role: str) -> ImportResult:
+def _load_marks(tsv: str, count: int, *, user, role: str, pupil_ids: list[int] | None = None,
+                first_day: str | None = None, last_day: str | None = None) -> ImportResult:
+    """COPY validated rows into a temporary table and merge them into the marks.
+
+    When the caller names the file's pupils and date span and none of those pupils has a
+    mark in that span (a first import, or a new period), every row is new: one plain
+    INSERT, without the amendment join and the upsert's per-row conflict handling. If a
+    mark is saved meanwhile for one of those sessions, that INSERT fails on the unique
+    constraint, is rolled back to its savepoint and the general merge runs instead.
+    """
     mark, amend = Mark._meta.db_table, MarkAmendment._meta.db_table
     user_id = user.pk if user else None
     user_name = (user.get_full_name() or user.username) if user else "import"
@@ -405,6 +454,25 @@ def _load_marks(tsv: str, count: int, *, user, role: str) -> ImportResult:
                     "code text, minutes_late smallint) ON COMMIT DROP")
         with cur.cursor.copy("COPY import_marks FROM STDIN") as copy:
             copy.write(tsv)
+        if pupil_ids and first_day and last_day:
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {mark} WHERE pupil_id = ANY(%s) "
+                        "AND date BETWEEN %s AND %s)",
+                        [pupil_ids, date.fromisoformat(first_day), date.fromisoformat(last_day)])
+            if not cur.fetchone()[0]:
+                try:
+                    with transaction.atomic():
+                        cur.execute(f"""
+                            INSERT INTO {mark} (pupil_id, date, session, code, minutes_late,
+                                                recorded_by_id, recorded_at)
+                            SELECT pupil_id, date, session, code, minutes_late, %s, now()
+                            FROM import_marks""", [user_id])
+                        created = cur.rowcount
+                except IntegrityError as exc:
+                    if not isinstance(exc.__cause__, psycopg_errors.UniqueViolation):
+                        raise
+                else:
+                    cur.execute("DROP TABLE import_marks")  # also inside an outer transaction
+                    return ImportResult(created=created, updated=0, unchanged=count - created)
         cur.execute(f"""
             INSERT INTO {amend} (pupil_id, date, session, original_code, original_minutes_late,
                                  new_code, new_minutes_late, reason, user_id, user_name, role, at)

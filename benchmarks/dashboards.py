@@ -1,0 +1,286 @@
+"""Dashboards benchmark: the school dashboard and the trust dashboard, server-side.
+
+    .venv/bin/python benchmarks/dashboards.py [--pupils 1000] [--schools 18]
+        [--trust-pupils 300] [--runs 30] [--keep] [--seed 1]
+
+1. School dashboard of a ``--pupils`` school with a full school year of marks (190 days =
+   380 sessions, as of the last day) plus the previous year's marks (the "last year" line):
+   p50/p95 of warm GETs through the real view (django.test.Client, headteacher).
+   Target: p95 <= 300 ms. Warm means served from the figures cache, whose key holds a
+   version of the data read on every request (registers.dashboard.data_version); the cold
+   time (the first request after a save) is printed beside it. Also the drill-down list of
+   PA pupils, an XLSX export and the QA report. Then a register is saved (marks_save, as the
+   register page does) and the dashboard must show the new figures at once.
+2. Trust dashboard on the public host for ``--schools`` schools of ``--trust-pupils`` pupils
+   each (full year + last year): p50/p95, warm and cold. Target: <= 1 s.
+
+Scratch schools (schemas ``bench_dash``, ``bench_trust_NN``) are dropped at the end unless
+--keep. Uses the database in DATABASE_URL. Prints PASS/FAIL per target and exits 0.
+"""
+
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "benchmarks"]
+sys.path.insert(0, str(_ROOT))
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import re  # noqa: E402
+from datetime import UTC, date, datetime  # noqa: E402
+
+from benchmarks._common import (  # noqa: E402
+    Results,
+    fmt_ms,
+    percentile,
+    pupils_create,
+    repeat,
+    school_year_calendar,
+    setup_django,
+    tenant_create,
+    tenant_drop,
+    timed,
+)
+
+SCHOOL = ("bench_dash", "bench-dash.localhost", "Dashboard Benchmark Primary")
+TRUST_SLUG = "bench-dash-trust"
+HEAD_USER, DIRECTOR_USER = "bench_dash_head", "bench_dash_director"
+SCHOOL_TARGET, TRUST_TARGET = 0.300, 1.0
+
+
+def class_sizes(n: int, size: int = 30) -> list[int]:
+    return [size] * (n // size) + ([n % size] if n % size else [])
+
+
+def load_marks(pupils, day_lists, rng) -> int:
+    """COPY a realistic year of marks per list of days for every pupil; returns rows."""
+    from django.db import connection
+
+    from registers.models import Mark, Pupil
+
+    now = datetime.now(UTC)
+    n = 0
+    with connection.cursor() as cur, cur.cursor.copy(
+            f"COPY {Mark._meta.db_table} (pupil_id, date, session, code, minutes_late, "
+            "recorded_at) FROM STDIN") as copy:
+        for p in pupils:
+            rate = min(0.6, rng.expovariate(1 / 0.045))  # a long tail of PA / SA pupils
+            for days in day_lists:
+                holiday = set()
+                if rng.random() < 0.08:
+                    start = rng.randrange(0, len(days) - 5)
+                    holiday = set(range(start, start + 5))
+                for i, d in enumerate(days):
+                    if i in holiday:
+                        day_code = "G"
+                    elif rng.random() < rate:
+                        day_code = rng.choice("IIIIIIOONMCE")
+                    else:
+                        day_code = None
+                    for session in ("AM", "PM"):
+                        minutes = None
+                        if day_code:
+                            code = day_code
+                        else:
+                            r = rng.random()
+                            code = "/" if session == "AM" else "\\"
+                            if r < 0.012:
+                                code = rng.choice(["M", "I", "O", "N"])
+                            elif session == "AM" and r < 0.04:
+                                code = "L" if r < 0.035 else "U"
+                                minutes = rng.randint(1, 30) if code == "L" else rng.randint(31, 60)
+                        copy.write_row((p.pk, d, session, code, minutes, now))
+                        n += 1
+    with connection.cursor() as cur:
+        # Steady state: what autovacuum would have done by the next day.
+        cur.execute(f"VACUUM ANALYZE {Mark._meta.db_table}")
+        cur.execute(f"ANALYZE {Pupil._meta.db_table}")
+    return n
+
+
+def school_setup(schema, domain, name, pupils: int, rng, trust=None):
+    from registers.models import Pupil
+
+    school = tenant_create(schema, domain, name)
+    if trust is not None:
+        school.trust = trust
+        school.save(update_fields=["trust"])
+    last_year = school_year_calendar(2024)
+    days = school_year_calendar(2025)
+    classes = pupils_create(class_sizes(pupils))
+    all_pupils = [p for _, ps in classes for p in ps]
+    # Some pupils in every analysed group.
+    Pupil.objects.filter(pk__in=[p.pk for p in all_pupils[::7]]).update(sen_status="K")
+    Pupil.objects.filter(pk__in=[p.pk for p in all_pupils[::23]]).update(sen_status="E")
+    Pupil.objects.filter(pk__in=[p.pk for p in all_pupils[::3]]).update(fsm=True)
+    marks = load_marks(all_pupils, [last_year, days], rng)
+    return school, days, classes, marks
+
+
+def bench_school(results: Results, args, rng) -> None:
+    from django.db import connection
+    from django.test import Client
+
+    from registers import selectors
+    from registers.models import Pupil
+    from registers.services import Entry, marks_save
+    from tenants.roles import Role
+    from tenants.services import person_grant
+
+    schema, domain, name = SCHOOL
+    with timed() as t:
+        school, days, classes, marks = school_setup(schema, domain, name, args.pupils, rng)
+    print(f"school: {args.pupils} pupils, {marks:,} marks (two years) set up in {t.seconds:.1f} s")
+    connection.set_tenant(school)
+    head = person_grant(username=HEAD_USER, role=Role.HEAD, school=school)
+    client = Client(HTTP_HOST=domain)
+    client.force_login(head)
+    as_of = days[-1]
+    q = f"from={date(2025, 8, 1)}&to={as_of}"
+
+    def get(url):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+        return r
+
+    for label, url, target in [
+        ("school dashboard", f"/dashboard/?{q}", SCHOOL_TARGET),
+        ("  PA drill-down list", f"/dashboard/pupils/?{q}&measure=pa", None),
+        ("  year groups XLSX export", f"/dashboard/export/year_groups.xlsx?{q}", None),
+        ("  half-termly QA report", f"/dashboard/qa/?from={days[-30]}&to={as_of}", None),
+    ]:
+        times = repeat(lambda url=url: get(url), args.runs if target else max(5, args.runs // 3),
+                       warmup=2)
+        p50, p95 = percentile(times, 50), percentile(times, 95)
+        if target:
+            results.add(f"{label}, {args.pupils} pupils x full year (p50 / p95 of {len(times)})",
+                        f"{fmt_ms(p50)} / {fmt_ms(p95)}", f"p95 <= {target * 1000:.0f} ms",
+                        p95 <= target)
+        else:
+            results.add(f"{label} (p50 / p95 of {len(times)})", f"{fmt_ms(p50)} / {fmt_ms(p95)}")
+
+    # Cold: the first request after any save recomputes (the cache key holds the data version).
+    from django.core.cache import cache
+
+    def cold():
+        cache.clear()
+        get(f"/dashboard/?{q}")
+
+    times = repeat(cold, max(5, args.runs // 3), warmup=1)
+    results.add(f"  school dashboard, cold: first request after a save (p50 / p95 of {len(times)})",
+                f"{fmt_ms(percentile(times, 50))} / {fmt_ms(percentile(times, 95))}")
+
+    # Correct right after a register is saved: amend a class's last PM session to N.
+    connection.set_tenant(school)
+    group, pupils = classes[0]
+    pupils = list(Pupil.objects.filter(registration_group=group))
+    marks_save(school=school, day=as_of, session="PM", pupils=pupils,
+               entries=[Entry(p.pk, "N", None, "benchmark amendment") for p in pupils],
+               user=head, role=Role.HEAD.label)
+    page = get(f"/dashboard/?{q}").content.decode()
+    csa = selectors.compulsory_school_age(selectors.pupils_on_roll(date(2025, 8, 1), as_of), as_of)
+    want = selectors.stats_total(pupils=csa, date_from=date(2025, 8, 1), date_to=as_of)
+    shown = re.search(r'data-figure="attendance-csa">([0-9.]+)%', page).group(1)
+    n_now = re.search(r"No reason yet.*?</tr>", page, re.S)
+    ok = shown == f"{want.attendance_pct:.1f}" and n_now is not None
+    results.add("dashboard correct right after a register save", f"shows {shown}% "
+                f"(selectors: {want.attendance_pct:.3f}%)", "equal", ok)
+    connection.set_schema_to_public()
+
+
+def bench_trust(results: Results, args, rng) -> None:
+    from django.db import connection
+    from django.test import Client
+
+    from tenants.models import Trust
+    from tenants.roles import Role
+    from tenants.services import person_grant, public_tenant_ensure
+
+    connection.set_schema_to_public()
+    public_tenant_ensure()
+    trust, _ = Trust.objects.get_or_create(slug=TRUST_SLUG, defaults={"name": "Benchmark Trust"})
+    total_marks = 0
+    with timed() as t:
+        for i in range(args.schools):
+            _, _, _, marks = school_setup(f"bench_trust_{i:02d}", f"bench-trust-{i:02d}.localhost",
+                                          f"Benchmark Academy {i + 1:02d}", args.trust_pupils,
+                                          rng, trust=trust)
+            total_marks += marks
+            connection.set_schema_to_public()
+    print(f"trust: {args.schools} schools x {args.trust_pupils} pupils, {total_marks:,} marks "
+          f"set up in {t.seconds:.1f} s")
+    director = person_grant(username=DIRECTOR_USER, role=Role.TRUST_DIRECTOR, trust=trust)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(director)
+    url = f"/trust/{TRUST_SLUG}/?from=2025-08-01&to=2026-07-22"
+
+    def get():
+        r = client.get(url)
+        assert r.status_code == 200, r.status_code
+        assert r.content.count(b"Benchmark Academy") >= args.schools
+
+    times = repeat(get, max(5, args.runs // 2), warmup=1)
+    p50, p95 = percentile(times, 50), percentile(times, 95)
+    results.add(f"trust dashboard, {args.schools} schools x {args.trust_pupils} pupils "
+                f"(p50 / p95 of {len(times)})", f"{fmt_ms(p50)} / {fmt_ms(p95)}",
+                f"<= {TRUST_TARGET * 1000:.0f} ms", p95 <= TRUST_TARGET)
+    from django.core.cache import cache
+
+    def cold():
+        cache.clear()
+        get()
+
+    times = repeat(cold, 5, warmup=0)
+    results.add(f"  trust dashboard, cold: every school recomputed (p50 / p95 of {len(times)})",
+                f"{fmt_ms(percentile(times, 50))} / {fmt_ms(percentile(times, 95))}")
+
+
+def cleanup(args) -> None:
+    from django.db import connection
+    from django_tenants.utils import schema_context, schema_exists
+
+    from tenants.models import Trust, User
+
+    # Deleting a user also clears tenant tables (class teachers): do it inside a school schema.
+    if schema_exists(SCHOOL[0]):
+        with schema_context(SCHOOL[0]):
+            User.objects.filter(username__in=[HEAD_USER, DIRECTOR_USER]).delete()
+    connection.set_schema_to_public()
+    tenant_drop(SCHOOL[0], SCHOOL[1])
+    for i in range(args.schools):
+        tenant_drop(f"bench_trust_{i:02d}", f"bench-trust-{i:02d}.localhost")
+    connection.set_schema_to_public()
+    Trust.objects.filter(slug=TRUST_SLUG, schools__isnull=True).delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pupils", type=int, default=1000)
+    parser.add_argument("--schools", type=int, default=18)
+    parser.add_argument("--trust-pupils", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--skip-trust", action="store_true")
+    args = parser.parse_args()
+    setup_django()
+    import os
+
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    rng = random.Random(args.seed)
+    results = Results("Dashboards benchmark")
+    try:
+        bench_school(results, args, rng)
+        if not args.skip_trust:
+            bench_trust(results, args, rng)
+    finally:
+        if args.keep:
+            print("--keep: scratch schools kept")
+        else:
+            cleanup(args)
+    results.print()
+
+
+if __name__ == "__main__":
+    main()
