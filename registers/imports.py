@@ -272,7 +272,7 @@ def import_contacts(data: bytes | str) -> ImportResult:
         if upn not in pupils:
             errors.append(RowError(line, "upn", f"no pupil with UPN '{upn}'"))
         priority = row.get("priority", "")
-        if not priority.isdigit() or not 1 <= int(priority) <= 9:
+        if not (priority.isascii() and priority.isdigit()) or not 1 <= int(priority) <= 9:
             errors.append(RowError(line, "priority", f"'{priority}' must be 1–9"))
         elif (upn, priority) in seen:
             errors.append(RowError(line, "priority", f"duplicate of line {seen[(upn, priority)]}"))
@@ -407,7 +407,7 @@ def import_marks(data: bytes | str, *, user=None, role: str = "import",
             if code == "/" or code == "\\":
                 code = _PRESENT.get(session, code)
             if minutes:
-                if not minutes.isdigit() or int(minutes) > 300:
+                if not (minutes.isascii() and minutes.isdigit()) or int(minutes) > 300:
                     errors.append(RowError(line, "minutes_late", f"'{minutes}' is not 0–300"))
                     row_ok = False
                 elif code != "L" and code != "U":

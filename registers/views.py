@@ -96,19 +96,22 @@ def _group_for(request, group_id: int) -> RegistrationGroup:
     return group
 
 
-def _register_rows(group, day, session):
-    """Pupils of the class on roll that day, with their mark and any parent report: 3 queries."""
-    pupils = list(Pupil.objects.filter(registration_group=group, admission_date__lte=day)
-                  .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
-                  .order_by("legal_surname", "legal_forename"))
+def _register_pupils(group, day) -> list[Pupil]:
+    """Pupils of the class on roll that day: one query."""
+    return list(Pupil.objects.filter(registration_group=group, admission_date__lte=day)
+                .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
+                .order_by("legal_surname", "legal_forename"))
+
+
+def _register_rows(pupils, day, session):
+    """Each pupil with their mark and any parent report: 2 queries."""
     marks = {m.pupil_id: m for m in Mark.objects.filter(pupil__in=[p.pk for p in pupils],
                                                         date=day, session=session)}
     reports = {}
     for r in AbsenceReport.objects.filter(pupil__in=[p.pk for p in pupils], first_day__lte=day,
                                           last_day__gte=day).exclude(status="queried"):
         reports.setdefault(r.pupil_id, r)
-    return pupils, [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk)}
-                    for p in pupils]
+    return [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk)} for p in pupils]
 
 
 def _entries_from_post(post, pupils, session) -> list[Entry]:
@@ -131,8 +134,7 @@ def _entries_from_post(post, pupils, session) -> list[Entry]:
 def register_take(request, group_id, day, session):
     school = request.tenant
     group = _group_for(request, group_id)
-    schoolday = SchoolDay.objects.filter(date=day).first()
-    pupils, rows = _register_rows(group, day, session)
+    pupils = _register_pupils(group, day)
     errors = {}
     if request.method == "POST":
         entries = _entries_from_post(request.POST, pupils, session)
@@ -147,6 +149,8 @@ def register_take(request, group_id, day, session):
             messages.success(request, f"Register saved: {result['created']} new, "
                                       f"{result['amended']} amended.")
             return redirect("register", group_id=group.pk, day=day, session=session)
+    schoolday = SchoolDay.objects.filter(date=day).first()
+    rows = _register_rows(pupils, day, session)
     for r in rows:
         # What each row shows: the saved mark, or after a rejected save what was posted, so
         # the person only has to fix the problem instead of taking the register again.
