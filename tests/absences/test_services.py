@@ -282,6 +282,25 @@ def test_head_grants_three_of_five_days(family, people, school_a, mailoutbox,
                                       role="Headteacher", outcome="granted")
 
 
+def test_decision_is_also_a_pdf_letter_from_the_letters_app(family, people, school_a):
+    import io
+
+    from pypdf import PdfReader
+
+    from letters.models import Letter
+
+    child = family["child"]
+    req = submit(child, people["parent"])
+    services.leave_request_decide(school=school_a, request=req, user=people["head"],
+                                  role="Headteacher", outcome="refused",
+                                  reason="Term-time holidays are not exceptional circumstances.")
+    letter = Letter.objects.get(pupil=child, template_key="leave_decision")
+    assert letter.status == "rendered", letter.error
+    text = " ".join(" ".join(p.extract_text().split())
+                    for p in PdfReader(io.BytesIO(letter.file.read())).pages)
+    assert "refused" in text and "Term-time holidays are not exceptional" in text
+
+
 def test_religious_observance_grant_prefills_r(family, people, school_a):
     req = submit(family["child"], people["parent"], reason="religious", first_day=date(2026, 3, 20),
                  last_day=date(2026, 3, 20))
