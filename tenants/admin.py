@@ -12,7 +12,13 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(User)
 class PersonAdmin(UserAdmin):
+    """People are deactivated (untick "active"), not deleted: their names stay on the
+    registers and audit trails they signed, which live in each school's schema."""
+
     inlines = [MembershipInline]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(School)
