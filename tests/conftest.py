@@ -141,3 +141,25 @@ def weekdays(start: date, count: int) -> list[date]:
             out.append(d)
         d += timedelta(days=1)
     return out
+
+
+# --- committed schools, for tests whose other processes (workers, servers) must see data ---
+
+def drop_committed_schools(*schemas: str) -> None:
+    """Remove schools a test committed (and their schemas, even half-built ones)."""
+    from tenants.models import School
+
+    connection.set_schema_to_public()
+    for school in School.objects.filter(schema_name__in=schemas):
+        school.delete(force_drop=True)
+    with connection.cursor() as cur:
+        for schema in schemas:
+            cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def subprocess_database_url() -> str:
+    """DATABASE_URL of pytest's test database, for subprocesses (Celery workers, commands)."""
+    db = connection.settings_dict
+    assert db["NAME"].startswith("test_"), "subprocesses must only ever touch the test database"
+    return (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+            f"{db['PORT'] or 5432}/{db['NAME']}")

@@ -18,20 +18,11 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from tests.conftest import drop_committed_schools, subprocess_database_url
+
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ("esc_celery_a", "esc_celery_b")
 NIGHT = date(2025, 9, 26)
-
-
-def _drop():
-    from tenants.models import School
-
-    connection.set_schema_to_public()
-    for school in School.objects.filter(schema_name__in=SCHEMAS):
-        school.delete(force_drop=True)
-    with connection.cursor() as cur:
-        for s in SCHEMAS:
-            cur.execute(f'DROP SCHEMA IF EXISTS "{s}" CASCADE')
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +34,7 @@ def committed_schools(django_db_setup, django_db_blocker):
     from tests.escalation.helpers import put
 
     with django_db_blocker.unblock():
-        assert connection.settings_dict["NAME"].startswith("test_")
-        _drop()
+        drop_committed_schools(*SCHEMAS)
         for i, schema in enumerate(SCHEMAS):
             school_create(schema=schema, name=f"Celery {schema}", domain=f"{schema}.localhost", preset="lap")
             with schema_context(schema):
@@ -60,12 +50,11 @@ def committed_schools(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
     yield
     with django_db_blocker.unblock():
-        _drop()
+        drop_committed_schools(*SCHEMAS)
 
 
 def _env():
-    db = settings.DATABASES["default"]
-    return {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    return {**os.environ, "DATABASE_URL": subprocess_database_url(),
             "REDIS_URL": settings.REDIS_URL, "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND, "NIGHTLY_AS_OF": NIGHT.isoformat(),
             "NIGHTLY_SCHEMAS": ",".join(SCHEMAS), "PYTHONPATH": str(ROOT)}

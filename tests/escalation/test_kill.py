@@ -15,26 +15,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from tests.conftest import drop_committed_schools, subprocess_database_url
 from tests.escalation.helpers import dump, put
 from tests.escalation.test_nightly import TABLES, VOLATILE
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "esc_kill"
 NIGHT = date(2025, 10, 24)
-
-
-def _drop():
-    from tenants.models import School
-
-    connection.set_schema_to_public()
-    for school in School.objects.filter(schema_name=SCHEMA):
-        school.delete(force_drop=True)
-    with connection.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +35,7 @@ def committed_school(django_db_setup, django_db_blocker):
     from tests.conftest import make_upn
 
     with django_db_blocker.unblock():
-        assert connection.settings_dict["NAME"].startswith("test_")
-        _drop()
+        drop_committed_schools(SCHEMA)
         school_create(schema=SCHEMA, name="Kill test", domain="esc-kill.localhost", preset="lap")
         with schema_context(SCHEMA):
             calendar_replace(entries=[CalendarEntry(kind="term", start_date=date(2025, 9, 1),
@@ -63,16 +52,11 @@ def committed_school(django_db_setup, django_db_blocker):
         connection.set_schema_to_public()
     yield
     with django_db_blocker.unblock():
-        _drop()
-
-
-def _dsn():
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        drop_committed_schools(SCHEMA)
 
 
 def _recompute():
-    env = {**os.environ, "DATABASE_URL": _dsn(), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "DATABASE_URL": subprocess_database_url(), "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "manage.py", "recompute", "--schema", SCHEMA,
                              "--as-of", NIGHT.isoformat()], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -94,8 +78,8 @@ def test_killed_mid_run_leaves_nothing_and_the_rerun_completes(committed_school)
 
     with schema_context(SCHEMA):
         before = dump(TABLES, ignore=VOLATILE)
-    with psycopg.connect(_dsn(), autocommit=True) as admin, \
-            psycopg.connect(_dsn()) as locker:
+    with psycopg.connect(subprocess_database_url(), autocommit=True) as admin, \
+            psycopg.connect(subprocess_database_url()) as locker:
         locker.execute(f'LOCK TABLE "{SCHEMA}".escalation_nightlyrun IN ACCESS EXCLUSIVE MODE')
         proc = _recompute()
         backend, deadline = None, time.monotonic() + 60

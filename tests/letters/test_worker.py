@@ -15,23 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import drop_committed_schools, subprocess_database_url
+
 from .conftest import reset_storage
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA, DOMAIN = "letters_worker", "letters-worker.localhost"
-
-
-def _drop():
-    from django.db import connection
-
-    from tenants.models import Domain, School
-
-    connection.set_schema_to_public()
-    for school in School.objects.filter(schema_name=SCHEMA):
-        school.delete(force_drop=True)
-    with connection.cursor() as cur:
-        cur.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-    Domain.objects.filter(domain=DOMAIN).delete()
 
 
 def _populate():
@@ -68,18 +57,14 @@ def _populate():
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, tmp_path_factory):
-    from django.db import connection
     from django.test import override_settings
 
     media = tmp_path_factory.mktemp("worker-media")
     log = tmp_path_factory.mktemp("worker-log") / "worker.log"
     with django_db_blocker.unblock():
-        assert connection.settings_dict["NAME"].startswith("test_")
-        _drop()
+        drop_committed_schools(SCHEMA)
         _populate()
-        db = connection.settings_dict
-        url = (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
-               f"{db['PORT'] or 5432}/{db['NAME']}")
+        url = subprocess_database_url()
     env = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": str(media),
            "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend", "LOG_LEVEL": "INFO"}
     from attendance_site.celery import app
@@ -111,7 +96,7 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
         media_setting.disable()
         reset_storage()
         with django_db_blocker.unblock():
-            _drop()
+            drop_committed_schools(SCHEMA)
 
 
 def _wait(batch, timeout=120):
