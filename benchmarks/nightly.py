@@ -1,15 +1,19 @@
 """Nightly job benchmark: one school's full year, a bare GROUP BY beside it, and a local authority.
 
-    .venv/bin/python benchmarks/nightly.py [--pupils 1000] [--schools 50] [--la-pupils 500]
-                                           [--workers 2] [--skip-la] [--keep]
+    .venv/bin/python benchmarks/nightly.py [--pupils 1000] [--repeat 1] [--schools 50]
+                                           [--la-pupils 500] [--workers 2] [--skip-la] [--keep]
 
 1. One school (schema ``bench_nightly``) with ``--pupils`` pupils and a full school year
    (190 days, 380 sessions each: 380,000 marks for 1,000 pupils) under the LAP preset.
-   ``night_run`` for the last day of the year is timed twice: the first run (every case,
-   letter and meeting opened, N → O for the whole year) and a rerun of the same night
-   (idempotent: nothing changes). Target: first run <= 1 s.
+   ``night_run`` for the last day of the year is timed: the first run (every case, letter
+   and meeting opened, N → O for the whole year, committed) and reruns of the same night
+   (idempotent: nothing changes; median of 3). Target: first run <= 1 s. ``--repeat N``
+   builds the school N times and reports medians (the machine is shared: use 3 or 5).
 2. A bare ``SELECT pupil_id, code, COUNT(*) FROM marks GROUP BY 1, 2`` over the same marks
-   (median of 3), and the ratio nightly / bare. Target: <= 3x.
+   (median of 3), and the ratios nightly / bare. Target: <= 3x. The first run also writes
+   ~900 cases, ~2,500 events, ~770 letters, 1,000 snapshots and ~5,000 N → O amendments, so
+   its ratio can't approach a read-only aggregate; the rerun's ratio compares like with like
+   (the aggregate plus the checks that find nothing to do).
 3. A synthetic local authority: ``--schools`` schools of ``--la-pupils`` pupils (50 x 500 =
    25,000 pupils, ~9.5 M marks), the nightly job for every school end to end, run by
    ``--workers`` processes (as two Celery workers would on 2 cores). Target: <= 120 s.
@@ -32,6 +36,7 @@ from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 
 from benchmarks._common import (  # noqa: E402
     Results,
+    db_backend_pid,
     median,
     pupils_create,
     school_year_calendar,
@@ -69,7 +74,7 @@ def generate_marks(seed: float = 0.42) -> int:
             CROSS JOIN (VALUES ('AM'), ('PM')) AS s(session)
             WHERE NOT d.closed""", [])
         n = cur.rowcount
-        cur.execute("ANALYZE registers_mark")
+        cur.execute("ANALYZE registers_mark")  # (it also sets the new rows' hint bits)
         cur.execute("ANALYZE registers_pupil")
     return n
 
@@ -100,34 +105,50 @@ def _night_for(args) -> tuple[str, float, dict]:
     return schema, t.seconds, run.summary
 
 
-def one_school(res: Results, pupils: int) -> None:
+def one_school(res: Results, pupils: int, repeat: int = 1) -> None:
     from django.db import connection
 
     from escalation.nightly import night_run
 
-    with timed() as t:
-        n, last = build_school(SCHEMA, DOMAIN, pupils)
-    print(f"one school: {pupils} pupils, {n:,} marks generated in {t.seconds:.1f} s")
-    with timed() as first:
-        run = night_run(as_of=last)
-    print(f"  first run summary: {run.summary}")
-    with timed() as rerun:
-        again = night_run(as_of=last)
-    print(f"  rerun summary: {again.summary}")
-    bare = []
-    for _ in range(3):
-        with timed() as b, connection.cursor() as cur:
-            cur.execute("SELECT pupil_id, code, COUNT(*) FROM registers_mark GROUP BY 1, 2")
-            cur.fetchall()
-        bare.append(b.seconds)
-    res.add(f"nightly, 1 school, {n:,} marks (first run)", f"{first.seconds:.3f} s",
-            f"<= {ONE_SCHOOL_TARGET:g} s", first.seconds <= ONE_SCHOOL_TARGET)
-    res.add("nightly rerun of the same night (no changes)", f"{rerun.seconds:.3f} s")
-    res.add("bare SQL GROUP BY (pupil, code), median of 3", f"{median(bare):.3f} s")
-    ratio = first.seconds / median(bare)
+    first, first_cpu, rerun, rerun_cpu, bare = [], [], [], [], []
+    for i in range(repeat):
+        with timed() as t:
+            n, last = build_school(SCHEMA, DOMAIN, pupils)
+        backend = db_backend_pid()
+        print(f"one school: {pupils} pupils, {n:,} marks generated in {t.seconds:.1f} s"
+              + (f" (build {i + 1} of {repeat})" if repeat > 1 else ""))
+        with timed(backend) as t:
+            run = night_run(as_of=last)
+        first.append(t.seconds)
+        first_cpu.append(t.cpu)
+        print(f"  first run {t.seconds:.3f} s, summary: {run.summary}")
+        for _ in range(3):
+            with timed(backend) as t:
+                again = night_run(as_of=last)
+            rerun.append(t.seconds)
+            rerun_cpu.append(t.cpu)
+        print(f"  reruns {', '.join(f'{x:.3f}' for x in rerun[-3:])} s, summary: {again.summary}")
+        for _ in range(3):
+            with timed() as b, connection.cursor() as cur:
+                cur.execute("SELECT pupil_id, code, COUNT(*) FROM registers_mark GROUP BY 1, 2")
+                cur.fetchall()
+            bare.append(b.seconds)
+        print(f"  bare GROUP BY {', '.join(f'{x:.3f}' for x in bare[-3:])} s; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        connection.set_schema_to_public()
+    of = f", median of {repeat}" if repeat > 1 else ""
+    res.add(f"nightly, 1 school, {n:,} marks (first run{of})", f"{median(first):.3f} s",
+            f"<= {ONE_SCHOOL_TARGET:g} s", median(first) <= ONE_SCHOOL_TARGET)
+    res.add(f"nightly rerun of the same night (no changes), median of {len(rerun)}",
+            f"{median(rerun):.3f} s")
+    if None not in first_cpu + rerun_cpu:
+        res.add("  CPU (Python + PostgreSQL backend): first run / rerun",
+                f"{median(first_cpu):.2f} / {median(rerun_cpu):.2f} s")
+    res.add(f"bare SQL GROUP BY (pupil, code), median of {len(bare)}", f"{median(bare):.3f} s")
+    ratio = median(first) / median(bare)
     res.add("ratio nightly (first run) / bare GROUP BY", f"{ratio:.1f}x", f"<= {RATIO_TARGET:g}x",
             ratio <= RATIO_TARGET)
-    res.add("ratio nightly (rerun) / bare GROUP BY", f"{rerun.seconds / median(bare):.1f}x")
+    res.add("ratio nightly (rerun) / bare GROUP BY", f"{median(rerun) / median(bare):.1f}x")
 
 
 def local_authority(res: Results, schools: int, pupils: int, workers: int) -> list[str]:
@@ -157,6 +178,7 @@ def local_authority(res: Results, schools: int, pupils: int, workers: int) -> li
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pupils", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=1, help="build and time the one school N times")
     parser.add_argument("--schools", type=int, default=50)
     parser.add_argument("--la-pupils", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
@@ -170,7 +192,7 @@ def main(argv=None) -> int:
     res = Results("Nightly job benchmark")
     la = []
     try:
-        one_school(res, o.pupils)
+        one_school(res, o.pupils, o.repeat)
         connection.set_schema_to_public()
         if not o.skip_la:
             la = local_authority(res, o.schools, o.la_pupils, o.workers)

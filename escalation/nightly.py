@@ -5,18 +5,20 @@ advisory lock: a killed worker leaves nothing half done and the rerun completes 
 running it twice for the same night changes nothing the second time (snapshots are upserted
 only when different; every automatic case event carries a unique key).
 
-Figures come from one aggregate over the marks: each mark falls in one date segment between
-the window starts, so a single GROUP BY (pupil, segment, code) feeds every window (year to
-date, term, last/previous 4 school weeks, the penalty window of domain.md section 6 and any
-window a stage asks for); a second, small query finds current runs of absence.
+Figures come from one aggregate over the marks: a single scan grouped by (pupil, code) counts
+the marks on or after each window boundary, which feeds every window (year to date, term,
+last/previous 4 school weeks, the penalty window of domain.md section 6 and any window a stage
+asks for); the same pass finds the dates behind the current runs of absence.
 """
 
 import json
 import logging
+import math
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import add
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -44,6 +46,8 @@ N_TO_O_REASON = "No reason received within 5 school days"
 NIGHTLY_ROLE = "Nightly job"
 PENALTY_WEEKS, PENALTY_SESSIONS = 10, 10
 METRICS = ("possible", "attended", "authorised", "unauthorised", "u")
+METRIC_INDEX = {m: i for i, m in enumerate(METRICS)}
+NO_MARKS = (0, 0, 0, 0, 0)
 
 
 def night_of(now=None) -> date:
@@ -130,7 +134,7 @@ class Figures:
     no_contact_since: date | None = None
 
     def get(self, key: str, metric: str) -> int:
-        return self.w.get(key, (0, 0, 0, 0, 0))[METRICS.index(metric)]
+        return self.w.get(key, NO_MARKS)[METRIC_INDEX[metric]]
 
     def pct(self, key: str) -> float | None:
         possible = self.get(key, "possible")
@@ -151,73 +155,99 @@ class Figures:
         return self.trend == "-"
 
 
-CATEGORY_SQL = """CASE WHEN code = ANY(%(c_attended)s) THEN 1 WHEN code = 'U' THEN 4
-                    WHEN code = ANY(%(c_unauthorised)s) THEN 3 WHEN code = ANY(%(c_authorised)s) THEN 2
-                    ELSE 0 END"""
-METRIC_CATS = {"possible": "cat > 0", "attended": "cat = 1", "authorised": "cat = 2",
-               "unauthorised": "cat >= 3", "u": "cat = 4"}
+def code_category(code: str) -> int:
+    """1 attended, 2 authorised, 3 unauthorised other than U, 4 U, 0 not a possible session."""
+    if code in codes.ATTENDED_CODES:
+        return 1
+    if code == "U":
+        return 4
+    if code in codes.UNAUTHORISED_CODES:
+        return 3
+    if code in codes.AUTHORISED_CODES:
+        return 2
+    return 0
+
+
+NO_REASON_CODES = ("N", "O")
 
 
 def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figures]:
     """Every pupil's figures for every window in one aggregate (see module docstring).
 
-    Marks are grouped by (pupil, date segment, code); codes become categories on those few
-    rows; each window sums the segments it covers. The same pass finds each pupil's latest
-    day in school and latest day with a reason (not N/O), from which the current runs of
-    absence and of no contact are counted in open school days.
+    One scan of the marks from the earliest window start to ``as_of``, grouped by (pupil,
+    code) — as few groups as a bare GROUP BY — counts each pair's marks on or after every
+    window boundary (``COUNT(*) FILTER (WHERE date >= b)``), so a window starting at ``b``
+    is the count at ``b`` and one ending early (the previous 4 weeks) is a difference of two
+    counts. The same pass gives each pair's latest mark and first mark in the last 70 days,
+    from which each pupil's latest day in school and latest day with a reason (not N/O) and
+    the current runs of absence and of no contact are counted in open school days. Codes
+    become categories on those few rows, in Python.
     """
     ranges = [(k, s, as_of) for k, s in windows.starts.items()]
     if windows.prev4:
         ranges.append(("prev4", *windows.prev4))
-    lo_all = min(s for _, s, _ in ranges)
-    bounds = sorted({s for _, s, _ in ranges} | {e + timedelta(days=1) for _, _, e in ranges if e < as_of})
-    seg = {d: i + 1 for i, d in enumerate(bounds)}  # width_bucket: bounds[i-1] <= date < bounds[i]
     lookback = as_of - timedelta(days=70)
-    params: dict = {"lo": min(lo_all, lookback), "as_of": as_of, "lookback": lookback,
-                    "c_attended": codes.ATTENDED_CODES, "c_unauthorised": codes.UNAUTHORISED_CODES,
-                    "c_authorised": codes.AUTHORISED_CODES, "no_reason": ["N", "O"]}
-    cols = []
-    for _key, start, end in ranges:
-        cond = f"s >= {seg[start]}" + (f" AND s < {seg[end + timedelta(days=1)]}" if end < as_of else "")
-        cols += [f"COALESCE(SUM(n) FILTER (WHERE {cond} AND {METRIC_CATS[m]}), 0)" for m in METRICS]
-    cols += ["MAX(last) FILTER (WHERE cat = 1)", "MAX(last) FILTER (WHERE cat > 0 AND NOT no_reason)",
-             "MAX(last) FILTER (WHERE cat > 0)", "MIN(first) FILTER (WHERE cat > 0)"]
-    pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
-    params["pupils"] = list(pupil_ids or [])
+    lo = min(min(s for _, s, _ in ranges), lookback)
+    bounds = sorted({s for _, s, _ in ranges} | {e + timedelta(days=1) for _, _, e in ranges if e < as_of})
+    at = {b: i for i, b in enumerate(bounds)}
+    params: dict = {"lo": lo, "as_of": as_of, "lookback": lookback, "pupils": list(pupil_ids or [])}
     params.update({f"b{i}": b for i, b in enumerate(bounds)})
-    segment = "CASE " + " ".join(f"WHEN m.date >= %(b{i})s THEN {i + 1}"
-                                 for i in range(len(bounds) - 1, -1, -1)) + " ELSE 0 END"
+    counts = ", ".join("COUNT(*)" if b <= lo else f"COUNT(*) FILTER (WHERE m.date >= %(b{i})s)"
+                       for i, b in enumerate(bounds))
+    pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
     sql = f"""
-        WITH seg AS (
-            SELECT m.pupil_id, {segment} AS s, m.code, COUNT(*) AS n,
-                   MIN(m.date) FILTER (WHERE m.date > %(lookback)s) AS first, MAX(m.date) AS last
-            FROM registers_mark m
-            WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
-            GROUP BY 1, 2, 3),
-        cat AS (
-            SELECT pupil_id, s, n, first, last, code = ANY(%(no_reason)s) AS no_reason,
-                   {CATEGORY_SQL} AS cat
-            FROM seg)
-        SELECT pupil_id, {", ".join(cols)} FROM cat GROUP BY pupil_id"""
-    out: dict[int, Figures] = {}
-    nm, nw = len(METRICS), len(ranges)
+        SELECT m.pupil_id, m.code, {counts},
+               MIN(m.date) FILTER (WHERE m.date > %(lookback)s), MAX(m.date)
+        FROM registers_mark m
+        WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
+        GROUP BY m.pupil_id, m.code"""
     days = list(SchoolDay.objects.filter(closed=False, date__gt=lookback, date__lte=as_of).order_by("date")
                 .values_list("date", flat=True))
     with connection.cursor() as cur:
-        # A hash aggregate over a sequential scan is what this query wants; JIT compilation
-        # alone costs more than the query on a school's year of marks.
-        cur.execute("SET LOCAL jit = off; SET LOCAL enable_sort = off")
+        # JIT compilation alone costs more than this query on a school's year of marks (and
+        # would switch on for a big school); SET LOCAL lasts until the end of the transaction.
+        cur.execute("SET LOCAL jit = off")
         cur.execute(sql, params)
         rows = cur.fetchall()
-        cur.execute("SET LOCAL enable_sort = on")
-        for row in rows:
-            f = Figures()
-            for i, (key, _, _) in enumerate(ranges):
-                f.w[key] = [int(v) for v in row[1 + i * nm: 1 + (i + 1) * nm]]
-            last_in, last_reason, last_mark, first_recent = row[1 + nw * nm:]
-            f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first_recent)
-            f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first_recent)
-            out[row[0]] = f
+
+    nb = len(bounds)
+    category: dict[str, int] = {}
+    # pupil -> [-, counts of categories 1 to 4 at each boundary, last in school, last with a reason,
+    #           last mark, first mark in the last 70 days]
+    acc: dict[int, list] = {}
+    for row in rows:
+        pid, code, first, last = row[0], row[1], row[-2], row[-1]
+        a = acc.get(pid)
+        if a is None:
+            a = acc[pid] = [None, [0] * nb, [0] * nb, [0] * nb, [0] * nb, None, None, None, None]
+        cat = category.get(code)
+        if cat is None:
+            cat = category[code] = code_category(code)
+        if not cat:
+            continue
+        a[cat] = list(map(add, a[cat], row[2:2 + nb]))
+        if cat == 1 and (a[5] is None or last > a[5]):
+            a[5] = last
+        if code not in NO_REASON_CODES and (a[6] is None or last > a[6]):
+            a[6] = last
+        if a[7] is None or last > a[7]:
+            a[7] = last
+        if first is not None and (a[8] is None or first < a[8]):
+            a[8] = first
+
+    # Each window from the METRICS at its start, less those at the day after its end if early.
+    spans = [(key, at[start], at[end + timedelta(days=1)] if end < as_of else None)
+             for key, start, end in ranges]
+    out: dict[int, Figures] = {}
+    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark, first_recent) in acc.items():
+        metrics = [[p + q + r + u, p, q, r + u, u] for p, q, r, u in zip(c1, c2, c3, c4, strict=True)]
+        f = Figures()
+        for key, i, k in spans:
+            f.w[key] = (list(metrics[i]) if k is None
+                        else [x - y for x, y in zip(metrics[i], metrics[k], strict=True)])
+        f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first_recent)
+        f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first_recent)
+        out[pid] = f
     return out
 
 
@@ -272,8 +302,43 @@ def _window_label(stage: Stage) -> str:
             else label).lower()
 
 
+PERCENT_TRIGGERS = (Trigger.BELOW, Trigger.BELOW_DECLINING, Trigger.PERSISTENT, Trigger.SEVERE)
+
+
+def stage_fires(stage: Stage, f: Figures, *, windows: Windows) -> str | None:
+    """The decision of ``evaluate`` without its words: the trigger key's period (the school year
+    or the episode's first day) if ``stage`` fires for ``f``, else None. The nightly job asks this
+    of every stage for every pupil and builds the explanation only for the stage it acts on."""
+    key, t = stage_window_key(stage), stage.trigger
+    if t in PERCENT_TRIGGERS:
+        possible, attended, authorised, unauthorised, _ = f.w.get(key, NO_MARKS)
+        if not possible or possible < stage.min_possible:
+            return None
+        if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
+            x = float(stage.threshold)
+            hit = (attended * 100 <= x * possible) if stage.threshold_inclusive \
+                else (attended * 100 < x * possible)
+            if hit and t == Trigger.BELOW_DECLINING and not f.declining:
+                return None
+        else:
+            hit = (authorised + unauthorised) * 100 >= (10 if t == Trigger.PERSISTENT else 50) * possible
+        return str(windows.starts["ytd"].year) if hit else None
+    if t in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
+        n = f.w.get(key, NO_MARKS)[3 if t == Trigger.UNAUTHORISED else 4]
+        return str(windows.starts["ytd"].year) if n >= stage.count else None
+    if t in (Trigger.CONTINUOUS, Trigger.NO_CONTACT):
+        days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
+                       else (f.no_contact_days, f.no_contact_since))
+        return since.isoformat() if days >= stage.count else None
+    if t == Trigger.MANUAL:
+        return None
+    raise ValueError(f"stage '{stage.key}' has an unknown trigger '{t}'")
+
+
 def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
     """Does ``stage`` fire for a pupil with figures ``f``? Thresholds compare unrounded values."""
+    if stage_fires(stage, f, windows=windows) is None:
+        return None
     key, t = stage_window_key(stage), stage.trigger
     year = str(windows.starts["ytd"].year)
     possible = f.get(key, "possible")
@@ -354,7 +419,18 @@ SNAPSHOT_TYPES = ["int", "int", "int", "int", "int", "float8", "text", "text", "
 
 def snapshots_upsert(*, night: date, version: PolicyVersion, rows: dict[int, dict]) -> set[int]:
     """INSERT ... ON CONFLICT (pupil, night) DO UPDATE only where something differs; returns
-    the pupils whose snapshot was written."""
+    the pupils whose snapshot was written.
+
+    Rows equal to the night's snapshot already there (a rerun) are left out beforehand:
+    ON CONFLICT DO UPDATE ... WHERE would otherwise still lock, and so write, each of them.
+    The comparison is exact (ints, floats read back as sent, text, JSON objects)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT pupil_id, {', '.join(SNAPSHOT_COLS)} FROM escalation_pupilsnapshot "
+                    "WHERE night = %s", [night])
+        there = {r[0]: (*r[1:-1], json.loads(r[-1]) if isinstance(r[-1], str) else r[-1])
+                 for r in cur.fetchall()}  # Django's backend reads jsonb as text
+    if there:
+        rows = {p: r for p, r in rows.items() if there.get(p) != tuple(r[c] for c in SNAPSHOT_COLS)}
     if not rows:
         return set()
     pids = list(rows)
@@ -395,6 +471,80 @@ def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date
               AND m.code = ANY(%s)
             GROUP BY c.id""", [[c.pk for c in cases], as_of, codes.UNAUTHORISED_CODES])
         return dict(cur.fetchall())
+
+
+EVENT_FIELDS = ("case_id", "pupil_id", "kind", "channel", "night", "at", "stage_id", "user_id", "user_name",
+                "detail", "data", "policy_version_id", "key")
+
+
+def events_insert(events: list[CaseEvent]) -> None:
+    """``CaseEvent.objects.bulk_create(events, ignore_conflicts=True)`` as one INSERT ... SELECT
+    from a JSON array ... ON CONFLICT DO NOTHING: the same rows in the same order, without
+    Django preparing and psycopg quoting each of the ~2,000 rows' 13 parameters."""
+    if {f.attname for f in CaseEvent._meta.concrete_fields if not f.primary_key} != set(EVENT_FIELDS):
+        CaseEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)  # model changed
+        return
+    rows = []
+    for e in events:
+        e._prepare_related_fields_for_save(operation_name="bulk_create")  # case_id of a new case
+        rows.append([e.case_id, e.pupil_id, str(e.kind), e.channel, e.night and e.night.isoformat(),
+                     e.at.isoformat(), e.stage_id, e.user_id, e.user_name, e.detail, e.data,
+                     e.policy_version_id, e.key])
+    if not rows:
+        return
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            INSERT INTO {CaseEvent._meta.db_table} ({", ".join(EVENT_FIELDS)})
+            SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, r->>3, (r->>4)::date, (r->>5)::timestamptz,
+                   (r->>6)::bigint, (r->>7)::bigint, r->>8, r->>9, r->10, (r->>11)::bigint, r->>12
+            FROM jsonb_array_elements(%s::jsonb) AS r
+            ON CONFLICT DO NOTHING""", [json.dumps(rows)])
+
+
+CASE_FIELDS = ("pupil_id", "track", "stage_id", "status", "opened_on", "stage_since", "review_due",
+               "monitor_until", "owner_role", "owner_id", "policy_version_id", "explanation", "entry_measure",
+               "closed_on", "close_reason")
+
+
+def cases_insert(cases: list[Case]) -> None:
+    """``Case.objects.bulk_create(cases)`` as one INSERT ... SELECT from a JSON array, setting each
+    case's pk from RETURNING (each new case is the only one of its pupil and track)."""
+    if {f.attname for f in Case._meta.concrete_fields if not f.primary_key} != set(CASE_FIELDS) \
+            or len({(c.pupil_id, c.track) for c in cases}) < len(cases) \
+            or not all(c.entry_measure is None or math.isfinite(c.entry_measure) for c in cases):
+        Case.objects.bulk_create(cases, batch_size=1000)  # the model changed, or JSON can't carry it
+        return
+    if not cases:
+        return
+
+    def iso(d):
+        return d and d.isoformat()
+
+    rows = []
+    for c in cases:
+        c._prepare_related_fields_for_save(operation_name="bulk_create")
+        rows.append([c.pupil_id, c.track, c.stage_id, str(c.status), iso(c.opened_on), iso(c.stage_since),
+                     iso(c.review_due), iso(c.monitor_until), str(c.owner_role), c.owner_id,
+                     c.policy_version_id, c.explanation, c.entry_measure, iso(c.closed_on), c.close_reason])
+    with connection.cursor() as cur:
+        cur.execute(f"""
+            INSERT INTO {Case._meta.db_table} ({", ".join(CASE_FIELDS)})
+            SELECT (r->>0)::bigint, r->>1, (r->>2)::bigint, r->>3, (r->>4)::date, (r->>5)::date,
+                   (r->>6)::date, (r->>7)::date, r->>8, (r->>9)::bigint, (r->>10)::bigint, r->>11,
+                   (r->>12)::float8, (r->>13)::date, r->>14
+            FROM jsonb_array_elements(%s::jsonb) AS r
+            RETURNING id, pupil_id, track""", [json.dumps(rows)])
+        ids = {(pupil_id, track): pk for pk, pupil_id, track in cur.fetchall()}
+    for c in cases:
+        c.pk = ids[(c.pupil_id, c.track)]
+        c._state.adding, c._state.db = False, connection.alias
+
+
+def night_rows_save(rows: list) -> None:
+    """``rows_save`` (letters and meetings through the ORM, kept where already there), with the
+    chronology events written by ``events_insert``."""
+    rows_save([r for r in rows if not isinstance(r, CaseEvent)])
+    events_insert([r for r in rows if isinstance(r, CaseEvent)])
 
 
 @dataclass
@@ -484,39 +634,53 @@ def _run(*, as_of: date, started) -> NightlyRun:
     for s in stages:
         if s.trigger != Trigger.MANUAL:
             tracks[s.track].append(s)
-    live = {(c.pupil_id, c.track): c for c in
-            Case.objects.exclude(status=Case.Status.CLOSED).select_related("stage", "stage__next_stage")
-            if c.pupil_id in figs}
+    # Live cases are read as plain rows; only those the night acts on are loaded as objects.
+    live = {(r[1], r[2]): r for r in Case.objects.exclude(status=Case.Status.CLOSED).values_list(
+        "pk", "pupil_id", "track", "status", "stage__order", "review_due", "monitor_until") if r[1] in figs}
     seen = set(CaseEvent.objects.filter(key__isnull=False).filter(
         Q(night__gte=windows.starts["ytd"] - timedelta(days=120)) | Q(night__isnull=True)
     ).values_list("pupil_id", "key"))
-    touched = set()
+    moves, touched = [], set()
     for pid, f in figs.items():
         for track, track_stages in tracks.items():
-            fired = [x for s in track_stages if (x := evaluate(s, f, windows=windows))]
-            if not fired:
+            top = period = None
+            for s in track_stages:  # the highest firing stage; ties: the first in key order
+                p = stage_fires(s, f, windows=windows)
+                if p is not None and (top is None or s.order > top.order):
+                    top, period = s, p
+            if top is None:
                 continue
-            top = max(fired, key=lambda x: x.stage.order)  # ties: the first in key order
-            if (pid, top.key) in seen:
+            key = f"{top.key}:{period}"  # == evaluate(top, ...).key
+            if (pid, key) in seen:
                 continue
-            case = live.get((pid, track))
-            if case is None:
-                case = Case(pupil_id=pid, track=track, opened_on=as_of)
-                eng.new_cases.append(case)
-                kind = CaseEvent.Kind.OPENED
-                eng.stats["cases_opened"] += 1
-            elif case.status == Case.Status.OPEN and case.stage.order < top.stage.order:
-                kind = CaseEvent.Kind.ADVANCED
-                eng.stats["cases_advanced"] += 1
-            else:
+            row = live.get((pid, track))  # (pk, pupil, track, status, stage order, review due, monitor until)
+            if row is not None and not (row[3] == Case.Status.OPEN and row[4] < top.order):
                 continue
-            eng.enter(case, top.stage, explanation=top.explanation, measure=top.measure, kind=kind,
-                      key=top.key, trigger_key=top.key, f=f)
+            moves.append((pid, f, track, top, row[0] if row else None))
             touched.add((pid, track))
-            seen.add((pid, top.key))
+            seen.add((pid, key))
+    waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
+               and (r[6] or (r[5] is not None and r[5] <= as_of))]  # monitored, or due for review
+    cases = Case.objects.select_related("stage", "stage__next_stage").in_bulk(
+        [pk for *_, pk in moves if pk] + waiting)
+
+    for pid, f, track, top, pk in moves:
+        if pk is None:
+            case = Case(pupil_id=pid, track=track, opened_on=as_of)
+            eng.new_cases.append(case)
+            kind = CaseEvent.Kind.OPENED
+            eng.stats["cases_opened"] += 1
+        elif (case := cases.get(pk)) is not None:  # (unless deleted meanwhile)
+            kind = CaseEvent.Kind.ADVANCED
+            eng.stats["cases_advanced"] += 1
+        else:
+            continue
+        fired = evaluate(top, f, windows=windows)
+        eng.enter(case, top, explanation=fired.explanation, measure=fired.measure, kind=kind,
+                  key=fired.key, trigger_key=fired.key, f=f)
 
     # Reviews and monitoring periods of the cases not moved tonight.
-    waiting = [c for k, c in live.items() if k not in touched and c.status == Case.Status.OPEN]
+    waiting = [cases[pk] for pk in waiting if pk in cases]
     monitored = [c for c in waiting if c.monitor_until]
     absences = unauthorised_dates(cases=monitored, as_of=as_of)
     for case in waiting:
@@ -562,12 +726,12 @@ def _run(*, as_of: date, started) -> NightlyRun:
             eng.changed_cases[case.pk] = case
             eng.stats["reviews"] += 1
 
-    Case.objects.bulk_create(eng.new_cases, batch_size=1000)
+    cases_insert(eng.new_cases)
     if eng.changed_cases:
         Case.objects.bulk_update(list(eng.changed_cases.values()), [
             "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation",
             "entry_measure", "policy_version", "status", "closed_on", "close_reason"], batch_size=1000)
-    rows_save(eng.rows)
+    night_rows_save(eng.rows)
     summary = {k: v for k, v in sorted(eng.stats.items()) if v}
     summary["policy_version"] = version.number
     return NightlyRun.objects.create(night=as_of, status=NightlyRun.Status.COMPLETED, started=started,

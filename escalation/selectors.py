@@ -121,28 +121,40 @@ def _needed(attended: int, possible: int, lower: float, inclusive: bool, more: i
     return n
 
 
+def _calendar_memo(memo: dict, key: tuple, compute):
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def target_for(*, attended: int, possible: int, recent_pct: float | None, bands: list[Band], as_of: date,
-               by: date | None = None) -> Target | None:
+               by: date | None = None, memo: dict | None = None) -> Target | None:
     """"Attend N of the next M sessions to reach <band above> by <date>" and the projected
-    end-of-year figure if the pupil keeps attending at their last-4-weeks rate."""
+    end-of-year figure if the pupil keeps attending at their last-4-weeks rate.
+
+    ``memo``: a dict shared by the calls for one page (a class list), so the school-day counts,
+    the same for every pupil, are queried once rather than once per pupil."""
     if not possible:
         return None
+    memo = {} if memo is None else memo
     pct = attended * 100.0 / possible
     current = band_for(pct, bands)
     above = sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
                     and (current is None or current.upper is None or b.lower >= current.upper)),
                    key=lambda b: b.lower)
-    year_end = school_year_end(as_of)
-    remaining_days = open_days(as_of + timedelta(days=1), year_end).count()
+    remaining_days = _calendar_memo(memo, ("remaining", as_of), lambda: open_days(
+        as_of + timedelta(days=1), school_year_end(as_of)).count())
     projected = None
     if recent_pct is not None:
         projected = (attended + 2 * remaining_days * recent_pct / 100) * 100 / (possible + 2 * remaining_days)
     if not above:
         return None
     goal = above[0]
-    by = by or (open_days(as_of + timedelta(days=1), as_of + timedelta(days=42)).order_by("-date")
-                .values_list("date", flat=True).first())
-    of = 2 * open_days(as_of + timedelta(days=1), by).count() if by else 0
+    by = by or _calendar_memo(memo, ("by", as_of), lambda: (
+        open_days(as_of + timedelta(days=1), as_of + timedelta(days=42)).order_by("-date")
+        .values_list("date", flat=True).first()))
+    of = _calendar_memo(memo, ("of", as_of, by), lambda: 2 * open_days(as_of + timedelta(days=1), by).count()
+                        if by else 0)
     need = _needed(attended, possible, float(goal.lower), goal.lower_inclusive, of)
     full = None
     lower = float(goal.lower)
@@ -165,7 +177,7 @@ def class_list(*, group, as_of: date) -> list[dict]:
     windows = Windows.build(as_of)
     figs = figures(as_of=as_of, windows=windows, pupil_ids=[p.pk for p in pupils])
     bands = active_bands()
-    rows = []
+    rows, memo = [], {}
     for p in pupils:
         f = figs.get(p.pk, Figures())
         pct = f.pct("last4")
@@ -174,7 +186,7 @@ def class_list(*, group, as_of: date) -> list[dict]:
                      "possible": f.get("last4", "possible"), "attended": f.get("last4", "attended"),
                      "target": target_for(attended=f.get("ytd", "attended"),
                                           possible=f.get("ytd", "possible"), recent_pct=pct, bands=bands,
-                                          as_of=as_of),
+                                          as_of=as_of, memo=memo),
                      "ytd": f.pct("ytd")})
     rows.sort(key=lambda r: (r["pct"] is None, -(r["pct"] or 0), r["pupil"].legal_surname))
     return rows, windows
