@@ -74,6 +74,27 @@ class AcceptForm(forms.Form):
     message = forms.CharField(label=_("Note to the parent (optional)"), required=False, max_length=1000)
 
 
+class PhonedReportForm(DatesMixin):
+    """The office records an absence a parent phoned in (accepted at once)."""
+
+    pupil = forms.IntegerField(widget=forms.HiddenInput())
+    caller = forms.CharField(label=_("Who phoned"), max_length=150,
+                             help_text=_("For example \"Mum, Pat Khan\"."))
+    reason = forms.ChoiceField(label=_("Reason"), choices=AbsenceReport.Reason.choices,
+                               widget=forms.RadioSelect)
+    code = forms.ChoiceField(label=_("Code to record"), required=False,
+                             choices=[("", _("The usual code for the reason (I or M)"))]
+                             + _code_choices(ACCEPT_CODES))
+    details = forms.CharField(label=_("Notes from the call (optional)"), required=False,
+                              max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    field_order = ["pupil", "caller", "reason", "code", "first_day", "first_session", "last_day",
+                   "last_session", "details"]
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.fields["last_day"].help_text = _("The last day the pupil will be away.")
+
+
 class QueryForm(forms.Form):
     message = forms.CharField(label=_("Question for the parent"), max_length=1000,
                               widget=forms.Textarea(attrs={"rows": 2}))
@@ -115,7 +136,8 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = LeavePolicy
         fields = ["notice_days", "notice_months", "no_retrospective", "ro_days_cap",
-                  "refuse_if_unauthorised", "refuse_if_authorised_above", "assessment_days_before",
+                  "refuse_if_unauthorised", "refuse_if_authorised_above", "refuse_if_attendance_below",
+                  "assessment_days_before",
                   "written_response", "how_to_report", "leave_guidance", "office_email"]
         widgets = {"how_to_report": forms.Textarea(attrs={"rows": 3}),
                    "leave_guidance": forms.Textarea(attrs={"rows": 3})}

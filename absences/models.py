@@ -49,6 +49,12 @@ class AbsenceReport(models.Model):
     handled_by_name = models.CharField(max_length=150, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     code_applied = models.CharField(max_length=2, blank=True)
+    # A parent who phoned: the office recorded the report (accepted at once) on their behalf.
+    taken_by = _user_fk()
+    taken_by_name = models.CharField(max_length=150, blank=True,
+                                     help_text=_("The member of staff who took the call."))
+    caller = models.CharField(max_length=150, blank=True,
+                              help_text=_("Who phoned, e.g. \"Mum (Pat Khan)\"."))
 
     class Meta:
         ordering = ["-reported_at"]
@@ -63,6 +69,10 @@ class AbsenceReport(models.Model):
     @property
     def suggested_code(self) -> str:
         return self.SUGGESTED_CODE[self.reason]
+
+    @property
+    def by_phone(self) -> bool:
+        return bool(self.taken_by_name)
 
     @property
     def expected_return(self):
@@ -93,6 +103,12 @@ class LeavePolicy(models.Model):
     refuse_if_authorised_above = models.DecimalField(
         max_digits=4, decimal_places=1, null=True, blank=True,
         help_text=_("Refuse when authorised absence this year is already above this % (St Luke's: 10)."))
+    refuse_if_attendance_below = models.DecimalField(
+        "refuse performance leave below attendance %", max_digits=4, decimal_places=1, null=True,
+        blank=True, help_text=_(
+            "Performance or activity leave (C1): refuse when granting the requested sessions "
+            "would take the pupil's attendance this year below this % (St Luke's: 95). "
+            "Blank: off."))
     assessment_days_before = models.PositiveSmallIntegerField(
         default=0, help_text=_("Days immediately before a statutory assessment period also refused."))
     written_response = models.BooleanField(

@@ -1,4 +1,5 @@
-"""Email to the office when a parent reports an absence, and to the parent when a leave
+"""Email to the office when a parent reports an absence, to the headteacher (and the senior
+attendance champion: role "head") when a leave request arrives, and to the parent when a leave
 request is decided. Sent after the transaction commits, through Django's email framework
 (console backend in development, SMTP from the environment in production)."""
 
@@ -26,6 +27,22 @@ def _office_addresses(school) -> list[str]:
         return [school.email]
     return sorted(set(User.objects.filter(memberships__school=school, memberships__role=Role.OFFICE)
                       .exclude(email="").values_list("email", flat=True)))
+
+
+def _head_addresses(school) -> list[str]:
+    """Everyone holding the head role in this school (headteacher, senior attendance champion);
+    the school's own address when none of them has an email address."""
+    from tenants.models import User
+    from tenants.roles import Role
+
+    heads = sorted(set(User.objects.filter(memberships__school=school, memberships__role=Role.HEAD,
+                                           is_active=True)
+                       .exclude(email="").values_list("email", flat=True)))
+    return heads or ([school.email] if school.email else [])
+
+
+def _school_host(school) -> str:
+    return next((d.domain for d in school.domains.all() if d.is_primary), "")
 
 
 def _send(subject: str, text: str, to: list[str], html: str | None = None) -> int:
@@ -79,3 +96,20 @@ def leave_decided(decision_id: int, schema: str) -> int:
         text = render_to_string("absences/email/leave_decided.txt",
                                 {"decision": decision, "request": request, "school": school})
     return _send(subject, text, sorted(to), html=decision.letter_html)
+
+
+def leave_requested(request_id: int, schema: str) -> int:
+    from tenants.models import School
+
+    from .models import LeaveRequest
+
+    school = School.objects.prefetch_related("domains").get(schema_name=schema)
+    with schema_context(schema):
+        request = LeaveRequest.objects.select_related("pupil__registration_group").get(pk=request_id)
+        to = _head_addresses(school)
+        subject = _("Leave request to decide: %(name)s (%(group)s)") % {
+            "name": request.pupil.display_name, "group": request.pupil.registration_group}
+        text = render_to_string("absences/email/leave_requested.txt", {
+            "request": request, "school": school, "host": _school_host(school),
+            "failed": request.rules_failed})
+    return _send(subject, text, to)

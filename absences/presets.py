@@ -57,12 +57,16 @@ PRESETS = {
                           "be granted retrospectively.",
     },
     # 003 St Luke's: two weeks' notice; refused during (and just before) statutory
-    # assessment periods, with any unauthorised absence, or authorised absence above 10%.
+    # assessment periods, with any unauthorised absence, or authorised absence above 10%;
+    # performance/activity leave not authorised if attendance would fall below 95%.
     "stlukes": {
         "name": "St Luke's leave rules",
         "notice_days": 14,
         "refuse_if_unauthorised": True,
         "refuse_if_authorised_above": D("10"),
+        # "The headteacher will not authorise any absences which would mean that a pupil's
+        # attendance would fall below 95 percent" (performance and activity leave, C1).
+        "refuse_if_attendance_below": D("95"),
         "assessment_days_before": 7,
         "assessments": ASSESSMENTS_2026,
         "how_to_report": "Telephone the school office before 8.30 am on the first day of "
@@ -71,7 +75,8 @@ PRESETS = {
         "leave_guidance": "Write to the headteacher at least two weeks before the leave. Leave "
                           "is not granted during or immediately before statutory assessments, "
                           "if your child has any unauthorised absence, or if authorised absence "
-                          "is already above 10%.",
+                          "is already above 10%. Performance or activity leave is not authorised if it "
+                          "would take your child's attendance below 95%.",
     },
     # 004 Banks Lane: the online Leave of Absence Request form, in advance.
     "bankslane": {

@@ -21,6 +21,10 @@ RO_CAP = "religious_observance_cap"
 ASSESSMENT = "statutory_assessment"
 UNAUTHORISED = "unauthorised_absence"
 AUTHORISED = "authorised_absence"
+ATTENDANCE_FLOOR = "attendance_floor"
+
+# Leave reasons the attendance floor applies to: performance or activity (code C1).
+PERFORMANCE_REASONS = {"performance"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Facts:
     possible: int = 0
     authorised: int = 0
     unauthorised: int = 0
+    attended: int = 0  # present + approved educational activity
     ro_sessions: int = 0  # sessions already marked R this school year
     assessments: list[Assessment] = field(default_factory=list)
 
@@ -185,7 +190,34 @@ def authorised(policy, draft: Draft, facts: Facts) -> RuleResult | None:
         "the school does not grant further leave.") % {"pct": shown, "limit": f"{limit:g}"})
 
 
-RULES = [retrospective, notice, ro_cap, assessments, unauthorised, authorised]
+def _pct(n: int, d: int) -> str:
+    return f"{Decimal(n * 100) / d:.1f}%" if d else "–"
+
+
+def attendance_floor(policy, draft: Draft, facts: Facts) -> RuleResult | None:
+    """St Luke's: performance or activity leave is not authorised if it would take the pupil's
+    attendance below the school's floor (95%). The requested sessions are counted as
+    authorised absence on top of this year's figures: possible grows, attended does not."""
+    floor = getattr(policy, "refuse_if_attendance_below", None)
+    if floor is None or draft.reason not in PERFORMANCE_REASONS:
+        return None
+    floor = Decimal(floor)
+    possible = facts.possible + draft.sessions
+    values = {"now": _pct(facts.attended, facts.possible), "after": _pct(facts.attended, possible),
+              "floor": f"{floor.normalize():f}", "asked": _days(draft.days)}
+    # Exact comparison (no rounding): exactly the floor after granting is not below it.
+    if facts.attended * 100 >= floor * possible:
+        return RuleResult(ATTENDANCE_FLOOR, True, _(
+            "Attendance this year is %(now)s; with the %(asked)s asked for counted as authorised "
+            "absence it would be %(after)s, not below the school's %(floor)s%%.") % values)
+    return RuleResult(ATTENDANCE_FLOOR, False, _(
+        "Attendance this year is %(now)s; with the %(asked)s asked for counted as authorised "
+        "absence it would fall to %(after)s, below the school's %(floor)s%%: the headteacher "
+        "does not authorise performance or activity absence that takes attendance below "
+        "%(floor)s%%.") % values)
+
+
+RULES = [retrospective, notice, ro_cap, assessments, unauthorised, authorised, attendance_floor]
 
 
 def evaluate(policy, draft: Draft, facts: Facts) -> list[RuleResult]:

@@ -69,7 +69,8 @@ def leave_facts(*, pupil: Pupil, today: date, policy: LeavePolicy, for_day: date
     periods = [rules.Assessment(a.label, a.start_date, a.end_date, a.year_group)
                for a in policy.assessments.all()] if policy.pk else []
     return rules.Facts(today=today, possible=stats.possible, authorised=stats.authorised,
-                       unauthorised=stats.unauthorised, ro_sessions=ro, assessments=periods)
+                       unauthorised=stats.unauthorised, attended=stats.attended,
+                       ro_sessions=ro, assessments=periods)
 
 
 def existing_marks(pupil: Pupil, sessions: list[tuple[date, str]]) -> dict[tuple[date, str], Mark]:

@@ -154,6 +154,73 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
     return report
 
 
+PHONED_DAYS_BACK = 14  # the office may record a phoned-in absence up to two weeks back
+
+
+@transaction.atomic
+def absence_report_record(*, school, pupil: Pupil, user, role: str, reason: str, first_day: date,
+                          last_day: date, caller: str, first_session: str = "AM",
+                          last_session: str = "PM", code: str = "", details: str = "",
+                          today: date | None = None) -> tuple[AbsenceReport, dict]:
+    """A parent phoned: the office records the report on their behalf, accepted at once.
+
+    The code (I for illness, M for a medical appointment, or the office's choice) is pre-filled
+    through the same path as accepting a parent's report: unmarked sessions get the code, N/O
+    marks are amended with a reason, any other mark is kept. Who took the call is recorded.
+    Returns the report and the pre-fill result ({"written": [...], "kept": [...]}).
+    """
+    today = today or timezone.localdate()
+    errors: dict = {}
+    if reason not in AbsenceReport.Reason.values:
+        errors["reason"] = _("Choose a reason.")
+    code = code or (AbsenceReport.SUGGESTED_CODE.get(reason, "") if "reason" not in errors else "")
+    if "reason" not in errors and code not in ACCEPT_CODES:
+        errors["code"] = _("Choose the absence code to record (for example I for illness or M "
+                           "for a medical appointment).")
+    if not caller.strip():
+        errors["caller"] = _("Write down who phoned (for example \"Mum, Pat Khan\").")
+    _check_range(first_day, first_session, last_day, last_session, errors)
+    if "first_day" not in errors and (today - first_day).days > PHONED_DAYS_BACK:
+        errors["first_day"] = _("A phoned-in absence can be recorded up to %(n)d days back. For "
+                                "older absences correct the register with an amendment.") % {
+            "n": PHONED_DAYS_BACK}
+    if "last_day" not in errors and (last_day - first_day).days >= MAX_REPORT_DAYS:
+        errors["last_day"] = _("A report can cover up to %(n)d days.") % {"n": MAX_REPORT_DAYS}
+    if not pupil.on_roll(first_day) and "first_day" not in errors:
+        errors["first_day"] = _("%(name)s is not on roll on %(day)s.") % {
+            "name": pupil.display_name, "day": _d(first_day)}
+    sessions = []
+    if not errors:
+        sessions = _sessions_or_error(first_day, first_session, last_day, last_session, errors)
+    if not errors and AbsenceReport.objects.filter(
+            pupil=pupil, first_day__lte=last_day, last_day__gte=first_day).exclude(
+            status=AbsenceReport.Status.QUERIED).exists():
+        errors["first_day"] = _("An absence is already reported for %(name)s on some of these "
+                                "days: accept or query that report in the inbox instead.") % {
+            "name": pupil.display_name}
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    report = AbsenceReport.objects.create(
+        pupil=pupil, reason=reason, first_day=first_day, first_session=first_session,
+        last_day=last_day, last_session=last_session, details=details.strip(),
+        status=AbsenceReport.Status.ACCEPTED, reported_by=None, code_applied=code,
+        handled_by=user, handled_by_name=_name(user), handled_at=now,
+        taken_by=user, taken_by_name=_name(user), caller=caller.strip()[:150])
+    result = _prefill(school=school, pupil=pupil, sessions=sessions, code=code, user=user,
+                      role=role, reason=(f"Parent phoned ({caller.strip()}), taken by {_name(user)}: "
+                                         f"{report.get_reason_display().lower()}")[:300])
+    parent = next((c.user for c in pupil.contacts.select_related("user")
+                   .order_by("priority") if c.user_id), None)
+    _message(pupil=pupil, recipient=parent,
+             subject=_("Absence recorded: %(name)s") % {"name": pupil.forename},
+             body=_("The school office recorded the absence you phoned in: %(name)s, %(first)s to "
+                    "%(last)s (%(reason)s). The register shows: %(code)s.") % {
+                 "name": pupil.forename, "first": _d(first_day), "last": _d(last_day),
+                 "reason": report.get_reason_display().lower(), "code": codes.CODES[code].plain})
+    return report, result
+
+
 @transaction.atomic
 def absence_report_accept(*, school, report: AbsenceReport, user, role: str, code: str = "",
                           message: str = "") -> dict:
@@ -277,6 +344,8 @@ def leave_request_submit(*, pupil: Pupil, user, first_day: date, first_session: 
     if document:
         request.document = document
     request.save()
+    schema = _schema()
+    transaction.on_commit(lambda: notifications.leave_requested(request.pk, schema))
     return request
 
 

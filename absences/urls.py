@@ -16,6 +16,7 @@ urlpatterns = [
     path("leave/<int:pk>/document/", views.leave_document, name="leave_document"),
     # The office
     path("inbox/", views.inbox, name="inbox"),
+    path("reports/phoned/", views.report_phoned, name="report_phoned"),
     path("reports/<int:pk>/accept/", views.report_accept, name="report_accept"),
     path("reports/<int:pk>/query/", views.report_query, name="report_query"),
     path("leave/<int:pk>/mark-g/", views.leave_mark_g, name="leave_mark_g"),

@@ -7,6 +7,7 @@ their school's; anything else is 404, whether it exists or not.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from .forms import (
     DecideForm,
     LeaveConfirmForm,
     LeaveForm,
+    PhonedReportForm,
     PolicyForm,
     QueryForm,
     ReportForm,
@@ -203,16 +205,74 @@ def leave_document(request, pk):
 
 # --- the office: reported absences ----------------------------------------------------------------
 
-@role_required(ADMIN_STAFF)
-def inbox(request):
+PUPIL_SEARCH_LIMIT = 20
+
+
+def _pupil_search(q: str, today) -> list[Pupil]:
+    """Pupils on roll today whose name (legal or preferred) matches every word typed."""
+    words = q.split()
+    if not words:
+        return []
+    qs = Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=today),
+                              admission_date__lte=today).select_related("registration_group")
+    for w in words[:4]:
+        qs = qs.filter(Q(legal_forename__icontains=w) | Q(legal_surname__icontains=w)
+                       | Q(preferred_forename__icontains=w) | Q(preferred_surname__icontains=w))
+    return list(qs.order_by("legal_surname", "legal_forename")[:PUPIL_SEARCH_LIMIT])
+
+
+def _inbox_page(request, *, phoned_form=None, phoned_pupil=None):
     today = timezone.localdate()
     box = selectors.reports_inbox(today)
     for r in box["new"]:
         r.accept_form = AcceptForm(initial={"code": r.suggested_code if r.suggested_code != "N" else ""},
                                    prefix=f"r{r.pk}")
         r.query_form = QueryForm(prefix=f"q{r.pk}")
+    q = request.GET.get("q", "").strip()[:100]
+    if phoned_pupil is None and request.GET.get("pupil", "").isdigit():
+        phoned_pupil = get_object_or_404(Pupil.objects.select_related("registration_group"),
+                                         pk=int(request.GET["pupil"]))
+    if phoned_pupil is not None and phoned_form is None:
+        phoned_form = PhonedReportForm(initial={"pupil": phoned_pupil.pk, "first_day": today,
+                                                "last_day": today})
     return render(request, "absences/inbox.html", {
-        **box, "today": today, "refused_due": selectors.refused_leave_due(today)})
+        **box, "today": today, "refused_due": selectors.refused_leave_due(today),
+        "q": q, "found": _pupil_search(q, today) if q else None,
+        "phoned_pupil": phoned_pupil, "phoned_form": phoned_form})
+
+
+@role_required(ADMIN_STAFF)
+def inbox(request):
+    return _inbox_page(request)
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def report_phoned(request):
+    """A parent phoned: the office records the absence on their behalf (accepted at once)."""
+    form = PhonedReportForm(request.POST)
+    pupil_pk = request.POST.get("pupil", "")
+    if not pupil_pk.isdigit():
+        raise Http404
+    pupil = get_object_or_404(Pupil.objects.select_related("registration_group"), pk=int(pupil_pk))
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            report, result = services.absence_report_record(
+                school=request.tenant, pupil=pupil, user=request.user, role=acting_role(request),
+                **{k: d[k] for k in ("reason", "first_day", "first_session", "last_day",
+                                     "last_session", "caller", "code", "details")})
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            text = _("%(name)s: absence recorded, %(code)s for %(n)d session(s).") % {
+                "name": pupil.display_name, "code": report.code_applied, "n": len(result["written"])}
+            if result["kept"]:
+                text += " " + _("%(n)d session(s) already marked were left as they are.") % {
+                    "n": len(result["kept"])}
+            messages.success(request, text)
+            return redirect("absences:inbox")
+    return _inbox_page(request, phoned_form=form, phoned_pupil=pupil)
 
 
 def _report(pk) -> AbsenceReport:

@@ -149,3 +149,51 @@ def test_st_lukes_combination_lists_every_rule_in_order():
         (rules.RETROSPECTIVE, True), (rules.NOTICE, False), (rules.ASSESSMENT, True),
         (rules.UNAUTHORISED, False), (rules.AUTHORISED, True)]
     assert rules.blocking(results) == []
+
+
+# --- St Luke's: performance/activity leave (C1) must not take attendance below 95% -----------
+
+@pytest.mark.parametrize("attended,possible,sessions,passed", [
+    (190, 190, 10, True),   # 190 / 200 = exactly 95.0% after granting: not below
+    (190, 190, 11, False),  # 190 / 201 = 94.5%
+    (38, 39, 1, True),      # 38 / 40 = exactly 95.0%, with an absence already
+    (38, 39, 2, False),     # 38 / 41 = 92.7%
+    (189, 189, 10, False),  # 189 / 199 = 94.97...%: not rounded up to 95.0
+    (0, 0, 2, False),       # no figures yet: the leave itself would be all of the year
+])
+def test_attendance_floor_edge(attended, possible, sessions, passed):
+    r = only(rules.evaluate(policy(refuse_if_attendance_below=Decimal("95")),
+                            draft(TODAY + timedelta(days=21), reason="performance",
+                                  sessions=sessions),
+                            facts(attended=attended, possible=possible)), rules.ATTENDANCE_FLOOR)
+    assert r.passed is passed and not r.blocks  # the head decides; the parent may still ask
+    assert "95%" in r.message
+    if not passed:
+        assert "below the school's 95%" in r.message
+
+
+def test_attendance_floor_message_shows_before_and_after():
+    r = only(rules.evaluate(policy(refuse_if_attendance_below=Decimal("95.0")),
+                            draft(TODAY + timedelta(days=21), reason="performance", sessions=2),
+                            facts(attended=38, possible=38)), rules.ATTENDANCE_FLOOR)
+    assert r.passed and "100.0%" in r.message and "95.0%" in r.message and "1 day" in r.message
+
+
+@pytest.mark.parametrize("kw,reason", [
+    ({}, "performance"),                                                # not configured: off
+    ({"refuse_if_attendance_below": None}, "performance"),              # null = off
+    ({"refuse_if_attendance_below": Decimal("95")}, "exceptional"),     # only performance leave
+    ({"refuse_if_attendance_below": Decimal("95")}, "religious"),
+])
+def test_attendance_floor_only_when_switched_on_for_performance(kw, reason):
+    results = rules.evaluate(policy(**kw), draft(TODAY + timedelta(days=21), reason=reason),
+                             facts(attended=10, possible=20))
+    assert rules.ATTENDANCE_FLOOR not in {r.rule for r in results}
+
+
+def test_attendance_floor_works_with_a_policy_without_the_field():
+    # Anything with the policy's attributes: an older object without the new one is "off".
+    old = SimpleNamespace(notice_days=0, notice_months=0, no_retrospective=False, ro_days_cap=None,
+                          refuse_if_unauthorised=False, refuse_if_authorised_above=None,
+                          assessment_days_before=0)
+    assert rules.evaluate(old, draft(TODAY, reason="performance"), facts()) == []

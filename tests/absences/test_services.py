@@ -1,6 +1,6 @@
 """Services: reports, leave requests and decisions, the unexplained worklist (issue 3)."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -388,3 +388,196 @@ def test_presets_load_each_seed_school():
     assert set(presets.PRESETS) == {"beecroft", "cheetwood", "lap", "stlukes", "bankslane"}
     assert presets.PRESETS["stlukes"]["notice_days"] == 14
     assert presets.PRESETS["beecroft"]["notice_months"] == 1
+
+
+# --- St Luke's attendance floor for performance leave, from the register -------------------------
+
+def _present(pupil, school, days):
+    for day in days:
+        mark(pupil, day, "AM", "/", school)
+        mark(pupil, day, "PM", "\\", school)
+
+
+def test_st_lukes_preset_sets_the_95_percent_floor(school_a):
+    presets.apply("stlukes")
+    assert LeavePolicy.objects.get().refuse_if_attendance_below == Decimal("95.0")
+    presets.apply("beecroft")
+    assert LeavePolicy.objects.get().refuse_if_attendance_below is None
+
+
+@pytest.mark.parametrize("last_session,passed,after", [
+    ("PM", True, "95.0%"),   # 38 present of 40 after granting one day: exactly 95.0%
+    ("AM", True, "97.4%"),   # half a day: 38 of 39
+])
+def test_performance_leave_floor_from_the_register(family, people, school_a, last_session,
+                                                    passed, after):
+    presets.apply("stlukes")
+    child = family["child"]
+    days = [d for d in (date(2026, 1, 5) + timedelta(days=i)
+                        for i in range(27)) if d.weekday() < 5][:19]
+    _present(child, school_a, days)  # 19 days, 38 sessions present: 100%
+    _, results = services.leave_preview(
+        pupil=child, first_day=date(2026, 2, 23), first_session="AM", last_day=date(2026, 2, 23),
+        last_session=last_session, reason="performance", today=date(2026, 2, 2))
+    floor = next(r for r in results if r.rule == "attendance_floor")
+    assert floor.passed is passed and after in floor.message
+
+
+def test_performance_leave_below_the_floor_is_recorded_for_the_head(family, people, school_a):
+    presets.apply("stlukes")
+    child = family["child"]
+    days = [date(2026, 1, 5 + i) for i in range(5)] + [date(2026, 1, 12 + i) for i in range(5)]
+    _present(child, school_a, days)  # 20 sessions present
+    # Three days asked for: 20 of 26 = 76.9%, below 95%. Still sent: the head decides.
+    req = submit(child, people["parent"], reason="performance", first_day=date(2026, 3, 2),
+                 last_day=date(2026, 3, 4), explanation="Licensed theatre role",
+                 today=date(2026, 1, 19))
+    floor = next(r for r in req.rule_results if r["rule"] == "attendance_floor")
+    assert floor["passed"] is False and "76.9%" in floor["message"]
+    assert "attendance_floor" in [r["rule"] for r in req.rules_failed]
+    # Other reasons are not subject to it.
+    other = submit(child, people["parent"], reason="exceptional", first_day=date(2026, 3, 9),
+                   last_day=date(2026, 3, 9), today=date(2026, 1, 19))
+    assert "attendance_floor" not in [r["rule"] for r in other.rule_results]
+
+
+# --- the head hears about a new request ------------------------------------------------------------
+
+def test_new_leave_request_emails_every_head_after_commit(family, people, school_a, school_b,
+                                                          mailoutbox,
+                                                          django_capture_on_commit_callbacks):
+    from tenants.roles import Role
+    from tenants.services import person_grant
+
+    people["head"].email = "head@beecroft.example"
+    people["head"].save()
+    person_grant(username="champion", role=Role.HEAD, school=school_a,
+                 email="champion@beecroft.example")
+    person_grant(username="b_head", role=Role.HEAD, school=school_b, email="head@b.example")
+    people["office"].email = "office-person@beecroft.example"
+    people["office"].save()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        req = submit(family["child"], people["parent"], first_day=date(2026, 1, 26),
+                     last_day=date(2026, 1, 27))
+    assert not mailoutbox  # nothing is sent until the request is committed
+    for callback in callbacks:
+        callback()
+    assert len(mailoutbox) == 1
+    email = mailoutbox[0]
+    assert email.to == ["champion@beecroft.example", "head@beecroft.example"]
+    assert "Amira Khan" in email.subject and "3B" in email.subject
+    assert "Grandmother's funeral" in email.body and "Not enough notice" in email.body
+    assert "a.localhost/absences/leave/" in email.body
+    assert req.pk
+
+
+def test_request_without_head_addresses_falls_back_to_the_school(family, people, school_a,
+                                                                 mailoutbox,
+                                                                 django_capture_on_commit_callbacks):
+    from tenants.models import School
+
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(family["child"], people["parent"])
+    assert not mailoutbox and LeaveRequest.objects.count() == 1  # nobody to tell: still saved
+    School.objects.filter(pk=school_a.pk).update(email="office@beecroft.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(family["child"], people["parent"], first_day=date(2026, 3, 9),
+               last_day=date(2026, 3, 9))
+    assert [m.to for m in mailoutbox] == [["office@beecroft.example"]]
+    School.objects.filter(pk=school_a.pk).update(email="")
+
+
+def test_a_refused_request_sends_no_head_email(family, people, school_a, mailoutbox,
+                                               django_capture_on_commit_callbacks):
+    people["head"].email = "head@beecroft.example"
+    people["head"].save()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+        submit(family["child"], people["parent"], explanation="")
+    assert not mailoutbox
+
+
+# --- the office records an absence a parent phoned in ---------------------------------------------
+
+def phoned(school, pupil, user, **kw):
+    args = dict(school=school, pupil=pupil, user=user, role=ROLE, reason="illness", first_day=MON,
+                last_day=TUE, caller="Mum, Pat Khan", today=MON)
+    args.update(kw)
+    return services.absence_report_record(**args)
+
+
+def test_phoned_absence_is_accepted_and_prefilled(family, people, school_a, mailoutbox,
+                                                  django_capture_on_commit_callbacks):
+    child = family["child"]
+    mark(child, MON, "AM", "N", school_a)   # the register was taken before the call
+    mark(child, TUE, "PM", "V", school_a)   # a trip already in the register: left alone
+    with django_capture_on_commit_callbacks(execute=True):
+        report, result = phoned(school_a, child, people["office"], details="Temperature")
+    assert codes_of(child) == {(MON, "AM"): "I", (MON, "PM"): "I", (TUE, "AM"): "I",
+                               (TUE, "PM"): "V"}
+    assert result["kept"] == [(TUE, "PM", "V")] and len(result["written"]) == 3
+    amendment = MarkAmendment.objects.get()
+    assert (amendment.original_code, amendment.new_code) == ("N", "I")
+    assert "Parent phoned (Mum, Pat Khan), taken by Office A" in amendment.reason
+    report.refresh_from_db()
+    assert (report.status, report.code_applied, report.caller, report.taken_by_name,
+            report.handled_by_name, report.reported_by) == (
+        "accepted", "I", "Mum, Pat Khan", "Office A", "Office A", None)
+    assert report.taken_by == people["office"] and report.by_phone
+    msg = PortalMessage.objects.get()
+    assert msg.recipient == people["parent"] and "recorded" in msg.body
+    assert not mailoutbox  # the office took the call: no email to itself
+
+
+def test_phoned_other_reason_needs_a_code(family, people, school_a):
+    with pytest.raises(ValidationError) as exc:
+        phoned(school_a, family["child"], people["office"], reason="other")
+    assert "code" in exc.value.message_dict
+    assert not AbsenceReport.objects.exists() and not Mark.objects.exists()
+    report, _ = phoned(school_a, family["child"], people["office"], reason="other", code="C")
+    assert report.code_applied == "C" and set(codes_of(family["child"]).values()) == {"C"}
+
+
+@pytest.mark.parametrize("kw,field,text", [
+    ({"caller": "  "}, "caller", "who phoned"),
+    ({"first_day": TUE, "last_day": MON}, "last_day", "before the first day"),
+    ({"first_day": date(2026, 1, 17), "last_day": date(2026, 1, 18)}, "first_day",
+     "no school sessions"),
+    ({"first_day": date(2025, 12, 28), "last_day": MON}, "first_day", "up to 14 days back"),
+    ({"reason": "holiday"}, "reason", "Choose a reason"),
+    ({"code": "P"}, "code", "Choose the absence code"),
+    ({"code": "N"}, "code", "Choose the absence code"),
+    ({"last_day": date(2026, 2, 20)}, "last_day", "up to 31 days"),
+])
+def test_bad_phoned_reports_save_nothing(family, people, school_a, kw, field, text):
+    with pytest.raises(ValidationError) as exc:
+        phoned(school_a, family["child"], people["office"], **kw)
+    assert text in " ".join(exc.value.message_dict[field])
+    assert not AbsenceReport.objects.exists() and not Mark.objects.exists()
+
+
+def test_phoned_two_weeks_back_is_the_limit(family, people, school_a):
+    today = date(2026, 1, 26)
+    with pytest.raises(ValidationError, match="up to 14 days back"):
+        phoned(school_a, family["child"], people["office"], first_day=date(2026, 1, 11),
+               last_day=MON, today=today)
+    report, _ = phoned(school_a, family["child"], people["office"], first_day=MON,
+                       last_day=MON, today=today)  # exactly 14 days back
+    assert report.status == "accepted"
+
+
+def test_phoned_overlapping_a_parents_report_is_refused(family, people, school_a):
+    child = family["child"]
+    parents = report(school_a, child, people["parent"], first_day=TUE, last_day=WED)
+    with pytest.raises(ValidationError, match="accept or query that report"):
+        phoned(school_a, child, people["office"])
+    assert AbsenceReport.objects.get() == parents and not Mark.objects.exists()
+    # A queried report does not stand in the way.
+    services.absence_report_query(report=parents, user=people["office"], message="Which days?")
+    assert phoned(school_a, child, people["office"])[0].status == "accepted"
+
+
+def test_phoned_pupil_not_on_roll_is_refused(family, people, school_a, make_pupil):
+    left = make_pupil(legal_forename="Gone", serial=790, leaving=date(2026, 1, 9))
+    with pytest.raises(ValidationError, match="not on roll"):
+        phoned(school_a, left, people["office"])
+    assert not AbsenceReport.objects.exists()

@@ -216,3 +216,121 @@ def test_queue_queries_do_not_grow_with_requests(live_calendar, make_pupil, peop
         counts.append(_count(client, "/absences/leave/"))
     assert counts[0] == counts[1]
     assert counts[0] <= 10
+
+
+# --- the office records an absence a parent phoned in -----------------------------------------------
+
+def _phoned_data(pupil, day, **kw):
+    data = {"pupil": pupil.pk, "caller": "Dad, Sam Khan", "reason": "illness", "code": "",
+            "first_day": day, "first_session": "AM", "last_day": day, "last_session": "PM",
+            "details": "Sickness bug"}
+    data.update(kw)
+    return data
+
+
+def test_office_finds_the_pupil_and_records_a_phoned_absence(live_family, people, make_pupil):
+    child = live_family["child"]
+    make_pupil(group="3B", legal_forename="Amir", legal_surname="Khanom", serial=713,
+               admission=date(2020, 9, 1), leaving=date(2021, 7, 1))  # off roll: not offered
+    office = client_for(people["office"])
+    found = office.get("/absences/inbox/", {"q": "amira KHAN"})
+    assert found.status_code == 200
+    assert f"?pupil={child.pk}".encode() in found.content
+    assert b"Oscar" not in found.content and b"Khanom" not in found.content
+    assert b"No pupil on roll matches" in office.get("/absences/inbox/", {"q": "zzz"}).content
+    form = office.get("/absences/inbox/", {"pupil": child.pk})
+    assert b'name="caller"' in form.content and b"Amira Khan" in form.content
+    day = next_school_day(timezone.localdate())
+    r = office.post("/absences/reports/phoned/", _phoned_data(child, day))
+    assert r.status_code == 302
+    report = AbsenceReport.objects.get()
+    assert (report.status, report.caller, report.taken_by_name) == ("accepted", "Dad, Sam Khan",
+                                                                    "Office A")
+    assert sorted(Mark.objects.filter(pupil=child).values_list("code", flat=True)) == ["I", "I"]
+    inbox = office.get("/absences/inbox/")
+    assert b"phoned in by Dad, Sam Khan, taken by Office A" in inbox.content
+    # The parent sees it in the portal.
+    page = client_for(people["parent"]).get(f"/absences/children/{child.pk}/")
+    assert b"Absence recorded" in page.content
+
+
+def test_phoned_absence_with_bad_input_shows_the_error_and_saves_nothing(live_family, people):
+    child = live_family["child"]
+    day = next_school_day(timezone.localdate())
+    office = client_for(people["office"])
+    r = office.post("/absences/reports/phoned/", _phoned_data(child, day, caller=""))
+    assert r.status_code == 200 and b'id="phoned-form"' in r.content
+    assert b"This field is required" in r.content
+    r = office.post("/absences/reports/phoned/", _phoned_data(child, day, reason="other"))
+    assert r.status_code == 200 and b"Choose the absence code" in r.content
+    assert not AbsenceReport.objects.exists() and not Mark.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["teacher", "governor", "trust_director", "la_officer", "parent",
+                                 "other_school_office", None])
+def test_only_the_office_can_record_a_phoned_absence(live_family, people, who):
+    child = live_family["child"]
+    day = next_school_day(timezone.localdate())
+    client = client_for(people[who] if who else None)
+    assert client.post("/absences/reports/phoned/", _phoned_data(child, day)).status_code == \
+        expected({}, who)
+    assert client.get("/absences/inbox/", {"pupil": child.pk}).status_code == expected({}, who)
+    assert not AbsenceReport.objects.exists() and not Mark.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["office", "attendance_officer", "head"])
+def test_admin_staff_can_record_a_phoned_absence(live_family, people, who):
+    child = live_family["child"]
+    day = next_school_day(timezone.localdate())
+    r = client_for(people[who]).post("/absences/reports/phoned/", _phoned_data(child, day))
+    assert r.status_code == 302 and AbsenceReport.objects.get().taken_by == people[who]
+
+
+def test_phoned_absence_for_a_pupil_of_another_school_is_404(live_family, people, school_b):
+    with schema_context(school_b.schema_name):
+        group = RegistrationGroup.objects.create(name="6Z", year_group=6)
+        theirs = Pupil.objects.create(
+            upn=make_upn(serial=798), legal_forename="Bea", legal_surname="Elsewhere",
+            date_of_birth=date(2014, 1, 1), gender="F", year_group=6, registration_group=group,
+            admission_date=date(2020, 9, 1))
+    missing = max(Pupil.objects.values_list("pk", flat=True)) + theirs.pk + 1000
+    office = client_for(people["office"])
+    day = next_school_day(timezone.localdate())
+    data = {**_phoned_data(live_family["child"], day), "pupil": missing}
+    assert office.post("/absences/reports/phoned/", data).status_code == 404
+    assert office.post("/absences/reports/phoned/", {**data, "pupil": "x"}).status_code == 404
+    assert office.get("/absences/inbox/", {"pupil": missing}).status_code == 404
+    assert b"Elsewhere" not in office.get("/absences/inbox/", {"q": "Bea"}).content
+    assert not AbsenceReport.objects.exists()
+    with schema_context(school_b.schema_name):
+        assert not AbsenceReport.objects.exists()
+
+
+# --- the head's view of the attendance floor and the new-request email ------------------------------
+
+def test_parent_sees_the_attendance_floor_before_submitting_and_head_sees_it(
+        live_family, people, mailoutbox, django_capture_on_commit_callbacks):
+    from absences import presets
+
+    presets.apply("stlukes")
+    child = live_family["child"]
+    people["head"].email = "head@a.example"
+    people["head"].save()
+    today = timezone.localdate()
+    first = next_school_day(today + timedelta(days=15))
+    data = {"reason": "performance", "first_day": first, "first_session": "AM", "last_day": first,
+            "last_session": "PM", "explanation": "Licensed performance"}
+    parent = client_for(people["parent"])
+    # No figures yet this year: one day of leave would be all of it (0.0%).
+    check = parent.post(f"/absences/children/{child.pk}/leave/", {**data, "step": "check"})
+    assert b"below the school&#x27;s 95%" in check.content or b"below the school's 95%" in check.content
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = parent.post(f"/absences/children/{child.pk}/leave/", {**data, "step": "submit"})
+    assert sent.status_code == 302
+    leave = LeaveRequest.objects.get()
+    assert [m.to for m in mailoutbox] == [["head@a.example"]]
+    assert "performance or activity absence" in mailoutbox[0].body
+    head = client_for(people["head"])
+    for url in ["/absences/leave/", f"/absences/leave/{leave.pk}/decide/"]:
+        page = head.get(url)
+        assert b"performance or activity absence" in page.content, url
