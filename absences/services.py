@@ -378,7 +378,6 @@ def leave_letter_render(*, school, request: LeaveRequest, decision: LeaveDecisio
     })
 
 
-@transaction.atomic
 def _decision_pdf(*, request: LeaveRequest) -> None:
     """The decision as a PDF letter through the letters app (the school's own template),
     stored on the pupil's letters for printing or the file; a failure is recorded there."""
@@ -390,6 +389,7 @@ def _decision_pdf(*, request: LeaveRequest) -> None:
         render_now(letter=letter, as_of=request.first_day)
 
 
+@transaction.atomic
 def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outcome: str,
                          granted: list[str] | None = None, code: str = "",
                          reason: str = "") -> LeaveDecision:

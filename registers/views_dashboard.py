@@ -190,7 +190,8 @@ def bands_table(roll: dashboard.Rollup, bands, link: Links) -> Table:
 
 def dimension_table(key: str, title: str, roll: dashboard.Rollup, link: Links, labels,
                     cohort: str) -> Table:
-    t = Table(key, title, [title[:-1]] + FIGURE_COLUMNS[1:] + ["Gap to the rest"])
+    first = {"year_groups": "Year group", "classes": "Class"}[key]
+    t = Table(key, title, [first] + FIGURE_COLUMNS[1:] + ["Gap to the rest"])
     dim = {"year_groups": "year_group", "classes": "group"}[key]
     values = roll.by[dim][cohort]
     for value in sorted(values, key=lambda v: labels(v)[0]):
