@@ -3,6 +3,7 @@ from django import forms
 from tenants.roles import Role
 
 from .models import AttendanceContract, CaseEvent, Meeting, MeetingType, PenaltyNotice, Stage, SupportPlan
+from .services import PaymentOutcome
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -177,3 +178,20 @@ class PenaltyForm(forms.Form):
     def __init__(self, *args, pupil=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["parent"].queryset = pupil.contacts.all() if pupil else None
+
+
+class OwnerForm(forms.Form):
+    owner = forms.ModelChoiceField(queryset=None, required=False, label="Owner",
+                                   empty_label="No named owner")
+
+    def __init__(self, *args, case=None, **kwargs):
+        from .services import case_owner_candidates
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = case_owner_candidates(case=case)
+        self.fields["owner"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
+class PenaltyPaymentForm(forms.Form):
+    outcome = forms.ChoiceField(choices=PaymentOutcome.choices)
+    on = forms.DateField(widget=DATE, label="Date paid / referred")

@@ -278,6 +278,7 @@ class CaseEvent(models.Model):
         NOTE = "note", "Note"
         PLAN = "plan", "Support plan / contract"
         PENALTY = "penalty", "Penalty notice"
+        OWNER = "owner", "Owner changed"
 
     class Channel(models.TextChoices):
         CALL = "call", "Phone call"
@@ -414,7 +415,7 @@ class PenaltyNotice(models.Model):
     class Status(models.TextChoices):
         ISSUED = "issued", "Issued"
         PAID = "paid", "Paid"
-        UNPAID = "unpaid", "Unpaid (prosecution considered)"
+        UNPAID = "unpaid", "Unpaid: referred for prosecution (s444)"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
     pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="penalty_notices")
@@ -430,6 +431,10 @@ class PenaltyNotice(models.Model):
                                                     help_text="£ if paid within 21 days")
     amount = models.PositiveSmallIntegerField(null=True, blank=True, help_text="£ if paid within 28 days")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ISSUED)
+    paid_on = models.DateField(null=True, blank=True)
+    amount_paid = models.PositiveSmallIntegerField(null=True, blank=True, help_text="£ paid")
+    referred_on = models.DateField(null=True, blank=True,
+                                   help_text="Unpaid after 28 days: referred for prosecution (s444) on")
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+", db_constraint=False)

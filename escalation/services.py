@@ -410,13 +410,57 @@ def case_close(*, case: Case, user, reason: str, night: date | None = None, key:
     return case
 
 
+def case_owner_candidates(*, case: Case):
+    """Who may own ``case``: active people of this school holding the stage's owner role, or
+    the attendance officer / lead, or the head. People live in the public schema; their
+    Membership rows say which school and role."""
+    from django.db import connection
+
+    from tenants.models import User
+    from tenants.roles import Role
+
+    roles = {case.stage.owner_role, Role.ATTENDANCE_OFFICER, Role.HEAD}
+    return (User.objects.filter(is_active=True, memberships__school_id=connection.tenant.pk,
+                                memberships__role__in=roles)
+            .distinct().order_by("last_name", "first_name", "username"))
+
+
 @transaction.atomic
 def case_owner_set(*, case: Case, owner, user) -> Case:
+    """Name the person who owns the case (``None`` clears it); recorded in the chronology."""
+    case = Case.objects.select_for_update().select_related("stage").get(pk=case.pk)
+    if case.status == Case.Status.CLOSED:
+        raise ValidationError("This case is closed.")
+    if owner is not None and not case_owner_candidates(case=case).filter(pk=owner.pk).exists():
+        raise ValidationError(
+            f"{_user_name(owner)} cannot own this case: choose someone at this school who is "
+            f"{case.stage.get_owner_role_display().lower()}, attendance officer or headteacher.")
+    if case.owner_id == (owner.pk if owner else None):
+        return case
+    previous = case.owner
     case.owner = owner
     case.save(update_fields=["owner"])
-    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.NOTE, user=user,
-               detail=f"Owner set to {_user_name(owner)}" if owner else "Owner cleared")
+    detail = f"Owner set to {_user_name(owner)}" if owner else "Owner cleared"
+    if previous is not None:
+        detail += f" (was {_user_name(previous)})"
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.OWNER, user=user, detail=detail,
+               data={"owner": owner.pk if owner else None, "previous": previous.pk if previous else None})
     return case
+
+
+def case_letters_render(*, case: Case) -> tuple[int, int]:
+    """Render this case's queued letters now (each in its own transaction, as the letters app
+    does). Returns (rendered, failed); a failed letter keeps its reason (letters.Letter.error)."""
+    from letters.models import Letter
+    from letters.services import render_now
+
+    rendered = failed = 0
+    for letter in Letter.objects.filter(case=case, status=Letter.Status.QUEUED).order_by("pk"):
+        if render_now(letter=letter):
+            rendered += 1
+        else:
+            failed += 1
+    return rendered, failed
 
 
 def _review_interval_check(start: date, review: date) -> None:
@@ -514,9 +558,84 @@ def penalty_notice_issue(*, pupil, parent, kind: str, issued_on: date, window_st
 def penalty_notice_withdraw(*, notice: PenaltyNotice, user, reason: str) -> PenaltyNotice:
     if not reason.strip():
         raise ValidationError("Give a reason for withdrawing the notice.")
+    notice = PenaltyNotice.objects.select_for_update().select_related("parent").get(pk=notice.pk)
+    if notice.status == PenaltyNotice.Status.WITHDRAWN:
+        raise ValidationError("This notice is already withdrawn.")
+    if notice.status == PenaltyNotice.Status.PAID:
+        raise ValidationError("This notice has been paid: it cannot be withdrawn.")
     notice.status = PenaltyNotice.Status.WITHDRAWN
     notice.notes = (notice.notes + f"\nWithdrawn: {reason.strip()}").strip()
     notice.save(update_fields=["status", "notes"])
     case_event(case=notice.case, pupil_id=notice.pupil_id, kind=CaseEvent.Kind.PENALTY, user=user,
-               detail=f"{notice.get_kind_display()} to {notice.parent} withdrawn: {reason.strip()}")
+               detail=f"{notice.get_kind_display()} to {notice.parent} withdrawn: {reason.strip()}",
+               data={"notice": notice.pk, "status": notice.status})
+    return notice
+
+
+# Payment (domain.md section 6): £80 within 21 days, £160 within 28; a second notice is £160
+# with no reduced rate; unpaid after 28 days, the route is prosecution (s444 Education Act 1996).
+# Days are counted from the date of issue (the day after issue is day 1).
+EARLY_DAYS, PAY_DAYS = 21, 28
+
+
+class PaymentOutcome:
+    PAID_EARLY = "paid_early"
+    PAID = "paid"
+    UNPAID = "unpaid"
+    choices = [(PAID_EARLY, "Paid at £80 within 21 days"), (PAID, "Paid at £160 within 28 days"),
+               (UNPAID, "Unpaid after 28 days: refer for prosecution (s444)")]
+
+
+@transaction.atomic
+def penalty_notice_payment_record(*, notice: PenaltyNotice, outcome: str, on: date, user,
+                                  today: date | None = None) -> PenaltyNotice:
+    """Record that a penalty notice was paid (at the rate due on ``on``) or, 28 days having
+    passed unpaid, referred for prosecution on ``on``. Dates are checked against the issue date."""
+    notice = PenaltyNotice.objects.select_for_update().select_related("parent").get(pk=notice.pk)
+    today = today or timezone.localdate()
+    if notice.kind != PenaltyNotice.Kind.PENALTY:
+        raise ValidationError("A Notice to Improve carries no payment.")
+    if notice.status != PenaltyNotice.Status.ISSUED:
+        raise ValidationError(f"This notice is already {notice.get_status_display().lower()}.")
+    if outcome not in dict(PaymentOutcome.choices):
+        raise ValidationError(f"Unknown outcome '{outcome}'.")
+    issued = notice.issued_on
+    if on > today:
+        raise ValidationError(f"{on:%-d %B %Y} is in the future.")
+    if on < issued:
+        raise ValidationError(f"{on:%-d %B %Y} is before the notice was issued ({issued:%-d %B %Y}).")
+    days = (on - issued).days
+    early_end, end = issued + timedelta(days=EARLY_DAYS), issued + timedelta(days=PAY_DAYS)
+    if outcome == PaymentOutcome.UNPAID:
+        if days <= PAY_DAYS:
+            raise ValidationError(f"The 28 days for payment run to {end:%-d %B %Y}: refer the notice for "
+                                  "prosecution only after that.")
+        notice.status, notice.referred_on = PenaltyNotice.Status.UNPAID, on
+        notice.save(update_fields=["status", "referred_on"])
+        detail = (f"Penalty notice to {notice.parent} unpaid after 28 days (issued {issued:%-d %B %Y}): "
+                  f"referred for prosecution under section 444 of the Education Act 1996 on {on:%-d %B %Y}")
+    else:
+        if days > PAY_DAYS:
+            raise ValidationError(f"A penalty notice can be paid only within 28 days of issue (to "
+                                  f"{end:%-d %B %Y}); unpaid, it is referred for prosecution.")
+        if outcome == PaymentOutcome.PAID_EARLY:
+            if notice.amount_early is None:
+                raise ValidationError(f"This is notice {notice.sequence} in three years: £{notice.amount} "
+                                      "with no reduced rate.")
+            if days > EARLY_DAYS:
+                raise ValidationError(f"The £{notice.amount_early} rate applies only if paid within 21 days "
+                                      f"(to {early_end:%-d %B %Y}); £{notice.amount} was due on "
+                                      f"{on:%-d %B %Y}.")
+            amount = notice.amount_early
+        else:
+            if notice.amount_early is not None and days <= EARLY_DAYS:
+                raise ValidationError(f"Paid within 21 days (to {early_end:%-d %B %Y}): the amount due "
+                                      f"was £{notice.amount_early}.")
+            amount = notice.amount
+        notice.status, notice.paid_on, notice.amount_paid = PenaltyNotice.Status.PAID, on, amount
+        notice.save(update_fields=["status", "paid_on", "amount_paid"])
+        detail = (f"Penalty notice to {notice.parent} paid: £{amount} on {on:%-d %B %Y}, "
+                  f"{days} day{'s' if days != 1 else ''} after issue")
+    case_event(case=notice.case, pupil_id=notice.pupil_id, kind=CaseEvent.Kind.PENALTY, user=user,
+               detail=detail, data={"notice": notice.pk, "status": notice.status})
     return notice

@@ -13,6 +13,7 @@ urlpatterns = [
     path("penalties/", views.penalties, name="esc_penalties"),
     path("penalties/<int:pupil_id>/issue/", views.penalty_issue, name="esc_penalty_issue"),
     path("penalties/notices/<int:pk>/withdraw/", views.penalty_withdraw, name="esc_penalty_withdraw"),
+    path("penalties/notices/<int:pk>/payment/", views.penalty_payment, name="esc_penalty_payment"),
     path("policy/", views.policy, name="esc_policy"),
     path("policy/stages/new/", views.stage_edit, name="esc_stage_new"),
     path("policy/stages/<int:pk>/", views.stage_edit, name="esc_stage_edit"),

@@ -8,6 +8,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -24,12 +25,14 @@ from .forms import (
     ContractForm,
     MeetingForm,
     OutcomeForm,
+    OwnerForm,
     PenaltyForm,
+    PenaltyPaymentForm,
     ReasonForm,
     StageForm,
     SupportPlanForm,
 )
-from .models import BandSet, Case, NightlyRun, PenaltyNotice, PolicyVersion, Stage
+from .models import BandSet, Case, CaseEvent, NightlyRun, PenaltyNotice, PolicyVersion, Stage
 
 ESCALATION = {Role.ATTENDANCE_OFFICER, Role.HEAD}
 
@@ -39,16 +42,32 @@ def _errors(request, exc: ValidationError):
         messages.error(request, m)
 
 
+def _stage_counts(status: str) -> list[dict]:
+    """Cases per stage for the queue's header: one GROUP BY query.
+
+    (Belongs in selectors.py; kept here while that file is being reworked.)"""
+    qs = Case.objects.all()
+    qs = qs.exclude(status=Case.Status.CLOSED) if status == "live" else qs.filter(status=status)
+    return list(
+        qs.values("stage_id", "stage__name", "stage__track", "stage__order")
+        .annotate(n=Count("id"))
+        .order_by("stage__track", "stage__order", "stage__name")
+    )
+
+
 @role_required(ESCALATION)
 def queue(request):
     f = request.GET
+    status = f.get("status") or "live"
+    owner = f.get("owner", "")
     cases = selectors.queue(
-        status=f.get("status") or "live",
+        status=status,
         group_id=f.get("class") or None,
         year=f.get("year") or None,
         group=f.get("group", ""),
         stage_id=f.get("stage") or None,
-        owner_role=f.get("owner", ""),
+        owner_role="" if owner == "mine" else owner,
+        owner_id=request.user.pk if owner == "mine" else None,
         track=f.get("track", ""),
     )
     cases = list(cases[:500])
@@ -56,6 +75,7 @@ def queue(request):
     for c in cases:
         c.snap = snaps.get(c.pupil_id)
     stages = Stage.objects.filter(active=True)
+    counts = _stage_counts(status)
     return render(
         request,
         "escalation/queue.html",
@@ -67,6 +87,9 @@ def queue(request):
             "today": timezone.localdate(),
             "owner_roles": [Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER],
             "last_run": NightlyRun.objects.first(),
+            "stage_counts": counts,
+            "stage_total": sum(c["n"] for c in counts),
+            "status": status,
         },
     )
 
@@ -96,6 +119,7 @@ def case_detail(request, pk):
             bands=active_bands(),
             as_of=latest.night,
         )
+    letters = list(case.letters.order_by("-created", "-pk"))
     return render(
         request,
         "escalation/case.html",
@@ -106,12 +130,19 @@ def case_detail(request, pk):
             "latest": latest,
             "target": target,
             "bands": selectors.band_history(case.pupil_id),
-            "events": case.events.select_related("stage").order_by("at", "pk"),
+            # the case's own events, and the pupil's events that belong to no case (penalty
+            # notices recorded from the penalties page, contacts logged elsewhere)
+            "events": CaseEvent.objects.filter(Q(case=case) | Q(case__isnull=True, pupil_id=case.pupil_id))
+            .select_related("stage")
+            .order_by("at", "pk"),
             "other_cases": Case.objects.filter(pupil=case.pupil).exclude(pk=case.pk).select_related("stage"),
             "meetings": case.meetings.all(),
             "plans": case.support_plans.all(),
             "contracts": case.contracts.all(),
-            "letters": case.pupil.letters.all()[:20],
+            "letters": letters,
+            "queued_letters": sum(1 for x in letters if x.status == x.Status.QUEUED),
+            "penalty_notices": PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"),
+            "owner_form": OwnerForm(case=case, initial={"owner": case.owner_id}),
             "contact_form": ContactForm(),
             "meeting_form": MeetingForm(initial={"kind": case.stage.meeting_type}),
             "outcome_form": OutcomeForm(case=case),
@@ -169,6 +200,23 @@ def case_action(request, pk, action):
             form = None
             services.case_resume(case=case, user=user)
             messages.success(request, "Case resumed.")
+        elif action == "owner":
+            form = OwnerForm(data, case=case)
+            if form.is_valid():
+                owner = form.cleaned_data["owner"]
+                services.case_owner_set(case=case, owner=owner, user=user)
+                name = (owner.get_full_name() or owner.username) if owner else ""
+                messages.success(request, f"Owner: {name}." if owner else "Owner cleared.")
+        elif action == "letters":
+            form = None
+            rendered, failed = services.case_letters_render(case=case)
+            if rendered:
+                messages.success(request, f"{rendered} letter{'s' if rendered != 1 else ''} rendered.")
+            if failed:
+                plural = "s" if failed != 1 else ""
+                messages.error(request, f"{failed} letter{plural} could not be rendered: see Letters.")
+            if not rendered and not failed:
+                messages.info(request, "No queued letters for this case.")
         else:
             raise Http404
         if form is not None and not form.is_valid():
@@ -273,6 +321,8 @@ def penalties(request):
             "notices": notices,
             "window": selectors.penalty_window(as_of),
             "variants": variants,
+            "payment_choices": services.PaymentOutcome.choices,
+            "today": timezone.localdate(),
         },
     )
 
@@ -320,6 +370,27 @@ def penalty_withdraw(request, pk):
         messages.success(request, "Notice withdrawn.")
     except ValidationError as exc:
         _errors(request, exc)
+    return redirect("esc_penalties")
+
+
+@require_POST
+@role_required(ESCALATION)
+def penalty_payment(request, pk):
+    notice = get_object_or_404(PenaltyNotice, pk=pk)
+    form = PenaltyPaymentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.penalty_notice_payment_record(
+                notice=notice,
+                outcome=form.cleaned_data["outcome"],
+                on=form.cleaned_data["on"],
+                user=request.user,
+            )
+            messages.success(request, "Payment status recorded.")
+        except ValidationError as exc:
+            _errors(request, exc)
+    else:
+        messages.error(request, "Choose what happened and the date.")
     return redirect("esc_penalties")
 
 
