@@ -190,3 +190,14 @@ def class_list(*, group, as_of: date) -> list[dict]:
                      "ytd": f.pct("ytd")})
     rows.sort(key=lambda r: (r["pct"] is None, -(r["pct"] or 0), r["pupil"].legal_surname))
     return rows, windows
+
+
+def stage_counts(*, status: str) -> list[dict]:
+    """Cases per stage for the queue's header: one GROUP BY query."""
+    qs = Case.objects.all()
+    qs = qs.exclude(status=Case.Status.CLOSED) if status == "live" else qs.filter(status=status)
+    return list(
+        qs.values("stage_id", "stage__name", "stage__track", "stage__order")
+        .annotate(n=Count("id"))
+        .order_by("stage__track", "stage__order", "stage__name")
+    )

@@ -8,7 +8,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -42,19 +42,6 @@ def _errors(request, exc: ValidationError):
         messages.error(request, m)
 
 
-def _stage_counts(status: str) -> list[dict]:
-    """Cases per stage for the queue's header: one GROUP BY query.
-
-    (Belongs in selectors.py; kept here while that file is being reworked.)"""
-    qs = Case.objects.all()
-    qs = qs.exclude(status=Case.Status.CLOSED) if status == "live" else qs.filter(status=status)
-    return list(
-        qs.values("stage_id", "stage__name", "stage__track", "stage__order")
-        .annotate(n=Count("id"))
-        .order_by("stage__track", "stage__order", "stage__name")
-    )
-
-
 @role_required(ESCALATION)
 def queue(request):
     f = request.GET
@@ -75,7 +62,7 @@ def queue(request):
     for c in cases:
         c.snap = snaps.get(c.pupil_id)
     stages = Stage.objects.filter(active=True)
-    counts = _stage_counts(status)
+    counts = selectors.stage_counts(status=status)
     return render(
         request,
         "escalation/queue.html",

@@ -175,7 +175,7 @@ def test_case_letters_render_reports_failures(site):
 # --- queue counts per stage -----------------------------------------------------------
 
 def test_stage_counts_one_query_and_links(site, pupil, people, django_assert_num_queries):
-    from escalation.views import _stage_counts
+    from escalation.selectors import stage_counts
 
     case = site["case"]
     second = pupil(legal_forename="Robin")
@@ -186,7 +186,7 @@ def test_stage_counts_one_query_and_links(site, pupil, people, django_assert_num
                         stage_since=date(2025, 10, 1), owner_role=case.owner_role, status="closed",
                         closed_on=date(2025, 10, 2))
     with django_assert_num_queries(1):
-        counts = _stage_counts("live")
+        counts = stage_counts(status="live")
     expected = Counter(Case.objects.exclude(status="closed").values_list("stage_id", flat=True))
     assert {c["stage_id"]: c["n"] for c in counts} == expected and expected[case.stage_id] == 2
     assert [(c["stage_id"], c["n"]) for c in _stage_counts("closed")] == [(case.stage_id, 1)]
