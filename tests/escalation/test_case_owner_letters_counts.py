@@ -189,7 +189,7 @@ def test_stage_counts_one_query_and_links(site, pupil, people, django_assert_num
         counts = stage_counts(status="live")
     expected = Counter(Case.objects.exclude(status="closed").values_list("stage_id", flat=True))
     assert {c["stage_id"]: c["n"] for c in counts} == expected and expected[case.stage_id] == 2
-    assert [(c["stage_id"], c["n"]) for c in _stage_counts("closed")] == [(case.stage_id, 1)]
+    assert [(c["stage_id"], c["n"]) for c in stage_counts(status="closed")] == [(case.stage_id, 1)]
 
     client = client_for(people["attendance_officer"])
     page = client.get("/escalation/").content.decode()
