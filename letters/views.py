@@ -259,7 +259,7 @@ def pupil_document(request, pk):
     return redirect("letters:pupil_letters", pk=pupil.pk)
 
 
-@role_required(LETTER_MANAGERS | {Role.LA_OFFICER})
+@role_required(LETTER_MANAGERS)
 def evidence_pdf(request, pk):
     pupil = get_object_or_404(Pupil, pk=pk)
     form = EvidenceForm(request.GET)
@@ -361,7 +361,7 @@ def return_export(request, pk, fmt):
     return _pdf(services.return_pdf(la_return=ret), f"{name}.pdf")
 
 
-@role_required(RETURN_READERS)
+@role_required(RETURN_EDITORS)
 def census(request):
     today = timezone.localdate()
     form = CensusForm(request.GET or None, initial={
