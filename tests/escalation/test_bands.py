@@ -11,7 +11,13 @@ from tenants.presets import PRESETS, band
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_is_a_valid_band_set(preset):
-    bands_validate(PRESETS[preset]["bands"])
+    from escalation.models import Band
+
+    specs = PRESETS[preset]["bands"]
+    bands_validate(specs)  # raises on overlap or gap
+    bands = [Band(**vars(b)) for b in specs]
+    for pct in (0.0, 49.99, 50.0, 84.99, 85.0, 89.99, 90.0, 90.05, 91.0, 93.0, 95.0, 96.0, 100.0):
+        assert sum(b.contains(pct) for b in bands) == 1, (preset, pct)
 
 
 @pytest.mark.parametrize("preset,pct,name", [
