@@ -284,7 +284,19 @@ def weekly_table(d: dashboard.SchoolDashboard, link: Links, target: float) -> tu
     return t, chart
 
 
-def today_table(d: dashboard.SchoolDashboard, viewer: dict) -> Table:
+def _not_yet_due(day: date, school=None, now=None) -> set[str]:
+    """Sessions of ``day`` whose register has not opened yet (only ever today's)."""
+    if school is None:
+        return set()
+    now = timezone.localtime(now)
+    if day != now.date():
+        return set()
+    opens = {"AM": getattr(school, "am_open", None), "PM": getattr(school, "pm_open", None)}
+    return {s for s, t in opens.items() if t is not None and now.time() < t}
+
+
+def today_table(d: dashboard.SchoolDashboard, viewer: dict, school=None, now=None) -> Table:
+    not_due = _not_yet_due(d.day, school, now)
     t = Table("today", f"Registers on {d.day:%A %-d %B %Y}",
               ["Class", "On roll", "AM taken", "PM taken", "Present (AM)", "Present (PM)",
                "Absent with reason (AM)", "Absent with reason (PM)",
@@ -298,6 +310,10 @@ def today_table(d: dashboard.SchoolDashboard, viewer: dict) -> Table:
         cells = [Cell(r.name), Cell(r.on_roll)]
         for s in ("AM", "PM"):
             missing = r.missing(s)
+            if s in not_due and not r.marked[s]:
+                # Before the register opens nothing is missing yet: say so, quietly.
+                cells.append(Cell(r.marked[s], "not yet due", cls="text-body-secondary text-nowrap"))
+                continue
             cells.append(Cell(r.marked[s], f"{r.marked[s]}/{r.on_roll}" + (
                 f" ({missing} missing)" if missing else ""),
                 href("unmarked", s) if missing and total else None,
@@ -398,7 +414,7 @@ def _build(request):
                           else (99, str(v)))
     tables = {
         "headline": headline_table(d.rollup, link),
-        "today": today_table(d, viewer),
+        "today": today_table(d, viewer, school=request.tenant),
         "bands": bands_table(d.rollup, d.bands, link),
         "year_groups": dimension_table("year_groups", "Year groups", d.rollup, link, labels_y,
                                        c.cohort),
