@@ -105,13 +105,33 @@ def _night_for(args) -> tuple[str, float, dict]:
     return schema, t.seconds, run.summary
 
 
-def one_school(res: Results, pupils: int, repeat: int = 1) -> None:
+def bare_group_by(samples: int = 3) -> list[float]:
+    from django.db import connection
+
+    out = []
+    for _ in range(samples):
+        with timed() as b, connection.cursor() as cur:
+            cur.execute("SELECT pupil_id, code, COUNT(*) FROM registers_mark GROUP BY 1, 2")
+            cur.fetchall()
+        out.append(b.seconds)
+    return out
+
+
+def school_nights() -> list:
+    from registers.models import SchoolDay
+
+    return list(SchoolDay.objects.filter(closed=False).order_by("date").values_list("date", flat=True))
+
+
+def one_school(res: Results, pupils: int, repeat: int = 1, timed_nights: int = 5) -> None:
+    """The two ways a school's year meets the nightly job, each on a freshly built school."""
     from django.db import connection
 
     from escalation.nightly import night_run
 
-    first, first_cpu, rerun, rerun_cpu, bare = [], [], [], [], []
+    first, first_cpu, rerun, bare, nightly, nightly_cpu, history = [], [], [], [], [], [], []
     for i in range(repeat):
+        # (a) A year of history imported, the job never run: it opens every case at once.
         with timed() as t:
             n, last = build_school(SCHEMA, DOMAIN, pupils)
         backend = db_backend_pid()
@@ -121,34 +141,54 @@ def one_school(res: Results, pupils: int, repeat: int = 1) -> None:
             run = night_run(as_of=last)
         first.append(t.seconds)
         first_cpu.append(t.cpu)
-        print(f"  first run {t.seconds:.3f} s, summary: {run.summary}")
+        print(f"  first run over the whole year {t.seconds:.3f} s, summary: {run.summary}")
         for _ in range(3):
             with timed(backend) as t:
                 again = night_run(as_of=last)
             rerun.append(t.seconds)
-            rerun_cpu.append(t.cpu)
         print(f"  reruns {', '.join(f'{x:.3f}' for x in rerun[-3:])} s, summary: {again.summary}")
-        for _ in range(3):
-            with timed() as b, connection.cursor() as cur:
-                cur.execute("SELECT pupil_id, code, COUNT(*) FROM registers_mark GROUP BY 1, 2")
-                cur.fetchall()
-            bare.append(b.seconds)
-        print(f"  bare GROUP BY {', '.join(f'{x:.3f}' for x in bare[-3:])} s; "
+        bare += bare_group_by()
+        connection.set_schema_to_public()
+        tenant_drop(SCHEMA, DOMAIN)
+
+        # (b) The school's year as it happens: the job has run every night; time the last ones.
+        build_school(SCHEMA, DOMAIN, pupils)
+        backend = db_backend_pid()
+        days = school_nights()
+        with timed() as t:
+            for day in days[:-timed_nights]:
+                night_run(as_of=day)
+        history.append(t.seconds)
+        print(f"  every night of the year up to {days[-timed_nights - 1]}: {len(days) - timed_nights} nights "
+              f"in {t.seconds:.1f} s")
+        for day in days[-timed_nights:]:
+            with timed(backend) as t:
+                run = night_run(as_of=day)
+            nightly.append(t.seconds)
+            nightly_cpu.append(t.cpu)
+            print(f"  night of {day}: {t.seconds:.3f} s, summary: {run.summary}")
+        bare += bare_group_by()
+        print(f"  bare GROUP BY {', '.join(f'{x:.3f}' for x in bare[-6:])} s; "
               f"load average {os.getloadavg()[0]:.2f}")
         connection.set_schema_to_public()
+        if i < repeat - 1:
+            tenant_drop(SCHEMA, DOMAIN)
     of = f", median of {repeat}" if repeat > 1 else ""
-    res.add(f"nightly, 1 school, {n:,} marks (first run{of})", f"{median(first):.3f} s",
-            f"<= {ONE_SCHOOL_TARGET:g} s", median(first) <= ONE_SCHOOL_TARGET)
-    res.add(f"nightly rerun of the same night (no changes), median of {len(rerun)}",
-            f"{median(rerun):.3f} s")
-    if None not in first_cpu + rerun_cpu:
-        res.add("  CPU (Python + PostgreSQL backend): first run / rerun",
-                f"{median(first_cpu):.2f} / {median(rerun_cpu):.2f} s")
+    night = median(nightly)
+    res.add(f"nightly, 1 school, {n:,} marks: a night of the year, median of {len(nightly)}",
+            f"{night:.3f} s", f"<= {ONE_SCHOOL_TARGET:g} s", night <= ONE_SCHOOL_TARGET)
+    if None not in nightly_cpu:
+        res.add("  CPU (Python + PostgreSQL backend)", f"{median(nightly_cpu):.2f} s")
     res.add(f"bare SQL GROUP BY (pupil, code), median of {len(bare)}", f"{median(bare):.3f} s")
-    ratio = median(first) / median(bare)
-    res.add("ratio nightly (first run) / bare GROUP BY", f"{ratio:.1f}x", f"<= {RATIO_TARGET:g}x",
-            ratio <= RATIO_TARGET)
-    res.add("ratio nightly (rerun) / bare GROUP BY", f"{median(rerun) / median(bare):.1f}x")
+    ratio = night / median(bare)
+    res.add("ratio nightly / bare GROUP BY", f"{ratio:.1f}x", f"<= {RATIO_TARGET:g}x", ratio <= RATIO_TARGET)
+    res.add(f"first run over a year never run before (every case at once){of}", f"{median(first):.3f} s",
+            f"<= {ONE_SCHOOL_TARGET:g} s", median(first) <= ONE_SCHOOL_TARGET)
+    if None not in first_cpu:
+        res.add("  CPU (Python + PostgreSQL backend)", f"{median(first_cpu):.2f} s")
+    res.add("  its ratio to the bare GROUP BY", f"{median(first) / median(bare):.1f}x")
+    res.add(f"rerun of the same night (nothing to change), median of {len(rerun)}", f"{median(rerun):.3f} s")
+    res.add("the year night by night (all but the timed nights)", f"{median(history):.1f} s")
 
 
 def local_authority(res: Results, schools: int, pupils: int, workers: int) -> list[str]:

@@ -190,10 +190,12 @@ class NightlyRun(models.Model):
 class PupilSnapshot(models.Model):
     """A pupil's figures on one night: the history behind trends, arrows and band moves."""
 
-    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="snapshots")
+    # No index of their own: one_snapshot_per_night starts with the pupil, and versions are
+    # never deleted. A thousand rows a night per school: each index costs on every one.
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     night = models.DateField()
     policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT,
-                                       related_name="+")
+                                       related_name="+", db_index=False)
     possible = models.PositiveIntegerField()
     attended = models.PositiveIntegerField()
     authorised = models.PositiveIntegerField()
@@ -209,7 +211,6 @@ class PupilSnapshot(models.Model):
         help_text="Unauthorised sessions in the rolling 10 school weeks (domain.md section 6)")
     absent_days = models.PositiveSmallIntegerField(help_text="Current run of school days absent")
     no_contact_days = models.PositiveSmallIntegerField(help_text="Current run of school days N/O only")
-    windows = models.JSONField(default=dict)
 
     class Meta:
         ordering = ["-night"]

@@ -11,11 +11,11 @@ last/previous 4 school weeks, the penalty window of domain.md section 6 and any 
 asks for); the same pass finds the dates behind the current runs of absence.
 """
 
-import json
+import gc
 import logging
-import math
 from bisect import bisect_right
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from operator import add
@@ -24,11 +24,12 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from attendance_site.bulk_sql import insert_rows, update_rows
 from registers import codes
 from registers.models import MarkAmendment, Pupil, SchoolDay
 from registers.school_year import school_year_start
 
-from .models import Case, CaseEvent, NightlyRun, PolicyVersion, Stage, Trigger, Window
+from .models import Case, CaseEvent, NightlyRun, PolicyVersion, PupilSnapshot, Stage, Trigger, Window
 from .services import (
     active_bands,
     band_for,
@@ -412,51 +413,54 @@ def n_to_o(*, as_of: date) -> int:
 
 SNAPSHOT_COLS = ["possible", "attended", "authorised", "unauthorised", "u_count", "attendance_pct", "band",
                  "band_colour", "last4_pct", "prev4_pct", "trend", "penalty_unauthorised", "absent_days",
-                 "no_contact_days", "windows"]
-SNAPSHOT_TYPES = ["int", "int", "int", "int", "int", "float8", "text", "text", "float8", "float8", "text",
-                  "int", "int", "int", "jsonb"]
+                 "no_contact_days"]
 
 
 def snapshots_upsert(*, night: date, version: PolicyVersion, rows: dict[int, dict]) -> set[int]:
-    """INSERT ... ON CONFLICT (pupil, night) DO UPDATE only where something differs; returns
-    the pupils whose snapshot was written.
+    """Write the night's snapshots; returns the pupils whose snapshot was written.
 
-    Rows equal to the night's snapshot already there (a rerun) are left out beforehand:
-    ON CONFLICT DO UPDATE ... WHERE would otherwise still lock, and so write, each of them.
-    The comparison is exact (ints, floats read back as sent, text, JSON objects)."""
+    A night without snapshots yet (every night but a rerun) takes them all with COPY. A rerun
+    leaves out the rows equal to those already there (compared exactly: ints, floats read back
+    as sent, text), and upserts the rest: INSERT ... ON CONFLICT (pupil, night) DO UPDATE."""
     with connection.cursor() as cur:
         cur.execute(f"SELECT pupil_id, {', '.join(SNAPSHOT_COLS)} FROM escalation_pupilsnapshot "
                     "WHERE night = %s", [night])
-        there = {r[0]: (*r[1:-1], json.loads(r[-1]) if isinstance(r[-1], str) else r[-1])
-                 for r in cur.fetchall()}  # Django's backend reads jsonb as text
-    if there:
-        rows = {p: r for p, r in rows.items() if there.get(p) != tuple(r[c] for c in SNAPSHOT_COLS)}
-    if not rows:
-        return set()
-    pids = list(rows)
-    arrays = [[rows[p][c] for p in pids] for c in SNAPSHOT_COLS]
-    arrays[-1] = [json.dumps(w, sort_keys=True) for w in arrays[-1]]
-    cols = ", ".join(SNAPSHOT_COLS)
-    unnest = ", ".join(f"%s::{t}[]" for t in ["bigint"] + SNAPSHOT_TYPES[:-1]) + ", %s::text[]"
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in SNAPSHOT_COLS + ["policy_version_id"])
-    with connection.cursor() as cur:
-        cur.execute(f"""
-            INSERT INTO escalation_pupilsnapshot (pupil_id, night, policy_version_id, {cols})
-            SELECT u.pupil_id, %s, %s, {", ".join(f"u.{c}" for c in SNAPSHOT_COLS[:-1])}, u.windows::jsonb
-            FROM unnest({unnest}) AS u(pupil_id, {cols})
-            ON CONFLICT (pupil_id, night) DO UPDATE SET {sets}
-            WHERE ({", ".join(f"escalation_pupilsnapshot.{c}" for c in SNAPSHOT_COLS)})
-                  IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in SNAPSHOT_COLS)})
-            RETURNING pupil_id""", [night, version.pk, pids, *arrays])
-        return {r[0] for r in cur.fetchall()}
+        there = {r[0]: r[1:] for r in cur.fetchall()}
+    new = [dict(r, pupil=p, night=night, policy_version=version) for p, r in rows.items()
+           if not there or there.get(p) != tuple(r[c] for c in SNAPSHOT_COLS)]
+    if not there:
+        insert_rows(PupilSnapshot, new)
+        return set(rows)
+    cols = SNAPSHOT_COLS + ["policy_version_id"]
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+    written = insert_rows(
+        PupilSnapshot, new, returning="pupil_id",
+        on_conflict=f"""ON CONFLICT (pupil_id, night) DO UPDATE SET {sets}
+                        WHERE ({", ".join(f"escalation_pupilsnapshot.{c}" for c in cols)})
+                              IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in cols)})""")
+    return {r[0] for r in written}
 
 
 def previous_bands(night: date) -> dict[int, str]:
+    """Each pupil's band in the latest snapshot night before ``night`` (within a month)."""
     with connection.cursor() as cur:
-        cur.execute("""SELECT DISTINCT ON (pupil_id) pupil_id, band FROM escalation_pupilsnapshot
-                       WHERE night < %s AND night >= %s ORDER BY pupil_id, night DESC""",
+        cur.execute("""SELECT pupil_id, band FROM escalation_pupilsnapshot
+                       WHERE night = (SELECT MAX(night) FROM escalation_pupilsnapshot
+                                      WHERE night < %s AND night >= %s)""",
                     [night, night - timedelta(days=31)])
         return dict(cur.fetchall())
+
+
+def keys_seen(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Those of the (pupil, event key) pairs already in the chronology: triggers acted on."""
+    if not pairs:
+        return set()
+    with connection.cursor() as cur:
+        cur.execute("""SELECT e.pupil_id, e.key FROM escalation_caseevent e
+                       JOIN unnest(%s::bigint[], %s::text[]) AS c(pupil_id, key)
+                         ON e.pupil_id = c.pupil_id AND e.key = c.key""",
+                    [[p for p, _ in pairs], [k for _, k in pairs]])
+        return set(cur.fetchall())
 
 
 def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date]]:
@@ -473,78 +477,16 @@ def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date
         return dict(cur.fetchall())
 
 
-EVENT_FIELDS = ("case_id", "pupil_id", "kind", "channel", "night", "at", "stage_id", "user_id", "user_name",
-                "detail", "data", "policy_version_id", "key")
-
-
-def events_insert(events: list[CaseEvent]) -> None:
-    """``CaseEvent.objects.bulk_create(events, ignore_conflicts=True)`` as one INSERT ... SELECT
-    from a JSON array ... ON CONFLICT DO NOTHING: the same rows in the same order, without
-    Django preparing and psycopg quoting each of the ~2,000 rows' 13 parameters."""
-    if {f.attname for f in CaseEvent._meta.concrete_fields if not f.primary_key} != set(EVENT_FIELDS):
-        CaseEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)  # model changed
-        return
-    rows = []
-    for e in events:
-        e._prepare_related_fields_for_save(operation_name="bulk_create")  # case_id of a new case
-        rows.append([e.case_id, e.pupil_id, str(e.kind), e.channel, e.night and e.night.isoformat(),
-                     e.at.isoformat(), e.stage_id, e.user_id, e.user_name, e.detail, e.data,
-                     e.policy_version_id, e.key])
-    if not rows:
-        return
-    with connection.cursor() as cur:
-        cur.execute(f"""
-            INSERT INTO {CaseEvent._meta.db_table} ({", ".join(EVENT_FIELDS)})
-            SELECT (r->>0)::bigint, (r->>1)::bigint, r->>2, r->>3, (r->>4)::date, (r->>5)::timestamptz,
-                   (r->>6)::bigint, (r->>7)::bigint, r->>8, r->>9, r->10, (r->>11)::bigint, r->>12
-            FROM jsonb_array_elements(%s::jsonb) AS r
-            ON CONFLICT DO NOTHING""", [json.dumps(rows)])
-
-
-CASE_FIELDS = ("pupil_id", "track", "stage_id", "status", "opened_on", "stage_since", "review_due",
-               "monitor_until", "owner_role", "owner_id", "policy_version_id", "explanation", "entry_measure",
-               "closed_on", "close_reason")
-
-
 def cases_insert(cases: list[Case]) -> None:
-    """``Case.objects.bulk_create(cases)`` as one INSERT ... SELECT from a JSON array, setting each
+    """``Case.objects.bulk_create(cases)`` in one statement (``insert_rows``), setting each
     case's pk from RETURNING (each new case is the only one of its pupil and track)."""
-    if {f.attname for f in Case._meta.concrete_fields if not f.primary_key} != set(CASE_FIELDS) \
-            or len({(c.pupil_id, c.track) for c in cases}) < len(cases) \
-            or not all(c.entry_measure is None or math.isfinite(c.entry_measure) for c in cases):
-        Case.objects.bulk_create(cases, batch_size=1000)  # the model changed, or JSON can't carry it
-        return
-    if not cases:
-        return
-
-    def iso(d):
-        return d and d.isoformat()
-
-    rows = []
-    for c in cases:
-        c._prepare_related_fields_for_save(operation_name="bulk_create")
-        rows.append([c.pupil_id, c.track, c.stage_id, str(c.status), iso(c.opened_on), iso(c.stage_since),
-                     iso(c.review_due), iso(c.monitor_until), str(c.owner_role), c.owner_id,
-                     c.policy_version_id, c.explanation, c.entry_measure, iso(c.closed_on), c.close_reason])
-    with connection.cursor() as cur:
-        cur.execute(f"""
-            INSERT INTO {Case._meta.db_table} ({", ".join(CASE_FIELDS)})
-            SELECT (r->>0)::bigint, r->>1, (r->>2)::bigint, r->>3, (r->>4)::date, (r->>5)::date,
-                   (r->>6)::date, (r->>7)::date, r->>8, (r->>9)::bigint, (r->>10)::bigint, r->>11,
-                   (r->>12)::float8, (r->>13)::date, r->>14
-            FROM jsonb_array_elements(%s::jsonb) AS r
-            RETURNING id, pupil_id, track""", [json.dumps(rows)])
-        ids = {(pupil_id, track): pk for pk, pupil_id, track in cur.fetchall()}
+    fields = [f.attname for f in Case._meta.concrete_fields if not f.primary_key]
+    returned = insert_rows(Case, [{f: getattr(c, f) for f in fields} for c in cases],
+                           returning="id, pupil_id, track")
+    ids = {(pupil_id, track): pk for pk, pupil_id, track in returned}
     for c in cases:
         c.pk = ids[(c.pupil_id, c.track)]
         c._state.adding, c._state.db = False, connection.alias
-
-
-def night_rows_save(rows: list) -> None:
-    """``rows_save`` (letters and meetings through the ORM, kept where already there), with the
-    chronology events written by ``events_insert``."""
-    rows_save([r for r in rows if not isinstance(r, CaseEvent)])
-    events_insert([r for r in rows if isinstance(r, CaseEvent)])
 
 
 @dataclass
@@ -556,6 +498,9 @@ class Engine:
     new_cases: list = field(default_factory=list)
     changed_cases: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.at = event_time(self.as_of)
+
     def letter_context(self, f: Figures) -> dict:
         return {"attendance_pct": f.pct("ytd"), "possible": f.get("ytd", "possible"),
                 "attended": f.get("ytd", "attended"), "absent_sessions": f.absent("ytd"),
@@ -565,22 +510,37 @@ class Engine:
               trigger_key: str, f: Figures) -> None:
         self.rows += stage_entry_plan(case=case, stage=stage, night=self.as_of, explanation=explanation,
                                       measure=measure, version=self.version, kind=kind, key=key,
-                                      trigger_key=trigger_key, letter_context=self.letter_context(f))
+                                      trigger_key=trigger_key, letter_context=self.letter_context(f),
+                                      at=self.at)
         self.stats["letters_queued"] += bool(stage.letter_template)
         if case.pk:
             self.changed_cases[case.pk] = case
 
     def event(self, case: Case, *, kind: str, detail: str, key: str, data=None) -> None:
-        self.rows.append(CaseEvent(case=case, pupil_id=case.pupil_id, kind=kind, detail=detail, key=key,
-                                   stage=case.stage, user_name=NIGHTLY_ROLE, night=self.as_of,
-                                   at=event_time(self.as_of), policy_version=self.version, data=data or {}))
+        self.rows.append((CaseEvent, dict(case=case, pupil=case.pupil_id, kind=kind, detail=detail, key=key,
+                                          stage=case.stage, user_name=NIGHTLY_ROLE, night=self.as_of,
+                                          at=self.at, policy_version=self.version, data=data or {})))
+
+
+@contextmanager
+def gc_paused():
+    """No cyclic garbage collection meanwhile: a night allocates many short-lived objects (no
+    cycles), which would set off collections that each walk every long-lived object of the
+    worker, about a tenth of the night's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def night_run(*, as_of: date) -> NightlyRun:
     """Run the nightly job for the current school schema and night ``as_of``."""
     started = timezone.now()
     try:
-        with transaction.atomic():
+        with gc_paused(), transaction.atomic():
             with connection.cursor() as cur:  # one run per school at a time
                 cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                             [f"nightly:{connection.schema_name}"])
@@ -620,7 +580,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
                      "band_colour": band.colour if band else "", "last4_pct": f.pct("last4"),
                      "prev4_pct": f.pct("prev4"), "trend": f.trend,
                      "penalty_unauthorised": f.get("pn", "unauthorised"),
-                     "absent_days": f.absent_days, "no_contact_days": f.no_contact_days, "windows": f.w}
+                     "absent_days": f.absent_days, "no_contact_days": f.no_contact_days}
     written = snapshots_upsert(night=as_of, version=version, rows=snap)
     eng.stats["snapshots_written"] = len(written)
     for pid in written:  # band moves since the previous night's snapshot, counted when first seen
@@ -637,10 +597,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     # Live cases are read as plain rows; only those the night acts on are loaded as objects.
     live = {(r[1], r[2]): r for r in Case.objects.exclude(status=Case.Status.CLOSED).values_list(
         "pk", "pupil_id", "track", "status", "stage__order", "review_due", "monitor_until") if r[1] in figs}
-    seen = set(CaseEvent.objects.filter(key__isnull=False).filter(
-        Q(night__gte=windows.starts["ytd"] - timedelta(days=120)) | Q(night__isnull=True)
-    ).values_list("pupil_id", "key"))
-    moves, touched = [], set()
+    candidates = []
     for pid, f in figs.items():
         for track, track_stages in tracks.items():
             top = period = None
@@ -650,15 +607,14 @@ def _run(*, as_of: date, started) -> NightlyRun:
                     top, period = s, p
             if top is None:
                 continue
-            key = f"{top.key}:{period}"  # == evaluate(top, ...).key
-            if (pid, key) in seen:
-                continue
             row = live.get((pid, track))  # (pk, pupil, track, status, stage order, review due, monitor until)
             if row is not None and not (row[3] == Case.Status.OPEN and row[4] < top.order):
                 continue
-            moves.append((pid, f, track, top, row[0] if row else None))
-            touched.add((pid, track))
-            seen.add((pid, key))
+            # key == evaluate(top, ...).key: a trigger acted on once is not acted on again
+            candidates.append((pid, f, track, top, row[0] if row else None, f"{top.key}:{period}"))
+    seen = keys_seen([(c[0], c[5]) for c in candidates])
+    moves = [c[:5] for c in candidates if (c[0], c[5]) not in seen]
+    touched = {(pid, track) for pid, _, track, *_ in moves}
     waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
                and (r[6] or (r[5] is not None and r[5] <= as_of))]  # monitored, or due for review
     cases = Case.objects.select_related("stage", "stage__next_stage").in_bulk(
@@ -727,11 +683,10 @@ def _run(*, as_of: date, started) -> NightlyRun:
             eng.stats["reviews"] += 1
 
     cases_insert(eng.new_cases)
-    if eng.changed_cases:
-        Case.objects.bulk_update(list(eng.changed_cases.values()), [
-            "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation",
-            "entry_measure", "policy_version", "status", "closed_on", "close_reason"], batch_size=1000)
-    night_rows_save(eng.rows)
+    update_rows(list(eng.changed_cases.values()), [
+        "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation", "entry_measure",
+        "policy_version", "status", "closed_on", "close_reason"])
+    rows_save(eng.rows)
     summary = {k: v for k, v in sorted(eng.stats.items()) if v}
     summary["policy_version"] = version.number
     return NightlyRun.objects.create(night=as_of, status=NightlyRun.Status.COMPLETED, started=started,

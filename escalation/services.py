@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from attendance_site.bulk_sql import insert_rows
 from registers.calendar import open_days
 
 from .models import (
@@ -308,11 +309,16 @@ def event_time(night: date) -> datetime:
     return timezone.make_aware(datetime.combine(night, time(23, 59)))
 
 
+# A row to insert: the model and its values by field name (see attendance_site.bulk_sql).
+PlannedRow = tuple[type, dict]
+
+
 def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str, measure: float | None,
                      version: PolicyVersion, kind: str, key: str | None, trigger_key: str, user=None,
-                     letter_context: dict | None = None) -> list:
-    """Put ``case`` (saved or not) at ``stage`` and return the unsaved rows its actions create:
-    the chronology events, the queued letter and the meeting to arrange."""
+                     letter_context: dict | None = None, at: datetime | None = None) -> list[PlannedRow]:
+    """Put ``case`` (saved or not) at ``stage`` and return the rows its actions create, unsaved:
+    the chronology events, the queued letter and the meeting to arrange. ``at`` stamps the
+    events (default: the end of ``night`` for the nightly job, now for a person)."""
     from letters.models import Letter
 
     case.stage, case.stage_since, case.owner_role = stage, night, stage.owner_role
@@ -321,35 +327,32 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
                           if stage.monitor_school_days else None)
     case.explanation, case.entry_measure, case.policy_version = explanation, measure, version
     auto = user is None
-    at = event_time(night) if auto else timezone.now()
-    common = dict(case=case, pupil_id=case.pupil_id, stage=stage, user=user, user_name=_user_name(user),
+    at = at or (event_time(night) if auto else timezone.now())
+    common = dict(case=case, pupil=case.pupil_id, stage=stage, user=user, user_name=_user_name(user),
                   night=night if auto else None, policy_version=version, at=at)
-    rows = [CaseEvent(kind=kind, key=key, detail=f"{stage.name}: {explanation}",
-                      data={"actions": stage.actions, "measure": measure}, **common)]
+    rows = [(CaseEvent, dict(common, kind=kind, key=key, detail=f"{stage.name}: {explanation}",
+                             data={"actions": stage.actions, "measure": measure}))]
     if stage.letter_template:
-        rows.append(Letter(pupil_id=case.pupil_id, trigger_key=trigger_key,
-                           template_key=stage.letter_template, case=case, night=night,
-                           context=letter_context or {}))
-        rows.append(CaseEvent(kind=CaseEvent.Kind.LETTER, key=f"letter:{trigger_key}"[:120],
-                              detail=f"Letter '{stage.letter_template}' queued", **common))
+        rows.append((Letter, dict(pupil=case.pupil_id, trigger_key=trigger_key, night=night, case=case,
+                                  template_key=stage.letter_template, context=letter_context or {})))
+        rows.append((CaseEvent, dict(common, kind=CaseEvent.Kind.LETTER, key=f"letter:{trigger_key}"[:120],
+                                     detail=f"Letter '{stage.letter_template}' queued")))
     if stage.meeting_type:
-        rows.append(Meeting(case=case, stage=stage, kind=stage.meeting_type))
+        rows.append((Meeting, dict(case=case, stage=stage, kind=stage.meeting_type)))
     if stage.referral:
-        rows.append(CaseEvent(kind=CaseEvent.Kind.REFERRAL, detail=f"Referral due: {stage.referral}",
-                              key=f"referral:{trigger_key}"[:120], **common))
+        rows.append((CaseEvent, dict(common, kind=CaseEvent.Kind.REFERRAL,
+                                     detail=f"Referral due: {stage.referral}",
+                                     key=f"referral:{trigger_key}"[:120])))
     return rows
 
 
-def rows_save(rows: list) -> None:
-    """Save what ``stage_entry_plan`` returned, in bulk; a letter or meeting already there is kept."""
+def rows_save(rows: list[PlannedRow]) -> None:
+    """Insert what ``stage_entry_plan`` planned, one statement per table, after the cases they
+    belong to are saved; a letter, meeting or keyed event already there is kept."""
     from letters.models import Letter
 
-    events = [r for r in rows if isinstance(r, CaseEvent)]
-    letters = [r for r in rows if isinstance(r, Letter)]
-    meetings = [r for r in rows if isinstance(r, Meeting)]
-    Letter.objects.bulk_create(letters, ignore_conflicts=True, batch_size=1000)
-    Meeting.objects.bulk_create(meetings, ignore_conflicts=True, batch_size=1000)
-    CaseEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)
+    for model in (Letter, Meeting, CaseEvent):
+        insert_rows(model, [values for m, values in rows if m is model], on_conflict="ON CONFLICT DO NOTHING")
 
 
 @transaction.atomic
