@@ -2,9 +2,10 @@
 
 ``Model.objects.bulk_create`` builds a model instance per row and has psycopg adapt every
 value of every row as a query parameter; for the nightly job's thousands of rows that costs
-more than PostgreSQL spends writing them. Here each row is a plain dict: the rows are
-streamed with COPY (formatted in C by psycopg) into a temporary table and moved into the
-real one with a single INSERT ... SELECT, which can take an ON CONFLICT clause.
+more than PostgreSQL spends writing them. Here each row is a plain dict, and the rows are
+streamed with COPY (formatted in C by psycopg): straight into the table, or, when the INSERT
+needs an ON CONFLICT or RETURNING clause, into a temporary table first. A few rows go in a
+plain multi-row INSERT, cheaper than creating a temporary table.
 """
 
 import json
@@ -14,10 +15,12 @@ from django.db import connection, transaction
 from django.db.models import JSONField, Model
 from django.utils import timezone
 
+FEW_ROWS = 50
+
 
 def insert_rows(model: type[Model], rows: list[dict], *, on_conflict: str = "",
                 returning: str = "") -> list[tuple]:
-    """``INSERT INTO <model's table> (...) SELECT ... <on_conflict> RETURNING <returning>``.
+    """``INSERT INTO <model's table> (...) ... <on_conflict> RETURNING <returning>``.
 
     A row maps field names or attnames to values: a related object stands for its pk (it
     must be saved by now), a field left out takes its default (``auto_now``/``auto_now_add``
@@ -42,15 +45,21 @@ def insert_rows(model: type[Model], rows: list[dict], *, on_conflict: str = "",
                 name, value = relations[name], value.pk if isinstance(value, Model) else value
             values[name] = value
         records.append(values)
-    if not on_conflict and not returning:  # straight into the table
-        with connection.cursor() as cur:
-            _copy(cur, connection.ops.quote_name(model._meta.db_table), fields, records)
-        return []
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    q = connection.ops.quote_name
+    table, columns = q(model._meta.db_table), ", ".join(q(f.column) for f in fields)
     returning = f"RETURNING {returning}" if returning else ""
+    if len(records) <= FEW_ROWS:
+        one = f"({', '.join(['%s'] * len(fields))})"
+        with connection.cursor() as cur:
+            cur.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(records))} "
+                        f"{on_conflict} {returning}", [v for r in records for v in _values(fields, r)])
+            return cur.fetchall() if returning else []
+    if not on_conflict and not returning:
+        with connection.cursor() as cur:
+            _copy(cur, table, fields, records)
+        return []
     with _staged(model, fields, records) as (cur, temp):
-        cur.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) "
-                    f"SELECT {columns} FROM {temp} {on_conflict} {returning}")
+        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {temp} {on_conflict} {returning}")
         return cur.fetchall() if returning else []
 
 
@@ -71,6 +80,10 @@ def update_rows(objs: list[Model], field_names: list[str]) -> int:
         return cur.rowcount
 
 
+def _values(fields, record: dict) -> list:
+    return [json.dumps(record[f.attname]) if isinstance(f, JSONField) else record[f.attname] for f in fields]
+
+
 @contextmanager
 def _staged(model, fields, records: list[dict]):
     """A temporary table with ``fields``' columns holding ``records`` (attname -> value), loaded
@@ -89,7 +102,6 @@ def _staged(model, fields, records: list[dict]):
 def _copy(cur, table: str, fields, records: list[dict]) -> None:
     """COPY ``records`` (attname -> value) into ``table``'s columns of ``fields``."""
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    attnames = [(f.attname, isinstance(f, JSONField)) for f in fields]
     with cur.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for r in records:
-            copy.write_row([json.dumps(r[a]) if is_json else r[a] for a, is_json in attnames])
+            copy.write_row(_values(fields, r))

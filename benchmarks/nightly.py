@@ -4,16 +4,20 @@
                                            [--la-pupils 500] [--workers 2] [--skip-la] [--keep]
 
 1. One school (schema ``bench_nightly``) with ``--pupils`` pupils and a full school year
-   (190 days, 380 sessions each: 380,000 marks for 1,000 pupils) under the LAP preset.
-   ``night_run`` for the last day of the year is timed: the first run (every case, letter
-   and meeting opened, N → O for the whole year, committed) and reruns of the same night
-   (idempotent: nothing changes; median of 3). Target: first run <= 1 s. ``--repeat N``
-   builds the school N times and reports medians (the machine is shared: use 3 or 5).
-2. A bare ``SELECT pupil_id, code, COUNT(*) FROM marks GROUP BY 1, 2`` over the same marks
-   (median of 3), and the ratios nightly / bare. Target: <= 3x. The first run also writes
-   ~900 cases, ~2,500 events, ~770 letters, 1,000 snapshots and ~5,000 N → O amendments, so
-   its ratio can't approach a read-only aggregate; the rerun's ratio compares like with like
-   (the aggregate plus the checks that find nothing to do).
+   (190 days, 380 sessions each: 380,000 marks for 1,000 pupils) under the LAP preset, met
+   by the nightly job in the two ways a school meets it:
+   a. The year as it happens: the job runs every night of the year in order (as beat would),
+      and the last 5 nights are timed, each a real night's work: the whole year's figures
+      recomputed, 1,000 snapshots, band moves, triggers, reviews, the day's N -> O and the
+      cases, letters and meetings it opens. Targets: median night <= 1 s, and <= 3x a bare
+      ``SELECT pupil_id, code, COUNT(*) FROM marks GROUP BY 1, 2`` over the same marks.
+   b. A year of history imported into a school where the job never ran: the first run opens
+      every case at once (~900 cases, ~1,900 events, ~770 letters, ~470 meetings, 1,000
+      snapshots, ~5,000 N -> O amendments). Target <= 1 s; its ratio to the bare GROUP BY is
+      printed for information, a read-only aggregate being no yardstick for ~15,000 writes.
+      Reruns of that night (nothing to change; idempotent) are timed too.
+   ``--repeat N`` builds the school N times and reports medians (the machine is shared).
+2. The bare GROUP BY, median of 3 per build, timed in the same run.
 3. A synthetic local authority: ``--schools`` schools of ``--la-pupils`` pupils (50 x 500 =
    25,000 pupils, ~9.5 M marks), the nightly job for every school end to end, run by
    ``--workers`` processes (as two Celery workers would on 2 cores). Target: <= 120 s.

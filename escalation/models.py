@@ -190,12 +190,11 @@ class NightlyRun(models.Model):
 class PupilSnapshot(models.Model):
     """A pupil's figures on one night: the history behind trends, arrows and band moves."""
 
-    # No index of their own: one_snapshot_per_night starts with the pupil, and versions are
-    # never deleted. A thousand rows a night per school: each index costs on every one.
+    # No index of its own: one_snapshot_per_night starts with the pupil. A school writes a
+    # thousand rows a night, and every index costs on each. The policy version in force is the
+    # night's NightlyRun's.
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="snapshots", db_index=False)
     night = models.DateField()
-    policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT,
-                                       related_name="+", db_index=False)
     possible = models.PositiveIntegerField()
     attended = models.PositiveIntegerField()
     authorised = models.PositiveIntegerField()

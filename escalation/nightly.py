@@ -43,6 +43,7 @@ from .services import (
 log = logging.getLogger(__name__)
 
 N_TO_O_SCHOOL_DAYS = 5
+RUN_LOOKBACK_DAYS = 70  # how far back a run of absence or of no contact is looked for
 N_TO_O_REASON = "No reason received within 5 school days"
 NIGHTLY_ROLE = "Nightly job"
 PENALTY_WEEKS, PENALTY_SESSIONS = 10, 10
@@ -138,8 +139,8 @@ class Figures:
         return self.w.get(key, NO_MARKS)[METRIC_INDEX[metric]]
 
     def pct(self, key: str) -> float | None:
-        possible = self.get(key, "possible")
-        return self.get(key, "attended") * 100.0 / possible if possible else None
+        possible, attended = self.w.get(key, NO_MARKS)[:2]
+        return attended * 100.0 / possible if possible else None
 
     def absent(self, key: str) -> int:
         return self.get(key, "authorised") + self.get(key, "unauthorised")
@@ -170,6 +171,8 @@ def code_category(code: str) -> int:
 
 
 NO_REASON_CODES = ("N", "O")
+CODE_CATEGORY = {c: code_category(c) for c in codes.CODES}
+CODE_CATEGORY_POSSIBLE = sorted(c for c, cat in CODE_CATEGORY.items() if cat)
 
 
 def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figures]:
@@ -179,77 +182,88 @@ def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figur
     code) — as few groups as a bare GROUP BY — counts each pair's marks on or after every
     window boundary (``COUNT(*) FILTER (WHERE date >= b)``), so a window starting at ``b``
     is the count at ``b`` and one ending early (the previous 4 weeks) is a difference of two
-    counts. The same pass gives each pair's latest mark and first mark in the last 70 days,
-    from which each pupil's latest day in school and latest day with a reason (not N/O) and
-    the current runs of absence and of no contact are counted in open school days. Codes
-    become categories on those few rows, in Python.
+    counts. The same pass gives each pair's latest mark, from which each pupil's latest day
+    in school and latest day with a reason (not N/O) and the current runs of absence and of
+    no contact are counted in open school days. Codes become categories on those few rows,
+    in Python.
     """
     ranges = [(k, s, as_of) for k, s in windows.starts.items()]
     if windows.prev4:
         ranges.append(("prev4", *windows.prev4))
-    lookback = as_of - timedelta(days=70)
+    # Runs of absence look back 70 days, also across the summer into the previous year.
+    lookback = as_of - timedelta(days=RUN_LOOKBACK_DAYS)
     lo = min(min(s for _, s, _ in ranges), lookback)
     bounds = sorted({s for _, s, _ in ranges} | {e + timedelta(days=1) for _, _, e in ranges if e < as_of})
     at = {b: i for i, b in enumerate(bounds)}
-    params: dict = {"lo": lo, "as_of": as_of, "lookback": lookback, "pupils": list(pupil_ids or [])}
+    params: dict = {"lo": lo, "as_of": as_of, "pupils": list(pupil_ids or [])}
     params.update({f"b{i}": b for i, b in enumerate(bounds)})
     counts = ", ".join("COUNT(*)" if b <= lo else f"COUNT(*) FILTER (WHERE m.date >= %(b{i})s)"
                        for i, b in enumerate(bounds))
     pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
-    sql = f"""
-        SELECT m.pupil_id, m.code, {counts},
-               MIN(m.date) FILTER (WHERE m.date > %(lookback)s), MAX(m.date)
-        FROM registers_mark m
-        WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
-        GROUP BY m.pupil_id, m.code"""
-    days = list(SchoolDay.objects.filter(closed=False, date__gt=lookback, date__lte=as_of).order_by("date")
-                .values_list("date", flat=True))
     with connection.cursor() as cur:
         # JIT compilation alone costs more than this query on a school's year of marks (and
         # would switch on for a big school); SET LOCAL lasts until the end of the transaction.
         cur.execute("SET LOCAL jit = off")
-        cur.execute(sql, params)
+        cur.execute(f"""
+            SELECT m.pupil_id, m.code, {counts}, MAX(m.date)
+            FROM registers_mark m
+            WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
+            GROUP BY m.pupil_id, m.code""", params)
         rows = cur.fetchall()
 
     nb = len(bounds)
-    category: dict[str, int] = {}
+    zeros = (0,) * nb
     # pupil -> [-, counts of categories 1 to 4 at each boundary, last in school, last with a reason,
-    #           last mark, first mark in the last 70 days]
+    #           last mark]
     acc: dict[int, list] = {}
     for row in rows:
-        pid, code, first, last = row[0], row[1], row[-2], row[-1]
-        a = acc.get(pid)
-        if a is None:
-            a = acc[pid] = [None, [0] * nb, [0] * nb, [0] * nb, [0] * nb, None, None, None, None]
-        cat = category.get(code)
-        if cat is None:
-            cat = category[code] = code_category(code)
+        cat = CODE_CATEGORY.get(row[1], 0)
         if not cat:
             continue
-        a[cat] = list(map(add, a[cat], row[2:2 + nb]))
+        a = acc.get(row[0])
+        if a is None:
+            a = acc[row[0]] = [None, zeros, zeros, zeros, zeros, None, None, None]
+        a[cat] = tuple(map(add, a[cat], row[2:2 + nb])) if a[cat] is not zeros else row[2:2 + nb]
+        last = row[-1]
         if cat == 1 and (a[5] is None or last > a[5]):
             a[5] = last
-        if code not in NO_REASON_CODES and (a[6] is None or last > a[6]):
+        if row[1] not in NO_REASON_CODES and (a[6] is None or last > a[6]):
             a[6] = last
         if a[7] is None or last > a[7]:
             a[7] = last
-        if first is not None and (a[8] is None or first < a[8]):
-            a[8] = first
 
     # Each window from the METRICS at its start, less those at the day after its end if early.
     spans = [(key, at[start], at[end + timedelta(days=1)] if end < as_of else None)
              for key, start, end in ranges]
+    days = list(SchoolDay.objects.filter(closed=False, date__gt=lookback, date__lte=as_of).order_by("date")
+                .values_list("date", flat=True))
+    firsts = first_marks_since(lookback, as_of, [p for p, a in acc.items() if a[5] is None or a[6] is None])
     out: dict[int, Figures] = {}
-    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark, first_recent) in acc.items():
-        metrics = [[p + q + r + u, p, q, r + u, u] for p, q, r, u in zip(c1, c2, c3, c4, strict=True)]
+    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark) in acc.items():
+        metrics = [(p + q + r + u, p, q, r + u, u) for p, q, r, u in zip(c1, c2, c3, c4, strict=True)]
         f = Figures()
         for key, i, k in spans:
-            f.w[key] = (list(metrics[i]) if k is None
-                        else [x - y for x, y in zip(metrics[i], metrics[k], strict=True)])
-        f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first_recent)
-        f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first_recent)
+            f.w[key] = (metrics[i] if k is None
+                        else tuple(x - y for x, y in zip(metrics[i], metrics[k], strict=True)))
+        first = firsts.get(pid)
+        f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first)
+        f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first)
         out[pid] = f
     return out
+
+
+
+def first_marks_since(lookback: date, as_of: date, pupil_ids: list[int]) -> dict[int, date]:
+    """Each pupil's first mark of a possible session after ``lookback``: where a run of absence
+    begins for a pupil not in school (or with no reason given) all the year so far. Few pupils
+    ask for it; the unique index on (pupil, date, session) finds their marks."""
+    if not pupil_ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute("""SELECT pupil_id, MIN(date) FROM registers_mark
+                       WHERE pupil_id = ANY(%s) AND date > %s AND date <= %s AND code = ANY(%s)
+                       GROUP BY pupil_id""", [pupil_ids, lookback, as_of, list(CODE_CATEGORY_POSSIBLE)])
+        return dict(cur.fetchall())
 
 
 def _run_of_days(days: list[date], last_broken: date | None, last_mark: date | None,
@@ -303,36 +317,46 @@ def _window_label(stage: Stage) -> str:
             else label).lower()
 
 
-PERCENT_TRIGGERS = (Trigger.BELOW, Trigger.BELOW_DECLINING, Trigger.PERSISTENT, Trigger.SEVERE)
-
-
 def stage_fires(stage: Stage, f: Figures, *, windows: Windows) -> str | None:
     """The decision of ``evaluate`` without its words: the trigger key's period (the school year
-    or the episode's first day) if ``stage`` fires for ``f``, else None. The nightly job asks this
-    of every stage for every pupil and builds the explanation only for the stage it acts on."""
-    key, t = stage_window_key(stage), stage.trigger
-    if t in PERCENT_TRIGGERS:
-        possible, attended, authorised, unauthorised, _ = f.w.get(key, NO_MARKS)
-        if not possible or possible < stage.min_possible:
-            return None
-        if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
-            x = float(stage.threshold)
-            hit = (attended * 100 <= x * possible) if stage.threshold_inclusive \
-                else (attended * 100 < x * possible)
-            if hit and t == Trigger.BELOW_DECLINING and not f.declining:
+    or the episode's first day) if ``stage`` fires for ``f``, else None."""
+    return stage_check(stage, windows)(f)
+
+
+def stage_check(stage: Stage, windows: Windows):
+    """``stage_fires`` for one stage and night as a function of the figures alone: the nightly
+    job asks it of every stage for every pupil, so the stage's settings are read once here."""
+    key, t, year = stage_window_key(stage), stage.trigger, str(windows.starts["ytd"].year)
+    count, min_possible = stage.count, stage.min_possible
+    if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
+        x, inclusive = float(stage.threshold), stage.threshold_inclusive
+        declining = t == Trigger.BELOW_DECLINING
+
+        def below(f: Figures) -> str | None:
+            possible, attended = f.w.get(key, NO_MARKS)[:2]
+            if not possible or possible < min_possible:
                 return None
-        else:
-            hit = (authorised + unauthorised) * 100 >= (10 if t == Trigger.PERSISTENT else 50) * possible
-        return str(windows.starts["ytd"].year) if hit else None
+            hit = attended * 100 <= x * possible if inclusive else attended * 100 < x * possible
+            return year if hit and (not declining or f.declining) else None
+        return below
+    if t in (Trigger.PERSISTENT, Trigger.SEVERE):
+        limit = 10 if t == Trigger.PERSISTENT else 50
+
+        def absent(f: Figures) -> str | None:
+            possible, _, authorised, unauthorised, _ = f.w.get(key, NO_MARKS)
+            if not possible or possible < min_possible:
+                return None
+            return year if (authorised + unauthorised) * 100 >= limit * possible else None
+        return absent
     if t in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
-        n = f.w.get(key, NO_MARKS)[3 if t == Trigger.UNAUTHORISED else 4]
-        return str(windows.starts["ytd"].year) if n >= stage.count else None
-    if t in (Trigger.CONTINUOUS, Trigger.NO_CONTACT):
-        days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
-                       else (f.no_contact_days, f.no_contact_since))
-        return since.isoformat() if days >= stage.count else None
+        metric = 3 if t == Trigger.UNAUTHORISED else 4
+        return lambda f: year if f.w.get(key, NO_MARKS)[metric] >= count else None
+    if t == Trigger.CONTINUOUS:
+        return lambda f: f.absent_since.isoformat() if f.absent_days >= count else None
+    if t == Trigger.NO_CONTACT:
+        return lambda f: f.no_contact_since.isoformat() if f.no_contact_days >= count else None
     if t == Trigger.MANUAL:
-        return None
+        return lambda f: None
     raise ValueError(f"stage '{stage.key}' has an unknown trigger '{t}'")
 
 
@@ -416,7 +440,7 @@ SNAPSHOT_COLS = ["possible", "attended", "authorised", "unauthorised", "u_count"
                  "no_contact_days"]
 
 
-def snapshots_upsert(*, night: date, version: PolicyVersion, rows: dict[int, dict]) -> set[int]:
+def snapshots_upsert(*, night: date, rows: dict[int, dict]) -> set[int]:
     """Write the night's snapshots; returns the pupils whose snapshot was written.
 
     A night without snapshots yet (every night but a rerun) takes them all with COPY. A rerun
@@ -426,18 +450,17 @@ def snapshots_upsert(*, night: date, version: PolicyVersion, rows: dict[int, dic
         cur.execute(f"SELECT pupil_id, {', '.join(SNAPSHOT_COLS)} FROM escalation_pupilsnapshot "
                     "WHERE night = %s", [night])
         there = {r[0]: r[1:] for r in cur.fetchall()}
-    new = [dict(r, pupil=p, night=night, policy_version=version) for p, r in rows.items()
+    new = [dict(r, pupil=p, night=night) for p, r in rows.items()
            if not there or there.get(p) != tuple(r[c] for c in SNAPSHOT_COLS)]
     if not there:
         insert_rows(PupilSnapshot, new)
         return set(rows)
-    cols = SNAPSHOT_COLS + ["policy_version_id"]
-    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in SNAPSHOT_COLS)
     written = insert_rows(
         PupilSnapshot, new, returning="pupil_id",
         on_conflict=f"""ON CONFLICT (pupil_id, night) DO UPDATE SET {sets}
-                        WHERE ({", ".join(f"escalation_pupilsnapshot.{c}" for c in cols)})
-                              IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in cols)})""")
+                        WHERE ({", ".join(f"escalation_pupilsnapshot.{c}" for c in SNAPSHOT_COLS)})
+                              IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in SNAPSHOT_COLS)})""")
     return {r[0] for r in written}
 
 
@@ -572,16 +595,16 @@ def _run(*, as_of: date, started) -> NightlyRun:
     bands, before = active_bands(), previous_bands(as_of)
     snap = {}
     for pid, f in figs.items():
-        pct = f.pct("ytd")
+        possible, attended, authorised, unauthorised, u = f.w.get("ytd", NO_MARKS)
+        pct = attended * 100.0 / possible if possible else None
         band = band_for(pct, bands)
-        snap[pid] = {"possible": f.get("ytd", "possible"), "attended": f.get("ytd", "attended"),
-                     "authorised": f.get("ytd", "authorised"), "unauthorised": f.get("ytd", "unauthorised"),
-                     "u_count": f.get("ytd", "u"), "attendance_pct": pct, "band": band.name if band else "",
-                     "band_colour": band.colour if band else "", "last4_pct": f.pct("last4"),
-                     "prev4_pct": f.pct("prev4"), "trend": f.trend,
-                     "penalty_unauthorised": f.get("pn", "unauthorised"),
+        snap[pid] = {"possible": possible, "attended": attended, "authorised": authorised,
+                     "unauthorised": unauthorised, "u_count": u, "attendance_pct": pct,
+                     "band": band.name if band else "", "band_colour": band.colour if band else "",
+                     "last4_pct": f.pct("last4"), "prev4_pct": f.pct("prev4"), "trend": f.trend,
+                     "penalty_unauthorised": f.w.get("pn", NO_MARKS)[3],
                      "absent_days": f.absent_days, "no_contact_days": f.no_contact_days}
-    written = snapshots_upsert(night=as_of, version=version, rows=snap)
+    written = snapshots_upsert(night=as_of, rows=snap)
     eng.stats["snapshots_written"] = len(written)
     for pid in written:  # band moves since the previous night's snapshot, counted when first seen
         if pid in before and before[pid] != snap[pid]["band"]:
@@ -589,22 +612,19 @@ def _run(*, as_of: date, started) -> NightlyRun:
     eng.stats["penalty_candidates"] = sum(1 for s in snap.values()
                                           if s["penalty_unauthorised"] >= PENALTY_SESSIONS)
 
-    # Triggers: the highest firing stage of each track.
+    # Triggers: the highest firing stage of each track (ties: the first in key order).
     tracks = defaultdict(list)
-    for s in stages:
+    for s in sorted(stages, key=lambda s: -s.order):
         if s.trigger != Trigger.MANUAL:
-            tracks[s.track].append(s)
+            tracks[s.track].append((s, stage_check(s, windows)))
     # Live cases are read as plain rows; only those the night acts on are loaded as objects.
     live = {(r[1], r[2]): r for r in Case.objects.exclude(status=Case.Status.CLOSED).values_list(
         "pk", "pupil_id", "track", "status", "stage__order", "review_due", "monitor_until") if r[1] in figs}
     candidates = []
     for pid, f in figs.items():
         for track, track_stages in tracks.items():
-            top = period = None
-            for s in track_stages:  # the highest firing stage; ties: the first in key order
-                p = stage_fires(s, f, windows=windows)
-                if p is not None and (top is None or s.order > top.order):
-                    top, period = s, p
+            top, period = next(((s, p) for s, check in track_stages if (p := check(f)) is not None),
+                               (None, None))
             if top is None:
                 continue
             row = live.get((pid, track))  # (pk, pupil, track, status, stage order, review due, monitor until)

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from attendance_site.bulk_sql import insert_rows, update_rows
+from attendance_site.bulk_sql import FEW_ROWS, insert_rows, update_rows
 
 
 @pytest.fixture
@@ -55,12 +55,13 @@ def test_a_failed_insert_leaves_no_temporary_table_behind(pupil):
 
     from letters.models import Letter
 
+    rows = [{"pupil": pupil, "template_key": "x" if i else None, "trigger_key": f"k{i}"}
+            for i in range(FEW_ROWS + 1)]
     with pytest.raises(IntegrityError, match="template_key"):  # NOT NULL, raised by the INSERT ... SELECT
-        insert_rows(Letter, [{"pupil": pupil, "template_key": None, "trigger_key": "k"}],
-                    on_conflict="ON CONFLICT DO NOTHING")
-    insert_rows(Letter, [{"pupil": pupil, "template_key": "x", "trigger_key": "k"}],
-                on_conflict="ON CONFLICT DO NOTHING")
-    assert list(Letter.objects.values_list("template_key", flat=True)) == ["x"]
+        insert_rows(Letter, rows, on_conflict="ON CONFLICT DO NOTHING")
+    rows[0]["template_key"] = "x"
+    insert_rows(Letter, rows, on_conflict="ON CONFLICT DO NOTHING")  # the same temporary table again
+    assert Letter.objects.filter(template_key="x").count() == FEW_ROWS + 1
 
 
 def test_update_rows_sets_only_the_named_fields(pupil):
@@ -75,3 +76,22 @@ def test_update_rows_sets_only_the_named_fields(pupil):
     assert list(Letter.objects.order_by("trigger_key").values_list("template_key", "status", "pages")) == [
         ("t0", "printed", 1), ("t1", "printed", 2), ("t2", "queued", 0)]
     assert update_rows([], ["status"]) == 0
+
+
+@pytest.mark.parametrize("conflict", ["", "ON CONFLICT DO NOTHING"])
+def test_many_rows_go_by_copy_and_read_back_the_same(pupil, conflict):
+    """Past FEW_ROWS the rows are streamed with COPY: straight in, or through a temporary
+    table when there is an ON CONFLICT clause. Text COPY must escape what it would misread."""
+    from letters.models import Letter
+
+    n = FEW_ROWS * 3
+    rows = [{"pupil": pupil, "trigger_key": f"k{i:03d}", "template_key": f"\\N\t{i}\r\n\\",
+             "context": {"i": i, "s": "a\tb\\c"}, "night": date(2026, 1, 9) if i % 2 else None}
+            for i in range(n)]
+    insert_rows(Letter, rows, on_conflict=conflict)
+    if conflict:
+        insert_rows(Letter, rows, on_conflict=conflict)  # all kept as they were
+
+    got = list(Letter.objects.order_by("trigger_key").values("template_key", "context", "night"))
+    assert got == [{"template_key": r["template_key"], "context": r["context"], "night": r["night"]}
+                   for r in rows]

@@ -48,7 +48,11 @@ CASES = [
     ("continuous-3-days", "continuous", {"count": 3}, P * 20 + A * 2 + O * 4, True),
     ("continuous-2-days", "continuous", {"count": 3}, P * 20 + A * 4, False),
     ("continuous-broken", "continuous", {"count": 3}, P * 20 + A * 3 + P + A * 2, False),
+    ("continuous-never-in-school", "continuous", {"count": 3}, A * 6, True),   # from the first mark
+    ("continuous-never-in-school-2-days", "continuous", {"count": 3}, A * 4, False),
     ("no-contact-3-days", "no_contact", {"count": 3}, P * 20 + N * 6, True),
+    ("no-contact-from-the-first-day", "no_contact", {"count": 3}, N * 6, True),
+    ("no-contact-from-the-first-day-2-days", "no_contact", {"count": 3}, N * 4, False),
     ("no-contact-reason-given", "no_contact", {"count": 3}, P * 20 + N * 2 + A * 2 + N * 2, False),
     ("last-4-weeks-window", "below", {"threshold": 96, "window": "last_4_weeks"}, A * 20 + P * 80, False),
     ("ytd-window", "below", {"threshold": 96}, A * 20 + P * 80, True),
@@ -63,6 +67,18 @@ def test_trigger(two_years, pupil, trigger, options, pattern, expected):
     one_stage(trigger, **options)
     p = pupil()
     last = put(p, START, pattern)
+    assert fired(p, last) is expected
+
+
+@pytest.mark.parametrize("absent_sessions,expected", [(4, False), (6, True)])
+def test_a_run_of_absence_starts_after_the_last_day_in_school_across_the_summer(
+        two_years, pupil, absent_sessions, expected):
+    """In school every day to the end of the summer term, then absent from September: the run
+    counts September's school days only, not the summer holiday nor July's days in school."""
+    one_stage("continuous", count=3)
+    p = pupil()
+    put(p, date(2025, 7, 7), P * 20)  # the last two weeks of the 2024/25 summer term
+    last = put(p, START, A * absent_sessions)
     assert fired(p, last) is expected
 
 
