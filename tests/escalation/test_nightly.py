@@ -49,6 +49,14 @@ def test_n_becomes_o_after_exactly_five_school_days(two_years, pupil, night, con
         assert not MarkAmendment.objects.exists()
 
 
+def test_each_school_marks_table_is_vacuumed_after_2_percent_changes(school_a):
+    """Dead entries of converted N marks in the partial index are cleared (registers 0006)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT reloptions FROM pg_class WHERE oid = 'registers_mark'::regclass")
+        options = set(cur.fetchone()[0])
+    assert {"autovacuum_vacuum_scale_factor=0.02", "autovacuum_analyze_scale_factor=0.02"} <= options
+
+
 def test_closures_do_not_count_as_school_days(two_years, pupil):
     p = pupil()
     Mark.objects.create(pupil=p, date=date(2025, 11, 6), session="AM", code="N")
