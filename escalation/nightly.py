@@ -361,54 +361,35 @@ def stage_check(stage: Stage, windows: Windows):
 
 
 def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
-    """Does ``stage`` fire for a pupil with figures ``f``? Thresholds compare unrounded values."""
-    if stage_fires(stage, f, windows=windows) is None:
+    """Does ``stage`` fire for a pupil with figures ``f``, and why? ``stage_check`` decides
+    (thresholds compare unrounded values); this puts the figures behind it into words."""
+    period = stage_fires(stage, f, windows=windows)
+    if period is None:
         return None
     key, t = stage_window_key(stage), stage.trigger
-    year = str(windows.starts["ytd"].year)
-    possible = f.get(key, "possible")
-    if t in (Trigger.BELOW, Trigger.BELOW_DECLINING, Trigger.PERSISTENT, Trigger.SEVERE):
-        if not possible or possible < stage.min_possible:
-            return None
-        attended, absent = f.get(key, "attended"), f.absent(key)
-        if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
-            x = float(stage.threshold)
-            hit = (attended * 100 <= x * possible) if stage.threshold_inclusive \
-                else (attended * 100 < x * possible)
-            words = f"{'at or below' if stage.threshold_inclusive else 'below'} {x:g}%"
-            if hit and t == Trigger.BELOW_DECLINING:
-                if not f.declining:
-                    return None
-                words += (f" and declining (last 4 school weeks {f.pct('last4'):.1f}% against "
-                          f"{f.pct('prev4'):.1f}% the 4 weeks before)")
-        else:
-            limit = 10 if t == Trigger.PERSISTENT else 50
-            hit = absent * 100 >= limit * possible
-            words = f"absence {absent * 100.0 / possible:.1f}% is at least {limit}% " \
-                    f"({'persistent' if limit == 10 else 'severe'} absence)"
-        return Fired(stage, f.pct(key), f"{_pct_text(f, key, _window_label(stage))}; {words}", year) \
-            if hit else None
+    if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
+        words = f"{'at or below' if stage.threshold_inclusive else 'below'} {float(stage.threshold):g}%"
+        if t == Trigger.BELOW_DECLINING:
+            words += (f" and declining (last 4 school weeks {f.pct('last4'):.1f}% against "
+                      f"{f.pct('prev4'):.1f}% the 4 weeks before)")
+        return Fired(stage, f.pct(key), f"{_pct_text(f, key, _window_label(stage))}; {words}", period)
+    if t in (Trigger.PERSISTENT, Trigger.SEVERE):
+        limit = 10 if t == Trigger.PERSISTENT else 50
+        words = (f"absence {f.absent(key) * 100.0 / f.get(key, 'possible'):.1f}% is at least {limit}% "
+                 f"({'persistent' if limit == 10 else 'severe'} absence)")
+        return Fired(stage, f.pct(key), f"{_pct_text(f, key, _window_label(stage))}; {words}", period)
     if t in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
         metric = "unauthorised" if t == Trigger.UNAUTHORISED else "u"
         n = f.get(key, metric)
-        if n < stage.count:
-            return None
         what = ("unauthorised sessions (G, N, O, U)" if metric == "unauthorised"
                 else "late-after-close (U) marks")
-        since = windows.starts[key]
-        return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} since {since:%-d %b %Y} "
-                                      f"(threshold {stage.count})", f"{year}")
-    if t in (Trigger.CONTINUOUS, Trigger.NO_CONTACT):
-        days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
-                       else (f.no_contact_days, f.no_contact_since))
-        if days < stage.count:
-            return None
-        what = "absent" if t == Trigger.CONTINUOUS else "absent with no reason received (N or O)"
-        return Fired(stage, float(days), f"{what} for {days} school days in a row since {since:%-d %b %Y} "
-                                         f"(threshold {stage.count})", since.isoformat())
-    if t == Trigger.MANUAL:
-        return None
-    raise ValueError(f"stage '{stage.key}' has an unknown trigger '{t}'")
+        return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} since "
+                                      f"{windows.starts[key]:%-d %b %Y} (threshold {stage.count})", period)
+    days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
+                   else (f.no_contact_days, f.no_contact_since))
+    what = "absent" if t == Trigger.CONTINUOUS else "absent with no reason received (N or O)"
+    return Fired(stage, float(days), f"{what} for {days} school days in a row since {since:%-d %b %Y} "
+                                     f"(threshold {stage.count})", period)
 
 
 # --- the run -----------------------------------------------------------------------------------
