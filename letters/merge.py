@@ -5,12 +5,15 @@ It is sanitised with nh3 and checked at save time: only the tags and filters bel
 available (no ``include``, ``load``, ``url``...), and every variable must be a documented merge
 field, so a typo is refused with the field's name instead of printing nothing in 500 letters.
 Rendering only ever sees plain dicts (never model instances), so a template cannot reach
-data that is not a merge field.
+data that is not a merge field. Merge values and quoted text are always escaped, and the
+merged HTML is sanitised again before it goes to WeasyPrint (issue 10: letters cannot reach
+outside themselves).
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 
 import nh3
 from django.template import (
@@ -22,8 +25,9 @@ from django.template import (
     defaultfilters,
     defaulttags,
 )
-from django.template.base import FilterExpression, Variable, VariableNode
+from django.template.base import FilterExpression, Variable, VariableNode, tag_re
 from django.template.defaulttags import ForNode, IfNode
+from django.utils.functional import Promise
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -105,44 +109,58 @@ ENGINE = Engine(autoescape=True, string_if_invalid="")
 ENGINE.template_builtins = [_library]
 
 # --- sanitising -----------------------------------------------------------------
+#
+# The body is sanitised twice: at save time (the stored HTML, template tags kept) and after
+# every merge (the HTML that goes to WeasyPrint). Both use the one allow-list below: no link,
+# object, embed, iframe, img, svg, style element or attribute, no rel (nh3 forces
+# "noopener noreferrer", so never rel=attachment), and links only to https/mailto/tel.
 
-ALLOWED_HTML_TAGS = {"p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "table", "thead",
-                     "tbody", "tr", "th", "td", "h1", "h2", "h3", "h4", "span", "div", "hr",
-                     "blockquote", "small", "sup", "sub", "a", "section", "caption", "colgroup",
-                     "col"}
-ALLOWED_CLASSES = {"signature-block", "signature-line", "lost-table", "page-break", "boxed",
-                   "muted", "right", "centre", "field", "small", "lead", "notice", "form-table",
-                   "blank", "tall"}
-_TAG_RE = re.compile(r"({[{%].*?[}%]})", re.S)
-_ENTITIES = {"&gt;": ">", "&lt;": "<", "&amp;": "&", "&quot;": '"', "&#39;": "'", "&nbsp;": " "}
+ALLOWED_HTML_TAGS = frozenset({
+    "p", "br", "strong", "b", "em", "i", "u", "ul", "ol", "li", "table", "thead", "tbody", "tr",
+    "th", "td", "h1", "h2", "h3", "h4", "span", "div", "hr", "blockquote", "small", "sup", "sub",
+    "a", "section", "caption", "colgroup", "col"})
+ALLOWED_ATTRIBUTES = {"a": {"href"}, "td": {"colspan", "rowspan"},
+                      "th": {"colspan", "rowspan", "scope"}, "col": {"span"}}
+ALLOWED_CLASSES = frozenset({
+    "signature-block", "signature-line", "lost-table", "page-break", "boxed", "muted", "right",
+    "centre", "field", "small", "lead", "notice", "form-table", "blank", "tall"})
+URL_SCHEMES = frozenset({"https", "mailto", "tel"})
+
+# Django's own lexer pattern, so the sanitiser and the compiler agree on what a tag is.
+_TOKEN_RE = tag_re
+_TAG_OPEN_RE = re.compile(r"<[A-Za-z!/?]")
 
 
-def _unescape_tags(html: str) -> str:
-    """nh3 escapes ``>`` and ``&`` in text; template tags must keep their operators."""
-    def fix(m: re.Match) -> str:
-        s = m.group(1)
-        for ent, ch in _ENTITIES.items():
-            s = s.replace(ent, ch)
-        return s
-    return _TAG_RE.sub(fix, html)
+def clean_html(html: str) -> str:
+    """The allow-list applied to any HTML: formatting markup only, nothing fetched."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_HTML_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes={tag: set(ALLOWED_CLASSES) for tag in ALLOWED_HTML_TAGS},
+        url_schemes=set(URL_SCHEMES),
+        url_relative="deny",
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
 
 
 def sanitise(html: str) -> str:
-    """Keep formatting markup only: no scripts, styles, images or remote resources."""
-    cleaned = nh3.clean(
-        html,
-        tags=ALLOWED_HTML_TAGS,
-        attributes={"*": {"class"}, "a": {"href"}, "td": {"colspan", "rowspan"},
-                    "th": {"colspan", "rowspan", "scope"}, "col": {"span"}},
-        url_schemes={"https", "mailto", "tel"},
-        link_rel="noopener noreferrer",
-        filter_style_properties=set(),
-    )
-    cleaned = re.sub(r'class="([^"]*)"',
-                     lambda m: 'class="{}"'.format(" ".join(c for c in m.group(1).split()
-                                                            if c in ALLOWED_CLASSES)), cleaned)
-    cleaned = cleaned.replace(' class=""', "")
-    return _unescape_tags(cleaned)
+    """Sanitise a template body, keeping its template tags exactly as written.
+
+    Each tag is swapped for an unguessable placeholder, the HTML is cleaned, and the tags are
+    put back: nothing is ever un-escaped afterwards, so escaped markup stays text. Markup
+    inside a tag is refused by ``compile_body``; merged output is cleaned again anyway.
+    """
+    nonce = secrets.token_hex(8)
+    held: list[str] = []
+
+    def hold(m: re.Match) -> str:
+        held.append(m.group(0))
+        return f"mergetag{nonce}n{len(held) - 1}z"
+
+    cleaned = clean_html(_TOKEN_RE.sub(hold, html))
+    return re.sub(rf"mergetag{nonce}n(\d+)z", lambda m: held[int(m.group(1))], cleaned)
 
 
 # --- checking ---------------------------------------------------------------------
@@ -164,16 +182,55 @@ def _var_paths(fe) -> list[tuple[str, str]]:
     return out
 
 
-def _condition_paths(cond) -> list[str]:
+def _expressions(cond) -> list[FilterExpression]:
+    """The FilterExpressions of an ``{% if %}`` condition (operands of its operators)."""
     if cond is None:
         return []
-    if hasattr(cond, "value") and isinstance(cond.value, FilterExpression):
-        return _var_paths(cond.value)
+    if isinstance(getattr(cond, "value", None), FilterExpression):
+        return [cond.value]
     out = []
     for side in ("first", "second"):
-        if getattr(cond, side, None) is not None:
-            out += _condition_paths(getattr(cond, side))
+        out += _expressions(getattr(cond, side, None))
     return out
+
+
+def _condition_paths(cond) -> list[str]:
+    return [p for fe in _expressions(cond) for p in _var_paths(fe)]
+
+
+def _literal(value):
+    """Text in quotes is printed escaped, like a merge value, and never holds markup.
+
+    Django marks template string literals safe (``{{ "<b>" }}`` prints live HTML): the
+    check refuses markup characters and the copy drops the mark, so autoescape applies."""
+    if isinstance(value, Promise):  # _("...") is a lazy, still-safe string: not for letters
+        raise MergeError("Translated text _(\"...\") cannot be used in letters.")
+    if isinstance(value, str):
+        if "<" in value or ">" in value:
+            raise MergeError(f"Text in quotes cannot contain < or > ({value[:40]!r}).")
+        return str.__str__(value)  # a plain str, no longer SafeString
+    return value
+
+
+def _plain_literals(fe) -> None:
+    """Check and un-safe every string literal of a FilterExpression (value and arguments)."""
+    if not isinstance(fe, FilterExpression):
+        return
+    if isinstance(fe.var, Variable):
+        fe.var.literal = _literal(fe.var.literal)
+    else:
+        fe.var = _literal(fe.var)
+    filters = []
+    for func, args in fe.filters:
+        out = []
+        for lookup, arg in args:
+            if isinstance(arg, Variable):
+                arg.literal = _literal(arg.literal)
+            else:
+                arg = _literal(arg)
+            out.append((lookup, arg))
+        filters.append((func, out))
+    fe.filters = filters
 
 
 def _check_path(path: str, scope: dict[str, str]) -> None:
@@ -191,14 +248,18 @@ def _check_path(path: str, scope: dict[str, str]) -> None:
 def _walk(nodelist, scope: dict[str, str]) -> None:
     for node in nodelist:
         if isinstance(node, VariableNode):
+            _plain_literals(node.filter_expression)
             for p in _var_paths(node.filter_expression):
                 _check_path(p, scope)
         elif isinstance(node, IfNode):
             for cond, body in node.conditions_nodelists:
+                for fe in _expressions(cond):
+                    _plain_literals(fe)
                 for p in _condition_paths(cond):
                     _check_path(p, scope)
                 _walk(body, scope)
         elif isinstance(node, ForNode):
+            _plain_literals(node.sequence)
             seq = _var_paths(node.sequence)
             for p in seq:
                 _check_path(p, scope)
@@ -216,7 +277,11 @@ def _walk(nodelist, scope: dict[str, str]) -> None:
 
 
 def compile_body(body: str) -> Template:
-    """Compile a sanitised body, refusing unknown tags, filters and merge fields."""
+    """Compile a sanitised body, refusing unknown tags, filters and merge fields, markup
+    inside template tags and markup in quoted text."""
+    for token in _TOKEN_RE.findall(body):
+        if _TAG_OPEN_RE.search(token):
+            raise MergeError(f"HTML cannot go inside a merge tag: {token[:60]}")
     try:
         template = Template(body, engine=ENGINE)
     except TemplateSyntaxError as exc:
@@ -233,7 +298,9 @@ def compile_body(body: str) -> Template:
 
 
 def render_body(template: Template, context: dict) -> str:
-    return template.render(Context(context, autoescape=True))
+    """Merge, then sanitise the result again: whatever the template or the values did, only
+    allow-listed markup reaches the PDF."""
+    return clean_html(template.render(Context(context, autoescape=True)))
 
 
 # --- building values ----------------------------------------------------------------

@@ -2,15 +2,18 @@
 
 One ``FontConfiguration`` and one parsed stylesheet per process (stack.md: ~43 ms a letter
 when shared). The fonts are the project's own copy of DejaVu Sans (static/fonts). Nothing is
-ever fetched over the network: the URL fetcher only serves the vendored fonts.
+ever fetched over the network or from any other file: the URL fetcher serves the vendored
+fonts by exact path and ``data:`` URLs, and refuses everything else (issue 10).
 """
 
 from __future__ import annotations
 
 import atexit
 import io
+import posixpath
 from functools import cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
@@ -64,19 +67,54 @@ PAGE_NUMBERS_CSS = """
 """
 
 
-def _fetcher():
-    """Serve only the vendored fonts; refuse everything else (no network, no other files)."""
-    from weasyprint.urls import URLFetcher
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf")
+MIME_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2",
+              ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
 
-    prefix = FONTS_DIR.as_uri() + "/"
 
-    class FontsOnly(URLFetcher):
+def _local_files_fetcher(files):
+    """A WeasyPrint URL fetcher that serves exactly ``files`` (paths) and ``data:`` URLs.
+
+    A ``file:`` URL is decoded once, normalised and compared with the fixed set; one with a
+    host, query or fragment, or not in the set, is refused, as is every other scheme. The
+    file served is the one resolved when the fetcher was made, and only while the requested
+    path still resolves to it (a file swapped for a symlink is refused)."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    allowed = {posixpath.normpath(str(Path(f).absolute())): Path(f).resolve(strict=True)
+               for f in files}
+
+    class LocalFilesOnly(URLFetcher):
+        def allowed_path(self, url: str) -> Path | None:
+            parts = urlsplit(url)
+            if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost") \
+                    or parts.query or parts.fragment or "?" in url or "#" in url:
+                return None
+            path = unquote(parts.path)  # once: "%252e" stays a literal "%2e", not in the set
+            real = allowed.get(posixpath.normpath(path)) if path.startswith("/") else None
+            try:
+                if real is None or Path(path).resolve(strict=True) != real:
+                    return None
+            except (OSError, RuntimeError, ValueError):  # missing, a symlink loop, NUL
+                return None
+            return real
+
         def fetch(self, url, headers=None):
-            if url.startswith(prefix) and ".." not in url:
-                return super().fetch(url, headers)
-            raise ValueError(f"external resource refused: {url[:80]}")
+            if url[:5].lower() == "data:":
+                return super().fetch(url, headers)  # allowed_protocols: data only
+            path = self.allowed_path(url)
+            if path is None:
+                raise ValueError(f"resource refused: {url[:80]}")
+            return URLFetcherResponse(
+                path.as_uri(), path.read_bytes(),
+                {"Content-Type": MIME_TYPES.get(path.suffix.lower(), "application/octet-stream")})
 
-    return FontsOnly(allowed_protocols={"file"})
+    return LocalFilesOnly(allowed_protocols={"data"}, allow_redirects=False)
+
+
+def _fetcher():
+    """Serve only the vendored fonts (and data: URLs): no network, no other file."""
+    return _local_files_fetcher(FONTS_DIR / name for name in FONT_FILES)
 
 
 @cache
