@@ -28,7 +28,6 @@ from .conftest import contact, mark, school_days
 
 AS_OF = date(2026, 1, 30)
 FONTS = pdf.FONTS_DIR.as_uri()
-LIVE_ATTACHMENT = re.compile(r"<(a|link)\b[^>]*attachment", re.I)
 UP = "/".join(["%2e%2e"] * 12)  # more than enough parent steps to reach /
 
 
@@ -64,6 +63,22 @@ def attachments(data: bytes) -> list[str]:
         for annot in page.get("/Annots") or []:
             if annot.get_object().get("/Subtype") == "/FileAttachment":
                 found.append("annotation")
+    return found
+
+
+def live_attachments(html: str) -> list:
+    """Tags an HTML parser sees as a link or a rel=attachment (escaped text does not count)."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            rel = (dict(attrs).get("rel") or "").lower()
+            if tag == "link" or "attachment" in rel:
+                found.append((tag, attrs))
+
+    Parser().feed(html)
     return found
 
 
@@ -166,7 +181,7 @@ def test_reported_attack_saved_through_the_form_leaks_nothing(people, sam, secre
     status, template = save_through_form(people, body)
     assert status in (200, 302)
     if template is not None:  # saved (markup gone) or refused: either way nothing leaks
-        assert not LIVE_ATTACHMENT.search(template.body)  # escaped text at most
+        assert not live_attachments(template.body)  # escaped text at most
         data = letter_pdf(template, sam)
         if data:
             assert_clean(data, marker)
@@ -325,7 +340,7 @@ def test_template_tags_split_over_markup_leave_only_text(people, sam, secret):
     ]):
         _status, template = save_through_form(people, body, key=f"split-{i}")
         if template is not None:
-            assert not LIVE_ATTACHMENT.search(template.body)
+            assert not live_attachments(template.body)
             assert_clean(letter_pdf(template, sam, trigger=f"s{i}"), marker)
 
 
@@ -392,7 +407,7 @@ def test_preview_html_is_sanitised_after_merging(people, sam, secret):
     r = lead.post("/letters/templates/preview/", {"body": body.replace("<", "&lt;").replace(">", "&gt;"),
                                                   "kind": "letter", "pupil": sam.pk})
     html = r.json()["html"]
-    assert not LIVE_ATTACHMENT.search(html)
+    assert not live_attachments(html)
 
 
 # --- legitimate letters still work ---------------------------------------------------------
@@ -554,3 +569,68 @@ def test_renderer_still_draws_data_images():
     png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
     data, _pages = pdf.html_to_pdf(f'<p>x</p><img src="data:image/png;base64,{png}" width="20">')
     assert b"/Subtype /Image" in data or b"/Image" in data
+
+
+# --- second opinion: attacks on the fix itself ----------------------------------------------
+
+@pytest.mark.parametrize("body, refused", [
+    # Entities the sanitiser decodes can assemble a template tag after the tags were held:
+    # the checks run on the sanitised body, so the new tag is checked like any other.
+    ("{&#123; pupil.secret }}", "pupil.secret"),
+    ("&#123;&#123; pupil.secret }}", "pupil.secret"),
+    ("{&#37; include 'letters/pdf/letter.html' %}", "include"),
+    ("&lbrace;% ssi '/etc/passwd' %&rbrace;", "ssi"),
+    ("{&#123; pupil.forename|safe }}", "safe"),
+    ("{&#37; autoescape off %}x{&#37; endautoescape %}", "autoescape"),
+])
+def test_entities_that_decode_into_template_tags_are_checked(school_a, body, refused):
+    with pytest.raises(ValidationError) as exc:
+        services.template_save(key="ent", name="Ent", body=f"<p>{body}</p>")
+    assert refused in str(exc.value)
+
+
+def test_entities_that_decode_into_a_literal_with_markup_stay_text(people, sam, secret):
+    path, marker = secret
+    body = f"<p>{{&#123; '&lt;link rel=\"attachment\" href=\"{marker_url(path)}\"&gt;' }}}}</p>"
+    _status, template = save_through_form(people, body, key="ent2")
+    assert template is not None and not live_attachments(template.body)
+    assert_clean(letter_pdf(template, sam), marker)
+
+
+def test_merge_values_inside_attributes_cannot_break_out(people, school_a, make_pupil, calendar,
+                                                         secret):
+    path, marker = secret
+    p = make_pupil(group="4B", year_group=4, legal_forename='x" rel="attachment" href="/etc/passwd',
+                   preferred_forename="' onload='x")
+    contact(p, email="a@b.example")
+    body = ('<p><a href="https://school.example/{{ pupil.legal_forename }}">a</a>'
+            '<a href="mailto:{{ pupil.forename }}">b</a></p>'
+            '<table><tr><td colspan="{{ pupil.legal_forename }}">c</td></tr></table>')
+    status, template = save_through_form(people, body, key="attr")
+    assert status == 302
+    html = merge.render_body(merge.compile_body(template.body),
+                             services.Bundle.load([p.pk]).context(p.pk))
+    assert not live_attachments(html) and 'rel="noopener noreferrer"' in html
+    assert "&quot; rel=&quot;attachment" in html  # the value stayed inside its attribute
+    assert_clean(letter_pdf(template, p), marker)
+
+
+def test_svg_in_a_data_url_cannot_fetch_files_either(secret):
+    """data: URLs are served, but what they reference goes through the same fetcher."""
+    from urllib.parse import quote
+
+    path, marker = secret
+    enc = refused_urls(path)["encoded-dots"]
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+           f'width="20" height="20"><image xlink:href="{enc}" href="{enc}" width="20" height="20"/>'
+           f'<style>@import url("{enc}");</style><text y="10">svg</text></svg>')
+    data, _ = pdf.html_to_pdf(f'<p>x</p><img src="data:image/svg+xml,{quote(svg)}">')
+    assert_clean(data, marker)
+
+
+def test_the_stored_body_is_what_was_checked(school_a):
+    """Saving twice gives the same body: nothing the sanitiser does creates new tags later."""
+    body = ("<p>{&#123; pupil.forename }} &lt;b&gt; {% if attendance.pct < 90 %}x{% endif %}</p>"
+            "<p>{{ meeting.place|default:'a & b' }}</p>")
+    first = services.template_save(key="twice", name="T", body=body).body
+    assert services.template_save(key="twice", name="T", body=first).body == first
