@@ -101,6 +101,9 @@ def letter_render(*, letter: Letter, bundle: Bundle, templates: dict) -> bool:
         _fail(letter, f"No active letter template with the key '{letter.template_key}'.")
         return False
     tmpl, compiled = template
+    if isinstance(compiled, merge.MergeError):  # saved before a check it now fails
+        _fail(letter, f"The template '{tmpl.name}' must be edited and saved again: {compiled}")
+        return False
     ctx = bundle.context(letter.pupil_id, letter.context)
     if tmpl.kind == LetterTemplate.Kind.LETTER and not ctx["contacts"]:
         _fail(letter, NO_CONTACT)
@@ -129,8 +132,8 @@ def _templates(keys) -> dict:
     for t in LetterTemplate.objects.filter(key__in=set(keys), active=True):
         try:
             out[t.key] = (t, merge.compile_body(t.body))
-        except merge.MergeError:
-            continue  # reported per letter as a missing template
+        except merge.MergeError as exc:
+            out[t.key] = (t, exc)  # reported on each letter
     return out
 
 

@@ -397,7 +397,8 @@ def test_a_template_stored_before_the_fix_renders_clean_or_fails(school_a, sam, 
         f"<p>{{{{ '<a rel=\"attachment\" href=\"{url}\">x</a>' }}}}</p>"))
     assert letter_pdf(literal, sam, trigger="old2") == b""
     letter = Letter.objects.get(trigger_key="old2")
-    assert letter.status == Letter.Status.FAILED and "No active letter template" in letter.error
+    assert letter.status == Letter.Status.FAILED
+    assert letter.error.startswith("The template 'Old 2' must be edited and saved again: HTML cannot")
 
 
 def test_preview_html_is_sanitised_after_merging(people, sam, secret):
