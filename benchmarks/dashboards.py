@@ -179,7 +179,7 @@ def bench_school(results: Results, args, rng) -> None:
                entries=[Entry(p.pk, "N", None, "benchmark amendment") for p in pupils],
                user=head, role=Role.HEAD.label)
     page = get(f"/dashboard/?{q}").content.decode()
-    csa = selectors.compulsory_school_age(selectors.pupils_on_roll(date(2025, 8, 1), as_of), as_of)
+    csa = selectors.national_cohort(selectors.pupils_on_roll(date(2025, 8, 1), as_of), as_of)
     want = selectors.stats_total(pupils=csa, date_from=date(2025, 8, 1), date_to=as_of)
     shown = re.search(r'data-figure="attendance-csa">([0-9.]+)%', page).group(1)
     n_now = re.search(r"No reason yet.*?</tr>", page, re.S)

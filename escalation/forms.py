@@ -154,6 +154,7 @@ class StageForm(forms.ModelForm):
             "monitor_school_days",
             "next_stage",
             "description",
+            "enforcement",
             "active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}

@@ -140,6 +140,10 @@ class Stage(models.Model):
     next_stage = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="previous_stages")
     description = models.TextField(blank=True)
+    enforcement = models.BooleanField(
+        default=False,
+        help_text="Legal enforcement (penalty warnings and notices, legal action): only for pupils of "
+                  "compulsory school age, counting sessions from the day they reached it")
     active = models.BooleanField(default=True)
 
     class Meta:

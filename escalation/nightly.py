@@ -27,7 +27,7 @@ from django.utils import timezone
 from attendance_site.bulk_sql import insert_rows, update_rows
 from registers import codes
 from registers.models import MarkAmendment, Pupil, SchoolDay
-from registers.school_year import school_year_start
+from registers.school_year import csa_start, of_compulsory_school_age, school_year_start
 
 from .models import Case, CaseEvent, NightlyRun, PolicyVersion, PupilSnapshot, Stage, Trigger, Window
 from .services import (
@@ -360,6 +360,19 @@ def stage_check(stage: Stage, windows: Windows):
     raise ValueError(f"stage '{stage.key}' has an unknown trigger '{t}'")
 
 
+def enforcement_start(stage: Stage, windows: Windows, f: Figures) -> date:
+    """The first day whose sessions an enforcement stage's trigger counts: a child must have
+    been of compulsory school age since then for the stage to apply (domain.md sections 1 and 6:
+    sessions before the pupil reached CSA do not count)."""
+    if stage.trigger == Trigger.CONTINUOUS:
+        return f.absent_since or windows.as_of
+    if stage.trigger == Trigger.NO_CONTACT:
+        return f.no_contact_since or windows.as_of
+    if stage.trigger == Trigger.MANUAL:
+        return windows.as_of
+    return windows.starts.get(stage_window_key(stage), windows.as_of)
+
+
 def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
     """Does ``stage`` fire for a pupil with figures ``f``, and why? ``stage_check`` decides
     (thresholds compare unrounded values); this puts the figures behind it into words."""
@@ -565,8 +578,18 @@ def _run(*, as_of: date, started) -> NightlyRun:
     eng.stats["n_to_o"] = n_to_o(as_of=as_of)
     stages = list(Stage.objects.filter(active=True).select_related("next_stage"))
     windows = Windows.build(as_of, stages)
-    on_roll = set(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
-                                       admission_date__lte=as_of).values_list("pk", flat=True))
+    born = dict(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
+                                     admission_date__lte=as_of).values_list("pk", "date_of_birth"))
+    on_roll = set(born)
+    # Enforcement applies only to children of compulsory school age (domain.md section 1).
+    csa_since = {pid: csa_start(dob) for pid, dob in born.items() if of_compulsory_school_age(dob, as_of)}
+
+    def may_enforce(pid: int, stage: Stage | None, f: Figures) -> bool:
+        if stage is None or not stage.enforcement:
+            return True
+        since = csa_since.get(pid)
+        return since is not None and since <= enforcement_start(stage, windows, f)
+
     figs = {pid: f for pid, f in figures(as_of=as_of, windows=windows).items() if pid in on_roll}
     for pid in on_roll - figs.keys():
         figs[pid] = Figures()
@@ -590,8 +613,9 @@ def _run(*, as_of: date, started) -> NightlyRun:
     for pid in written:  # band moves since the previous night's snapshot, counted when first seen
         if pid in before and before[pid] != snap[pid]["band"]:
             eng.stats[f"band: {before[pid] or '–'} → {snap[pid]['band'] or '–'}"] += 1
-    eng.stats["penalty_candidates"] = sum(1 for s in snap.values()
-                                          if s["penalty_unauthorised"] >= PENALTY_SESSIONS)
+    eng.stats["penalty_candidates"] = sum(1 for pid, s in snap.items()
+                                          if s["penalty_unauthorised"] >= PENALTY_SESSIONS
+                                          and csa_since.get(pid, as_of) <= windows.starts["pn"])
 
     # Triggers: the highest firing stage of each track (ties: the first in key order).
     tracks = defaultdict(list)
@@ -604,8 +628,8 @@ def _run(*, as_of: date, started) -> NightlyRun:
     candidates = []
     for pid, f in figs.items():
         for track, track_stages in tracks.items():
-            top, period = next(((s, p) for s, check in track_stages if (p := check(f)) is not None),
-                               (None, None))
+            top, period = next(((s, p) for s, check in track_stages
+                                if (p := check(f)) is not None and may_enforce(pid, s, f)), (None, None))
             if top is None:
                 continue
             row = live.get((pid, track))  # (pk, pupil, track, status, stage order, review due, monitor until)
@@ -645,7 +669,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
         if case.monitor_until:
             dates = absences.get(case.pk)
             key = f"monitor:{case.track}:{stage.key}:{case.stage_since}"
-            if dates and stage.next_stage:
+            if dates and stage.next_stage and may_enforce(case.pupil_id, stage.next_stage, f):
                 listed = ", ".join(f"{d:%-d %b}" for d in dates)
                 eng.enter(case, stage.next_stage, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
                           trigger_key=f"{stage.next_stage.key}:{case.track}:{case.stage_since}",
@@ -668,7 +692,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
         fmt = "{:.1f}%".format if not lower_is_better(stage) else "{:g}".format
         change = f"{fmt(entry) if entry is not None else '–'} → {fmt(now) if now is not None else '–'}"
         key = f"review:{case.track}:{stage.key}:{case.review_due}"
-        if not improved and stage.next_stage:
+        if not improved and stage.next_stage and may_enforce(case.pupil_id, stage.next_stage, f):
             eng.enter(case, stage.next_stage, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
                       trigger_key=f"{stage.next_stage.key}:{case.track}:{case.review_due}",
                       measure=stage_measure(stage.next_stage, f),

@@ -38,6 +38,7 @@ def stage(
     monitor=None,
     next_stage=None,
     description="",
+    enforcement=None,
 ):
     return {
         "key": key,
@@ -60,6 +61,8 @@ def stage(
         "monitor_school_days": monitor,
         "next_stage": next_stage,
         "description": description,
+        # Every penalty-track stage is enforcement; other tracks say so stage by stage.
+        "enforcement": track == "penalty" if enforcement is None else enforcement,
     }
 
 
@@ -135,6 +138,7 @@ STAGES = {
             "Letter 3: Formalise and enforce (SA)",
             3,
             "severe",
+            enforcement=True,
             min_possible=MIN,
             letter="lap_letter_3",
             meeting="attendance_contract",
@@ -147,6 +151,7 @@ STAGES = {
             "Letter 3: Formalise and enforce (below 90% and declining)",
             3,
             "below_declining",
+            enforcement=True,
             threshold=90,
             min_possible=MIN,
             letter="lap_letter_3",
@@ -293,6 +298,7 @@ STAGES = {
             "Penalty notice: 15 school days monitoring",
             8,
             "manual",
+            enforcement=True,
             monitor=15,
             next_stage="chw-la-referral",
             letter="cheetwood_pn_monitoring",
@@ -302,6 +308,7 @@ STAGES = {
             "Referral to the LA for legal action",
             9,
             "manual",
+            enforcement=True,
             owner=HEAD,
             referral="Manchester City Council: penalty notice / legal proceedings",
         ),
@@ -352,6 +359,7 @@ STAGES = {
             "Written warning from the School Attendance Improvement Service",
             4,
             "manual",
+            enforcement=True,
             referral="School Attendance Improvement Service: written warning",
             monitor=15,
             next_stage="stl-fpn",
@@ -362,6 +370,7 @@ STAGES = {
             "Fixed penalty notice",
             5,
             "manual",
+            enforcement=True,
             owner=HEAD,
             referral="Request a fixed penalty notice",
             description="No improvement after 15 days.",

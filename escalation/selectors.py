@@ -1,6 +1,7 @@
 """Reads for the queue, case pages, class lists, targets and penalty notices (SQL-first)."""
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -10,7 +11,7 @@ from django.db.models import Count, IntegerField, Q, Value, When
 from registers import codes
 from registers.calendar import open_days
 from registers.models import Mark, Pupil
-from registers.school_year import school_year_end
+from registers.school_year import csa_dob_bounds, csa_start, school_year_end
 
 from .models import Band, Case, PupilSnapshot
 from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, school_weeks
@@ -25,14 +26,37 @@ def penalty_window(as_of: date) -> tuple[date, date] | None:
 
 
 def penalty_candidates(*, as_of: date, threshold: int = PENALTY_SESSIONS) -> list[dict]:
+    """Pupils for whom a penalty notice must be considered (domain.md section 6): of compulsory
+    school age on ``as_of``, with ``threshold`` or more unauthorised sessions in the window,
+    counting only sessions on or after the day each pupil reached compulsory school age."""
     window = penalty_window(as_of)
     if window is None:
         return []
-    rows = (Mark.objects.filter(date__gte=window[0], date__lte=window[1], code__in=codes.UNAUTHORISED_CODES)
-            .values("pupil_id", "pupil__upn").annotate(n=Count("id")).filter(n__gte=threshold)
-            .order_by("-n", "pupil__upn"))
+    oldest, youngest = csa_dob_bounds(as_of)
+    rows = list(Mark.objects.filter(date__gte=window[0], date__lte=window[1],
+                                    code__in=codes.UNAUTHORISED_CODES,
+                                    pupil__date_of_birth__gte=oldest, pupil__date_of_birth__lte=youngest)
+                .values("pupil_id", "pupil__upn", "pupil__date_of_birth").annotate(n=Count("id"))
+                .filter(n__gte=threshold))
+    # A child who reached CSA inside the window (a reception child on 31 December, say) has
+    # the sessions before that day taken off: one more query for those few children.
+    late = {r["pupil_id"]: csa_start(r["pupil__date_of_birth"]) for r in rows
+            if csa_start(r["pupil__date_of_birth"]) > window[0]}
+    if late:
+        counted = Counter(Mark.objects.filter(pupil_id__in=list(late), date__gte=min(late.values()),
+                                              date__lte=window[1], code__in=codes.UNAUTHORISED_CODES)
+                          .values_list("pupil_id", "date").iterator())
+        since = Counter()
+        for (pid, day), n in counted.items():
+            if day >= late[pid]:
+                since[pid] += n
+        for r in rows:
+            if r["pupil_id"] in late:
+                r["n"] = since[r["pupil_id"]]
+    rows = sorted((r for r in rows if r["n"] >= threshold), key=lambda r: (-r["n"], r["pupil__upn"]))
     return [{"pupil_id": r["pupil_id"], "upn": r["pupil__upn"], "unauthorised_sessions": r["n"],
-             "window_start": window[0].isoformat(), "window_end": window[1].isoformat()} for r in rows]
+             "window_start": window[0].isoformat(),
+             "window_end": window[1].isoformat()} for r in rows]
 
 
 # --- the queue ------------------------------------------------------------------------------

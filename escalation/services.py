@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from attendance_site.bulk_sql import insert_rows
 from registers.calendar import open_days
+from registers.school_year import csa_end, csa_start, of_compulsory_school_age
 
 from .models import (
     AttendanceContract,
@@ -115,7 +116,7 @@ PERCENT_TRIGGERS = {Trigger.BELOW, Trigger.BELOW_DECLINING}
 COUNT_TRIGGERS = {Trigger.UNAUTHORISED, Trigger.CONTINUOUS, Trigger.U_COUNT, Trigger.NO_CONTACT}
 STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "count",
                 "window", "window_n", "min_possible", "letter_template", "meeting_type", "task", "referral",
-                "owner_role", "review_days", "monitor_school_days", "description", "active"]
+                "owner_role", "review_days", "monitor_school_days", "description", "enforcement", "active"]
 
 
 def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
@@ -367,6 +368,9 @@ def case_advance(*, case: Case, user, to_stage: Stage | None = None, reason: str
     if case.status == Case.Status.CLOSED:
         raise ValidationError("This case is closed.")
     night = timezone.localdate()
+    if target.enforcement and not of_compulsory_school_age(case.pupil.date_of_birth, night):
+        raise ValidationError(f"'{target.name}' is enforcement, and {case.pupil.display_name} is not of "
+                              "compulsory school age.")
     rows = stage_entry_plan(case=case, stage=target, night=night, user=user, version=policy_version_current(),
                             explanation=reason.strip() or f"moved on by {_user_name(user)}",
                             measure=case.entry_measure, kind=CaseEvent.Kind.ADVANCED, key=None,
@@ -531,6 +535,11 @@ def penalty_notice_issue(*, pupil, parent, kind: str, issued_on: date, window_st
     """
     if parent.pupil_id != pupil.pk:
         raise ValidationError("That contact is not a parent of this pupil.")
+    if not of_compulsory_school_age(pupil.date_of_birth, issued_on):
+        raise ValidationError(
+            f"{pupil.display_name} is not of compulsory school age on {issued_on:%-d %B %Y} (from "
+            f"{csa_start(pupil.date_of_birth):%-d %B %Y} to {csa_end(pupil.date_of_birth):%-d %B %Y}): "
+            "no notice to improve or penalty notice can be issued.")
     if kind == PenaltyNotice.Kind.PENALTY and unauthorised_sessions < 10:
         raise ValidationError("A penalty notice needs 10 or more unauthorised sessions in 10 school weeks.")
     notice = PenaltyNotice(pupil=pupil, parent=parent, kind=kind, issued_on=issued_on,

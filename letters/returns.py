@@ -21,7 +21,7 @@ from django.db.models import Count, Max, Q
 
 from registers import codes as national_codes
 from registers.models import Contact, DeletionGround, Mark, Pupil, SchoolDay
-from registers.school_year import csa_birth_range, school_year_start
+from registers.school_year import school_year_start
 from registers.selectors import compulsory_school_age, stats_by_pupil
 
 KINDS = ["attendance", "sickness", "new_pupils", "deletions", "cme"]
@@ -245,7 +245,7 @@ def _illness_sessions(start: date, end: date) -> dict[int, int]:
 
 def sickness_return(*, as_of: date, period_start: date | None = None,
                     rules: Rules | None = None) -> list[dict]:
-    """Pupils with illness (I) for ``sickness_days`` school days in the school year,
+    """Pupils of compulsory school age with illness (I) for ``sickness_days`` school days in the school year,
     consecutively (a run of I days) or cumulatively (2 × days sessions of I). The evidence
     lists each continuous period of illness; ``key`` is the latest period's first day, so a
     continuing period is reported once."""
@@ -259,7 +259,8 @@ def sickness_return(*, as_of: date, period_start: date | None = None,
     ids = {pk for pk, n in totals.items() if n >= threshold_sessions} | long_runs
     roll = set(_on_roll(as_of).filter(pk__in=ids).values_list("pk", flat=True)) | set(
         Pupil.objects.filter(pk__in=ids, leaving_date__gte=period_start).values_list("pk", flat=True))
-    ids &= roll
+    csa = compulsory_school_age(Pupil.objects.filter(pk__in=ids), as_of)
+    ids &= roll & set(csa.values_list("pk", flat=True))
     pupils, contacts = _pupils(ids), _first_contacts(ids)
     records = []
     for pk in ids:
@@ -351,12 +352,16 @@ def deletions_return(*, as_of: date, period_start: date | None = None,
 
 def cme_return(*, as_of: date, period_start: date | None = None,
                rules: Rules | None = None) -> list[dict]:
-    """Children missing from school: ``cme_days`` consecutive school days of unexplained
-    absence (N or O) ending in the period."""
+    """Children of compulsory school age missing from school: ``cme_days`` consecutive school
+    days of unexplained absence (N or O) ending in the period. (Younger children missing from
+    school still reach the office through the no-contact track's home visit.)"""
     rules = rules or Rules()
     period_start = period_start or school_year_start(as_of)
     found = runs(codes=UNEXPLAINED, min_days=rules.cme_days, start=_lookback(period_start, as_of),
                  end=as_of, ends_from=period_start)
+    csa = set(compulsory_school_age(Pupil.objects.filter(pk__in=list(found)), as_of)
+              .values_list("pk", flat=True))
+    found = {pk: rs for pk, rs in found.items() if pk in csa}
     pupils, contacts = _pupils(found), _first_contacts(found)
     last_present = dict(Mark.objects.filter(pupil_id__in=list(found),
                                             code__in=national_codes.ATTENDED_CODES, date__lte=as_of)
@@ -398,11 +403,6 @@ def build(kind: str, *, as_of: date, period_start: date | None = None,
 def public_record(rec: dict) -> dict:
     """The exported shape: no internal ids."""
     return {k: v for k, v in rec.items() if k not in ("pupil_id", "key")}
-
-
-def csa_note(as_of: date) -> str:
-    oldest, youngest = csa_birth_range(as_of)
-    return f"compulsory school age: born {oldest.isoformat()} to {youngest.isoformat()}"
 
 
 # --- census -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from . import codes
 from .models import Mark, Pupil
-from .school_year import csa_birth_range, school_year_start
+from .school_year import csa_birth_range, csa_dob_bounds, school_year_start
 
 PA_THRESHOLD = 10.0  # absence % at or above which a pupil is persistently absent
 SA_THRESHOLD = 50.0  # absence % at or above which a pupil is severely absent
@@ -169,9 +169,17 @@ def pupils_on_roll(date_from: date, date_to: date) -> QuerySet:
                                 admission_date__lte=date_to)
 
 
-def compulsory_school_age(pupils: QuerySet, on: date) -> QuerySet:
-    """Restrict to pupils aged 5–15 at the start of the school year containing ``on``."""
+def national_cohort(pupils: QuerySet, on: date) -> QuerySet:
+    """Restrict to pupils aged 5–15 at the start of the school year containing ``on``: the
+    cohort of the national statistics, for headline figures only (no legal duty uses it)."""
     oldest, youngest = csa_birth_range(on)
+    return pupils.filter(date_of_birth__gte=oldest, date_of_birth__lte=youngest)
+
+
+def compulsory_school_age(pupils: QuerySet, on: date) -> QuerySet:
+    """Restrict to pupils of compulsory school age on ``on``, each by their own date of birth
+    (domain.md section 1): what every legal duty (returns, enforcement) uses."""
+    oldest, youngest = csa_dob_bounds(on)
     return pupils.filter(date_of_birth__gte=oldest, date_of_birth__lte=youngest)
 
 

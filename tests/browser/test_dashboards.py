@@ -121,7 +121,7 @@ def _expected_pa() -> int:
     with schema_context(SCHEMA):
         today = date.today()
         start = school_year_start(today)
-        csa = selectors.compulsory_school_age(selectors.pupils_on_roll(start, today), today)
+        csa = selectors.national_cohort(selectors.pupils_on_roll(start, today), today)
         per = selectors.stats_by_pupil(pupils=csa, date_from=start, date_to=today)
         return sum(s.persistent for s in per.values())
 

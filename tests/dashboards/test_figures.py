@@ -21,7 +21,7 @@ C = dashboard.Criteria(DAYS[0], AS_OF)
 
 def cohort_pupils(cohort: str, c=C):
     qs = selectors.pupils_on_roll(c.date_from, c.date_to)
-    return selectors.compulsory_school_age(qs, c.date_to) if cohort == "csa" else qs
+    return selectors.national_cohort(qs, c.date_to) if cohort == "csa" else qs
 
 
 def expected(pupils, c=C) -> dashboard.Figures:

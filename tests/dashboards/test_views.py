@@ -72,7 +72,7 @@ def test_pa_figure_links_to_the_list_of_those_pupils(generated, people):
     generated(120)
     client = client_for(people["head"])
     page = client.get(URLS["dashboard"]).content.decode()
-    csa = selectors.compulsory_school_age(selectors.pupils_on_roll(DAYS[0], AS_OF), AS_OF)
+    csa = selectors.national_cohort(selectors.pupils_on_roll(DAYS[0], AS_OF), AS_OF)
     per = selectors.stats_by_pupil(pupils=csa, date_from=DAYS[0], date_to=AS_OF)
     n = sum(s.persistent for s in per.values())
     m = re.search(r'<a href="([^"]+)" data-figure="pa-csa">PA: (\d+) pupils?</a>', page)
@@ -131,7 +131,7 @@ def test_exports_match_the_page(generated, people):
     rows = list(csv.reader(io.StringIO(client.get(
         f"/dashboard/export/headline.csv?{Q}").content.decode())))
     attendance = next(r for r in rows if r[0] == "Attendance")
-    csa = selectors.compulsory_school_age(selectors.pupils_on_roll(DAYS[0], AS_OF), AS_OF)
+    csa = selectors.national_cohort(selectors.pupils_on_roll(DAYS[0], AS_OF), AS_OF)
     want = selectors.stats_total(pupils=csa, date_from=DAYS[0], date_to=AS_OF).attendance_pct
     assert float(attendance[1]) == pytest.approx(want, abs=1e-9)
     listing = client.get(f"/dashboard/pupils/?{Q}&measure=pa&format=xlsx")
@@ -194,7 +194,7 @@ def test_dashboard_is_current_right_after_a_register_is_saved(generated, people,
     pct = re.compile(r'data-figure="attendance-csa">([0-9.]+)%')
 
     def csa_attendance():
-        csa = selectors.compulsory_school_age(selectors.pupils_on_roll(DAYS[0], day), day)
+        csa = selectors.national_cohort(selectors.pupils_on_roll(DAYS[0], day), day)
         s = selectors.stats_total(pupils=csa, date_from=DAYS[0], date_to=day)
         return f"{s.attendance_pct:.1f}"
     assert pct.search(today_present()).group(1) == csa_attendance()
@@ -216,7 +216,7 @@ def test_qa_report_page_and_pdf(generated, people):
     client = client_for(people["governor"])
     page = client.get(URLS["qa"]).content.decode()
     assert "Summary of findings" in page and "Pupil premium" in page and "EHC plan" in page
-    csa = selectors.compulsory_school_age(selectors.pupils_on_roll(DAYS[0], AS_OF), AS_OF)
+    csa = selectors.national_cohort(selectors.pupils_on_roll(DAYS[0], AS_OF), AS_OF)
     want = selectors.stats_total(pupils=csa, date_from=DAYS[0], date_to=AS_OF).attendance_pct
     assert f"<strong>{want:.1f}%</strong>" in page
     pdf = client.get(URLS["qa"] + "&format=pdf")

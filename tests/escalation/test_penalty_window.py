@@ -66,3 +66,48 @@ def test_export_penalty_candidates_command(two_years, pupil, capsys):
     assert json.loads(capsys.readouterr().out) == [
         {"upn": p.upn, "unauthorised_sessions": 10, "window_start": "2025-05-19",
          "window_end": "2025-09-12"}]
+
+
+# domain.md section 6: "A penalty notice must be considered when a pupil of compulsory school
+# age (section 1, on the evaluation date; sessions before the pupil reached CSA do not count)
+# has 10 or more sessions of unauthorised absence within a rolling period of 10 school weeks".
+
+def _all_sessions(days):
+    return [(d, s) for d in days for s in ("AM", "PM")]
+
+
+def test_a_nursery_child_is_never_a_penalty_candidate(two_years, pupil):
+    nursery = pupil(date_of_birth=date(2022, 3, 1), year_group=-1, group="Nursery")
+    year_3 = pupil(date_of_birth=date(2017, 3, 1))
+    days = [date(2025, 9, d) for d in (8, 9, 10, 11, 12)]
+    unauthorised(nursery, _all_sessions(days))
+    unauthorised(year_3, _all_sessions(days))
+    assert [r["upn"] for r in penalty_candidates(as_of=date(2025, 9, 12))] == [year_3.upn]
+
+
+def test_a_reception_child_counts_only_sessions_from_the_prescribed_day(two_years, pupil):
+    # Born 5 November 2020: of compulsory school age from 31 December 2025 (domain.md's example).
+    child = pupil(date_of_birth=date(2020, 11, 5), year_group=0, group="R")
+    before = [date(2025, 12, d) for d in (15, 16, 17, 18, 19)]   # 10 sessions before CSA
+    after = [date(2026, 1, d) for d in (5, 6, 7, 8)]             # 8 sessions after
+    unauthorised(child, _all_sessions(before) + _all_sessions(after))
+    assert penalty_candidates(as_of=date(2025, 12, 19)) == []    # 10 sessions, but not of CSA yet
+    assert penalty_candidates(as_of=date(2026, 1, 8)) == []      # 18 in the window, 8 since CSA
+    unauthorised(child, _all_sessions([date(2026, 1, 9)]))
+    [row] = penalty_candidates(as_of=date(2026, 1, 9))           # exactly 10 since 31 December
+    assert (row["upn"], row["unauthorised_sessions"]) == (child.upn, 10)
+
+
+def test_no_notice_for_a_child_below_compulsory_school_age(two_years, pupil, people):
+    from django.core.exceptions import ValidationError
+
+    from escalation.services import penalty_notice_issue
+    from registers.models import Contact
+
+    child = pupil(date_of_birth=date(2021, 1, 1), year_group=0, group="R")  # CSA from 31 March 2026
+    mum = Contact.objects.create(pupil=child, priority=1, forename="Mary", surname="Parent")
+    for kind in ("nti", "penalty"):
+        with pytest.raises(ValidationError, match="not of compulsory school age"):
+            penalty_notice_issue(pupil=child, parent=mum, kind=kind, issued_on=date(2026, 2, 2),
+                                 window_start=date(2025, 11, 24), window_end=date(2026, 2, 2),
+                                 unauthorised_sessions=12, user=people["head"])

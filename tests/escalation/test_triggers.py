@@ -117,3 +117,41 @@ def test_next_stage_must_be_later_on_the_same_track(school_a):
     b.order, b.track = 3, "other"
     with pytest.raises(ValidationError, match="on another track"):
         stages_validate([a, b])
+
+
+# domain.md section 1: children below compulsory school age "are never subject to
+# enforcement; support (a conversation, a meeting) is still allowed where a school's policy
+# offers it." An enforcement stage counts sessions only from the day the child reached CSA.
+
+def _two_stages():
+    stages_replace(specs=[
+        stage("support", "Support meeting", 1, "unauthorised", count=10, window="rolling_weeks", window_n=10,
+              meeting="attendance_support", track="support"),
+        stage("warning", "Penalty warning", 1, "unauthorised", count=10, window="rolling_weeks", window_n=10,
+              task="Warn", track="penalty"),
+    ])
+    assert Stage.objects.get(key="warning").enforcement and not Stage.objects.get(key="support").enforcement
+
+
+@pytest.mark.parametrize("dob,year_group,tracks", [
+    (date(2017, 3, 1), 3, {"support", "penalty"}),   # of compulsory school age
+    (date(2022, 3, 1), -1, {"support"}),             # nursery: support only, never enforcement
+    (date(2021, 1, 1), 0, {"support"}),              # reception, of CSA only from 31 March 2026
+])
+def test_enforcement_only_for_children_of_compulsory_school_age(two_years, pupil, dob, year_group, tracks):
+    _two_stages()
+    p = pupil(date_of_birth=dob, year_group=year_group)
+    last = put(p, START, P * 20 + O * 12)
+    night_run(as_of=last)
+    assert set(Case.objects.filter(pupil=p).values_list("track", flat=True)) == tracks
+
+
+def test_enforcement_waits_until_the_window_lies_within_compulsory_school_age(two_years, pupil):
+    """Born 5 November 2020: CSA from 31 December 2025. Unauthorised absence in December does
+    not count towards a penalty warning evaluated in January."""
+    _two_stages()
+    p = pupil(date_of_birth=date(2020, 11, 5), year_group=0, group="R")
+    last = put(p, date(2025, 12, 8), O * 20 + O * 2, end=date(2026, 1, 5))
+    assert last == date(2026, 1, 5)
+    night_run(as_of=last)
+    assert set(Case.objects.filter(pupil=p).values_list("track", flat=True)) == {"support"}

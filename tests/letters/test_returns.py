@@ -126,6 +126,26 @@ def test_attendance_return_is_compulsory_school_age_only(calendar, make_pupil, r
     assert returns.attendance_return(as_of=AS_OF, rules=rules) == []
 
 
+def test_attendance_return_counts_a_reception_child_once_of_compulsory_school_age(calendar, make_pupil,
+                                                                                  rules):
+    """Domain.md section 1: CSA per pupil. Born 5 November 2020, of CSA from 31 December 2025, so on
+    the return for the spring term although only 4 on 31 August (the national-statistics cohort)."""
+    child = make_pupil(group="R", year_group=0, date_of_birth=date(2020, 11, 5))
+    younger = make_pupil(group="R", year_group=0, date_of_birth=date(2021, 4, 1))  # CSA from 31 Aug 2026
+    for p in (child, younger):
+        mark(p, school_days(START, 10), "O")
+    assert upns(returns.attendance_return(as_of=AS_OF, rules=rules)) == {child.upn}
+
+
+def test_sickness_return_is_compulsory_school_age_only(calendar, make_pupil):
+    """Domain.md section 6: "Sickness return: pupils of compulsory school age with code I ..."."""
+    reception = make_pupil(group="R", year_group=0, date_of_birth=date(2021, 6, 1))  # CSA from 31 Aug 2026
+    year_2 = make_pupil(group="2", year_group=2, date_of_birth=date(2018, 6, 1))
+    for p in (reception, year_2):
+        mark(p, school_days(START, 15), "I")
+    assert upns(returns.sickness_return(as_of=AS_OF)) == {year_2.upn}
+
+
 def test_sickness_29_sessions_is_not_on_30_is(calendar, make_pupil):
     p29, p30 = make_pupil(legal_surname="Nine"), make_pupil(legal_surname="Thirty")
     days = school_days(date(2025, 9, 2), 60)
@@ -178,6 +198,10 @@ def test_missing_from_school_is_n_and_o_only(calendar, make_pupil):
     assert recs[0]["parent_phone"] == "07700 900999"
     # Nine days is not enough.
     assert returns.cme_return(as_of=days[-1], rules=returns.Rules(cme_days=11)) == []
+    # A nursery child is below compulsory school age: not a child missing education (domain.md 1).
+    nursery = make_pupil(group="N2", year_group=-1, date_of_birth=date(2022, 2, 1))
+    mark(nursery, days, "N")
+    assert upns(returns.cme_return(as_of=days[-1])) == {missing.upn}
 
 
 def test_new_pupils_due_in_five_school_days_and_reception_intake_exempt(calendar, make_pupil):

@@ -7,7 +7,7 @@ import pytest
 from registers import codes
 from registers.models import Mark, Pupil
 from registers.school_year import csa_birth_range, learning_lost, school_year_start
-from registers.selectors import compulsory_school_age, stats_by_pupil, stats_total
+from registers.selectors import national_cohort, stats_by_pupil, stats_total
 from registers.services import late_code
 from tests.conftest import weekdays
 
@@ -108,9 +108,9 @@ def test_date_range_and_groups(make_pupil):
     (date(2009, 9, 1), True),     # 15 on 31 August 2025
     (date(2009, 8, 31), False),   # 16 on 31 August 2025
 ])
-def test_compulsory_school_age_cohort(make_pupil, dob, included):
+def test_national_statistics_cohort(make_pupil, dob, included):
     pupil = make_pupil(date_of_birth=dob)
-    cohort = compulsory_school_age(Pupil.objects.all(), date(2026, 2, 1))
+    cohort = national_cohort(Pupil.objects.all(), date(2026, 2, 1))
     assert (pupil in cohort) is included
 
 
