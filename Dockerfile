@@ -20,7 +20,9 @@ COPY pyproject.toml ./
 RUN pip install . && rm -rf build *.egg-info
 
 COPY . .
-RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput -v 0 \
+# A throwaway key just for collectstatic: the real one comes from the environment at run time.
+RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+      python manage.py collectstatic --noinput -v 0 \
  && useradd --create-home --uid 1000 app \
  && mkdir -p var/media \
  && chown -R app:app var

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -12,7 +14,7 @@ DEBUG = env.bool("DEBUG", default=False)
 
 
 def _local_secret_key() -> str:
-    """A random key kept in var/ for installs that do not set SECRET_KEY."""
+    """A random key kept in var/, for local DEBUG runs only (make run)."""
     import secrets
 
     path = BASE_DIR / "var" / "secret_key"
@@ -23,7 +25,15 @@ def _local_secret_key() -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = env("SECRET_KEY", default=None) or _local_secret_key()
+# Production-safe by default: with DEBUG off the key must come from the environment, and be
+# long enough to sign sessions and password-reset links (Django's own bar: 50 characters).
+SECRET_KEY = env("SECRET_KEY", default="")
+if not DEBUG and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set (50 or more random characters) when DEBUG is off. Generate one "
+        "with: python -c 'import secrets; print(secrets.token_urlsafe(50))' "
+        "(or set DEBUG=1 for a local development run).")
+SECRET_KEY = SECRET_KEY or _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[".localhost", "localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS", default=["http://*.localhost:8000", "http://localhost:8000"]
@@ -39,7 +49,8 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.admin",
+    "attendance_site.apps.PlatformAdminConfig",  # django.contrib.admin, superusers only
+    "csp",
     "django.contrib.humanize",
     "axes",
     "crispy_forms",
@@ -67,6 +78,9 @@ MIDDLEWARE = [
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their long cache; everything the app makes does not.
+    "attendance_site.middleware.NoStoreMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -131,15 +145,43 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = 60 * 60 * 10
 # Optional single sign-on across a trust's school subdomains, e.g. ".trust.example.org".
 SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN", default=None)
 CSRF_COOKIE_DOMAIN = SESSION_COOKIE_DOMAIN
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SESSION_COOKIE_SECURE else None
+# HTTPS unless told otherwise. LOCAL_HTTP=1 (the default with DEBUG=1; make run, the test
+# suite) serves plain http on this machine: no Secure cookies, no HSTS, no redirect to https.
+# Anything else sits behind a TLS proxy that sets X-Forwarded-Proto (docker-compose.yml).
+LOCAL_HTTP = env.bool("LOCAL_HTTP", default=DEBUG)
+HTTPS = not LOCAL_HTTP
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS  # every school is a subdomain of the platform
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy: only the app's own scripts, styles, fonts and images (data: for
+# Bootstrap's built-in SVG icons). No inline <script>, <style>, style="" or on*="" anywhere:
+# page scripts live in static/js, dynamic colours and lengths are SVG attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-gb"
 LANGUAGES = [("en-gb", "English")]

@@ -1,4 +1,5 @@
-from django.contrib import admin
+"""A school's host. No Django admin here: it is on the platform host only (urls_public)."""
+
 from django.urls import include, path
 
 urlpatterns = [
@@ -7,5 +8,4 @@ urlpatterns = [
     path("escalation/", include("escalation.urls")),
     path("letters/", include("letters.urls")),
     path("accounts/", include("tenants.urls")),
-    path("admin/", admin.site.urls),
 ]

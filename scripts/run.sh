@@ -4,6 +4,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 export DEBUG="${DEBUG:-1}"
+# make run serves plain http on this machine: no Secure cookies, HSTS or https redirect.
+export LOCAL_HTTP="${LOCAL_HTTP:-1}"
 export WEB_PORT="${WEB_PORT:-8000}"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-attendance_site.settings}"
 # gunicorn reads GUNICORN_CMD_ARGS: reload on code changes in local (DEBUG) runs.

@@ -18,6 +18,9 @@ fi
 
 ensure_venv test
 ensure_services
+# The test settings: the real ones with a fixed test-only SECRET_KEY and LOCAL_HTTP=1 (the
+# test client and live server speak http). Production settings refuse to start without a key.
+export DJANGO_SETTINGS_MODULE=attendance_site.settings_test
 trap stop_started EXIT
 mkdir -p var/staticfiles  # STATIC_ROOT; whitenoise warns on every request if it is missing
 

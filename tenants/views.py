@@ -1,18 +1,17 @@
 from django.shortcuts import render
 
-from .models import School
+from .selectors import FIND_MIN_CHARS, school_address, schools_find, schools_of
 
 
 def public_home(request):
-    """The platform's front page: which schools exist here and where to sign in."""
-    schools = School.objects.exclude(schema_name="public").select_related("trust") \
-        .prefetch_related("domains").order_by("name")
-    mine = set()
-    if request.user.is_authenticated:
-        mine = set(request.user.memberships.values_list("school_id", flat=True))
-        mine |= set(School.objects.filter(trust__members__user=request.user)
-                    .values_list("pk", flat=True))
-    port = request.get_port()
-    rows = [{"school": s, "domain": next((d.domain for d in s.domains.all() if d.is_primary), ""),
-             "mine": s.pk in mine} for s in schools]
-    return render(request, "public_home.html", {"rows": rows, "port": port})
+    """The platform's front page: sign in, and find your school by typing its name or URN.
+    It lists no schools: which schools use the platform is not for anyone to browse."""
+    query = request.GET.get("q", "").strip()
+    found = schools_find(query) if query else None
+    results, more = found if found else ([], False)
+    return render(request, "public_home.html", {
+        "query": query, "searched": found is not None, "too_short": bool(query) and found is None,
+        "results": [(s, school_address(s, request)) for s in results], "more": more,
+        "mine": [(s, school_address(s, request)) for s in schools_of(request.user)],
+        "min_chars": FIND_MIN_CHARS,
+    })

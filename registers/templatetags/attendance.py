@@ -25,3 +25,12 @@ def code_meaning(code: str) -> str:
 def pct(value) -> str:
     """One decimal place for display; thresholds always use the unrounded value."""
     return f"{value:.1f}%" if isinstance(value, int | float) else "–"
+
+
+@register.filter
+def bar_x(value, floor: int = 80) -> float:
+    """Where a percentage falls on a bar that runs from ``floor``% to 100%, as 0-100 (the bars'
+    SVG viewBox); at least 2, so a value below the floor still shows as a stub."""
+    if not isinstance(value, int | float):
+        return 0
+    return round(min(100.0, max(2.0, (float(value) - floor) * 100 / (100 - floor))), 2)

@@ -235,3 +235,19 @@ def _short_timeouts(page):
 
     page.set_default_timeout(10_000)
     expect.set_options(timeout=10_000)
+
+
+# --- Content-Security-Policy: no page may break it ------------------------------------------
+
+def csp_violations(messages) -> list[str]:
+    return [m for m in messages if "Content Security Policy" in m]
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(page):
+    """Every browser test fails if a page it visits breaks the Content-Security-Policy
+    (an inline script, style or handler): Chromium reports each one on the console."""
+    messages = []
+    page.on("console", lambda m: messages.append(m.text))
+    yield messages
+    assert csp_violations(messages) == []

@@ -428,14 +428,19 @@ def test_post_by_refused_visitors_changes_nothing(world, people, name):
     assert fingerprint() == before, f"a refused POST to {url} changed data"
 
 
-# --- admin: only platform staff ----------------------------------------------------------------
+# --- admin: only platform superusers, only on the platform host ---------------------------------
 
-ADMIN_ROUTES = sorted({(k, r) for k, r in patterns("attendance_site.urls") if is_admin(r)})
+ADMIN_ROUTES = sorted({(k, r) for k, r in patterns("attendance_site.urls_public") if is_admin(r)})
 
 
-@pytest.mark.parametrize("who", [ANON, HEAD, PARENT, OTHER])
+def test_admin_routes_are_on_the_platform_host_only():
+    assert ADMIN_ROUTES
+    assert not [r for _, r in patterns("attendance_site.urls") if is_admin(r)]
+
+
+@pytest.mark.parametrize("who", [ANON, HEAD, PARENT, OTHER, TD])
 def test_admin_is_closed_to_everyone_but_platform_staff(world, people, who):
-    client = visitor(people, who)
+    client = client_for(None if who == ANON else people[who], host="localhost")
     problems = []
     for key, route in ADMIN_ROUTES:
         r = client.get(admin_path(route))
