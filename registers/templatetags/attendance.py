@@ -25,3 +25,13 @@ def code_meaning(code: str) -> str:
 def pct(value) -> str:
     """One decimal place for display; thresholds always use the unrounded value."""
     return f"{value:.1f}%" if isinstance(value, int | float) else "–"
+
+
+@register.filter
+def flags_for(pupil, request) -> list[str]:
+    """A pupil's flags as this person may see them (child protection for the DSL, the head
+    and the attendance lead; a neutral "see the DSL" marker for everyone else)."""
+    from tenants.roles import SAFEGUARDING_READERS
+
+    roles = getattr(request, "roles", frozenset())
+    return pupil.safeguarding_flags if roles & SAFEGUARDING_READERS else pupil.flags
