@@ -254,3 +254,60 @@ def test_dsl_reads_every_pupil_but_marks_nothing(cls, people, clock):
                                                        "code": "I", "reason": "x"}).status_code == 403
     assert not Mark.objects.exists()
     assert Role("dsl") == Role.DESIGNATED_SAFEGUARDING_LEAD
+
+
+# --- a conflicting change is shown, and can be re-applied with a reason (issue 11.1) ----------
+
+def test_second_person_sees_who_changed_what_and_reapplies_with_a_reason(cls, people, clock):
+    clock(TODAY, 8, 50)
+    Mark.objects.create(pupil=cls["ann"], date=TODAY, session="AM", code="N")
+    teacher, office = client_for(people["teacher"]), client_for(people["office"])
+    page = teacher.get(url(cls, TODAY))  # the teacher opens the register...
+    form = {f"base-{r['pupil'].pk}": r["base"] for r in page.context["rows"]}
+    assert form[f"base-{cls['ann'].pk}"] == "N"
+    # ...the office changes Ann (mum phoned) and marks Bob before the teacher saves.
+    office.post(url(cls, TODAY), {f"code-{cls['ann'].pk}": "I", f"base-{cls['ann'].pk}": "N",
+                                  f"reason-{cls['ann'].pk}": "mum phoned: ill",
+                                  f"code-{cls['bob'].pk}": "/", f"base-{cls['bob'].pk}": ""})
+    # The teacher saves Ann as late and Bob as absent, from what they saw.
+    r = teacher.post(url(cls, TODAY), {**form, f"code-{cls['ann'].pk}": "L",
+                                       f"minutes-{cls['ann'].pk}": "3",
+                                       f"reason-{cls['ann'].pk}": "",
+                                       f"code-{cls['bob'].pk}": "N"})
+    assert r.status_code == 200
+    html = r.content.decode()
+    box = html.split('id="register-conflicts"')[1].split("</div>")[0]
+    assert "Ann Pupil</a>: Office A marked I" in box and "you chose L" in box
+    assert "Bob Pupil</a>: Office A marked /" in box and "you chose N" in box
+    assert (code(cls["ann"], TODAY), code(cls["bob"], TODAY)) == ("I", "/")
+    rows = {row["pupil"].pk: row for row in r.context["rows"]}
+    # The rows now hold the teacher's choice against the office's marks, so saving again
+    # (with a reason) re-applies them.
+    assert (rows[cls["ann"].pk]["code"], rows[cls["ann"].pk]["base"]) == ("L", "I")
+    assert 'data-saved="I"' in html
+    again = {f"base-{pk}": row["base"] for pk, row in rows.items()}
+    r = teacher.post(url(cls, TODAY), {**again, f"code-{cls['ann'].pk}": "L",
+                                       f"minutes-{cls['ann'].pk}": "3",
+                                       f"reason-{cls['ann'].pk}": "she came in at 08:43",
+                                       f"code-{cls['bob'].pk}": "/"})
+    assert r.status_code == 302
+    assert code(cls["ann"], TODAY) == "L"
+    trail = list(MarkAmendment.objects.order_by("id").values_list("original_code", "new_code",
+                                                                  "user_name"))
+    assert trail == [("N", "I", "Office A"), ("I", "L", "Class A")]
+
+
+def test_a_row_left_untouched_takes_the_newer_mark_silently(cls, people, clock):
+    clock(TODAY, 8, 50)
+    Mark.objects.create(pupil=cls["ann"], date=TODAY, session="AM", code="N")
+    Mark.objects.create(pupil=cls["bob"], date=TODAY, session="AM", code="N")
+    office = client_for(people["office"])
+    office.post(url(cls, TODAY), {f"code-{cls['ann'].pk}": "I", f"base-{cls['ann'].pk}": "N",
+                                  f"reason-{cls['ann'].pk}": "phoned"})
+    # The teacher's stale form still says N for Ann, and changes only Bob.
+    r = client_for(people["teacher"]).post(url(cls, TODAY), {
+        f"code-{cls['ann'].pk}": "N", f"base-{cls['ann'].pk}": "N",
+        f"code-{cls['bob'].pk}": "L", f"base-{cls['bob'].pk}": "N",
+        f"reason-{cls['bob'].pk}": "arrived"}, follow=True)
+    assert (code(cls["ann"], TODAY), code(cls["bob"], TODAY)) == ("I", "L")
+    assert "Ann Pupil: I by Office A" in r.content.decode()
