@@ -346,7 +346,7 @@ def mark_amend(request, pk):
     try:
         amend_service(school=request.tenant, pupil=pupil, day=d["day"], session=d["session"],
                       code=d["code"], minutes_late=d["minutes_late"], reason=d["reason"],
-                      user=request.user, role=acting_role(request))
+                      user=request.user, role=acting_role(request), roles=request.roles)
     except RegisterError as exc:
         messages.error(request, "Amendment not saved: " + "; ".join(
             str(v) for v in exc.errors.values()))
