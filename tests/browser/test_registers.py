@@ -371,3 +371,34 @@ def test_a_reported_absence_is_proposed_and_mark_all_present_skips_it(page, live
     marks = saved_marks(live, day, "AM")
     assert marks[live.pupils["Nowak"]].code == "I"
     assert {m.code for pk, m in marks.items() if pk != live.pupils["Nowak"]} == {"/"}
+
+
+def test_two_people_on_one_register_see_each_others_changes(page, live, new_context):
+    """The second save shows which pupils someone else marked meanwhile and lets the person
+    re-apply theirs with a reason (issue 11.1); nothing is lost either way."""
+    day, carter = live.earlier_day, live.pupils["Carter"]
+    login(page, live, live.office)
+    page.goto(live.register_path(day, "PM"))  # opened first, saved last
+    other = new_context().new_page()
+    login(other, live, live.office)
+    other.goto(live.register_path(day, "PM"))
+    other.get_by_role("button", name="Absent: Ben Carter").click()
+    other.get_by_role("button", name="Save register").click()
+    expect(other.locator(".alert-success")).to_contain_text("1 new, 0 amended")
+
+    page.get_by_role("button", name="Mark all remaining present").click()
+    page.get_by_role("button", name="Save register").click()
+    conflicts = page.locator("#register-conflicts")
+    expect(conflicts).to_contain_text("Ben Carter: Olive Office marked N")
+    expect(conflicts).to_contain_text("you chose \\")
+    expect(page.locator(".alert-success")).to_contain_text("4 new, 0 amended")
+    expect(code_of(page, "Ben Carter")).to_have_value("\\")
+    reason = page.get_by_label("Reason for changing the mark for Ben Carter")
+    expect(reason).to_be_visible()
+    shot(page, "14-register-conflict")
+    assert saved_marks(live, day, "PM")[carter].code == "N"
+    reason.fill("He was in class after all")
+    page.get_by_role("button", name="Save register").click()
+    expect(page.locator(".alert-success")).to_contain_text("0 new, 1 amended")
+    marks = saved_marks(live, day, "PM")
+    assert len(marks) == 5 and marks[carter].code == "\\"
