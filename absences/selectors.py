@@ -81,6 +81,21 @@ def existing_marks(pupil: Pupil, sessions: list[tuple[date, str]]) -> dict[tuple
     return {(m.date, m.session): m for m in marks if (m.date, m.session) in wanted}
 
 
+def reports_covering(pupil_ids, day: date, session: str) -> dict[int, AbsenceReport]:
+    """Parents' reports (waiting or accepted, not queried) that cover this session, by pupil:
+    one query. The register proposes each one's code and never marks its pupil present."""
+    reports = AbsenceReport.objects.filter(
+        pupil__in=list(pupil_ids), first_day__lte=day, last_day__gte=day).exclude(
+        status=AbsenceReport.Status.QUERIED).order_by("-reported_at")
+    out: dict[int, AbsenceReport] = {}
+    for r in reports:
+        if (day, session) < (r.first_day, r.first_session) or \
+                (day, session) > (r.last_day, r.last_session):
+            continue  # e.g. a report from Tuesday PM does not cover Tuesday AM
+        out.setdefault(r.pupil_id, r)
+    return out
+
+
 # --- parents -----------------------------------------------------------------------------
 
 def children_of(user) -> QuerySet:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
-from registers import codes
+from registers import codes, policy
 from registers.models import Pupil
 from registers.services import Entry, RegisterError, marks_save
 
@@ -84,9 +84,11 @@ def document_check(document) -> None:
             "Upload a PDF, JPEG or PNG file (a photo or scan of the letter is fine).")})
 
 
-def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, role: str) -> dict:
+def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, role: str,
+             basis: str) -> dict:
     """Write ``code`` into each session: new marks are created, N/O marks are amended (with
-    ``reason``), any other mark is kept and reported back."""
+    ``reason``), any other mark is kept and reported back. ``basis`` (granted leave or an
+    accepted report) is what lets registers.policy accept the code in a future session."""
     marks = selectors.existing_marks(pupil, sessions)
     written, kept = [], []
     for day, session in sessions:
@@ -97,7 +99,8 @@ def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, ro
             continue
         try:
             marks_save(school=school, day=day, session=session, pupils=[pupil],
-                       entries=[Entry(pupil.pk, code, None, reason)], user=user, role=role)
+                       entries=[Entry(pupil.pk, code, None, reason)], user=user, role=role,
+                       basis=basis)
         except RegisterError as exc:
             raise ValidationError("; ".join(str(v) for v in exc.errors.values())) from exc
         written.append((day, session))
@@ -208,8 +211,9 @@ def absence_report_record(*, school, pupil: Pupil, user, role: str, reason: str,
         handled_by=user, handled_by_name=_name(user), handled_at=now,
         taken_by=user, taken_by_name=_name(user), caller=caller.strip()[:150])
     result = _prefill(school=school, pupil=pupil, sessions=sessions, code=code, user=user,
-                      role=role, reason=(f"Parent phoned ({caller.strip()}), taken by {_name(user)}: "
-                                         f"{report.get_reason_display().lower()}")[:300])
+                      role=role, basis=policy.REPORT,
+                      reason=(f"Parent phoned ({caller.strip()}), taken by {_name(user)}: "
+                              f"{report.get_reason_display().lower()}")[:300])
     parent = next((c.user for c in pupil.contacts.select_related("user")
                    .order_by("priority") if c.user_id), None)
     _message(pupil=pupil, recipient=parent,
@@ -236,7 +240,8 @@ def absence_report_accept(*, school, report: AbsenceReport, user, role: str, cod
     sessions = selectors.sessions_between(report.first_day, report.first_session,
                                           report.last_day, report.last_session)
     result = _prefill(school=school, pupil=report.pupil, sessions=sessions, code=code, user=user,
-                      role=role, reason=f"Parent reported {report.get_reason_display().lower()}: accepted")
+                      role=role, basis=policy.REPORT,
+                      reason=f"Parent reported {report.get_reason_display().lower()}: accepted")
     report.status = AbsenceReport.Status.ACCEPTED
     report.code_applied, report.response = code, message.strip()
     report.handled_by, report.handled_by_name, report.handled_at = user, _name(user), timezone.now()
@@ -430,7 +435,7 @@ def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outc
         raise ValidationError(errors)
     sessions = [selectors.parse_session_key(k) for k in keys]
     _prefill(school=school, pupil=request.pupil, sessions=sessions, code=code, user=user, role=role,
-             reason=f"Leave granted by {_name(user)} (request {request.pk})")
+             basis=policy.LEAVE, reason=f"Leave granted by {_name(user)} (request {request.pk})")
     decision = LeaveDecision.objects.create(
         request=request, outcome=outcome, code=code, granted_sessions=keys, reason=reason.strip(),
         decided_by=user, decided_by_name=_name(user), decided_by_role=role)

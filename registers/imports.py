@@ -14,7 +14,7 @@ from psycopg import errors as psycopg_errors
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import upn as upn_check
 
-from . import codes
+from . import codes, policy
 from .calendar import calendar_replace
 from .models import (
     YEAR_GROUP_CODES,
@@ -342,8 +342,12 @@ def import_marks(data: bytes | str, *, user=None, role: str = "import",
               for upn, pk, adm, leave in Pupil.objects.values_list(
                   "upn", "pk", "admission_date", "leaving_date")
               if upn == upn.strip().upper()}
-    days = {d.isoformat() for d in SchoolDay.objects.filter(closed=False)
-            .values_list("date", flat=True)}
+    # A file holds what happened: later days only take codes from granted leave, accepted
+    # parent reports and planned closures (registers.policy), which have their own pages.
+    today = policy.clock().date()
+    open_days = SchoolDay.objects.filter(closed=False).values_list("date", flat=True)
+    days = {d.isoformat() for d in open_days if d <= today}
+    future = {d.isoformat() for d in open_days if d > today}
     valid_codes = set(codes.MARKABLE_CODES)
     legacy = codes.LEGACY_CODE_MAP if history else {}
     errors: list[RowError] = []
@@ -385,7 +389,12 @@ def import_marks(data: bytes | str, *, user=None, role: str = "import",
             if pupil is None:
                 errors.append(RowError(line, "upn", f"no pupil with UPN '{upn}'"))
                 row_ok = False
-            if day not in days:
+            if day in future:
+                errors.append(RowError(line, "date", f"{day} is after today: ahead of time a "
+                                       "register only holds granted leave, accepted parent "
+                                       "reports and planned closures"))
+                row_ok = False
+            elif day not in days:
                 try:
                     parse_date(day)
                     errors.append(RowError(line, "date", f"{day} is not a school session"))

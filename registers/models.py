@@ -89,6 +89,11 @@ class DeletionGround(models.TextChoices):
     OTHER = "other", "Other ground under regulation 9"
 
 
+# Child-protection / child-in-need details: only tenants.roles.SAFEGUARDING_READERS see them.
+SAFEGUARDING_DETAILS = ("child_protection", "social_worker")
+DSL_MARKER = "See the DSL"
+
+
 class Pupil(models.Model):
     """A pupil and their admission-register entry (domain.md section 1)."""
 
@@ -153,21 +158,33 @@ class Pupil(models.Model):
     def display_name(self) -> str:
         return f"{self.forename} {self.surname}"
 
-    @property
-    def flags(self) -> list[str]:
-        """Short flags shown on registers and lists."""
+    def _flags(self, safeguarding: bool) -> list[str]:
         out = []
         if self.sen_status == self.SEN.EHCP:
             out.append("EHCP")
         elif self.sen_status == self.SEN.SUPPORT:
             out.append("SEN")
         for attr, label in (("pupil_premium", "PP"), ("eal", "EAL"), ("lac", "LAC"),
-                            ("child_protection", "CP"), ("young_carer", "YC")):
-            if getattr(self, attr):
+                            ("child_protection", "CP"), ("social_worker", "SW"),
+                            ("young_carer", "YC")):
+            if getattr(self, attr) and (safeguarding or attr not in SAFEGUARDING_DETAILS):
                 out.append(label)
+        if not safeguarding and any(getattr(self, a) for a in SAFEGUARDING_DETAILS):
+            out.append(DSL_MARKER)
         if self.medical_notes:
             out.append("Medical")
         return out
+
+    @property
+    def flags(self) -> list[str]:
+        """Short flags shown on registers and lists, safe for any member of staff: child
+        protection / child in need details are replaced by a neutral "see the DSL" marker."""
+        return self._flags(safeguarding=False)
+
+    @property
+    def safeguarding_flags(self) -> list[str]:
+        """The flags with child-protection details, for SAFEGUARDING_READERS only."""
+        return self._flags(safeguarding=True)
 
     def on_roll(self, day) -> bool:
         return self.admission_date <= day and (self.leaving_date is None or day <= self.leaving_date)

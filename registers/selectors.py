@@ -189,3 +189,21 @@ def year_to_date(today: date) -> tuple[date, date]:
 
 def persistent_absentees(stats: dict[int, Stats]) -> list[int]:
     return [pk for pk, s in stats.items() if s.persistent]
+
+
+def pupils_visible_to(*, user, roles) -> QuerySet:
+    """The pupils whose records this person may open: the office, attendance lead, head and
+    DSL every pupil; a class teacher the pupils of their own classes; a parent their own
+    children; anyone else none."""
+    from tenants.roles import WHOLE_SCHOOL_PUPIL_READERS, Role
+
+    roles = frozenset(roles)
+    qs = Pupil.objects.all()
+    if roles & WHOLE_SCHOOL_PUPIL_READERS:
+        return qs
+    visible = Q(pk__in=[])
+    if Role.TEACHER in roles:
+        visible |= Q(registration_group__teachers=user)
+    if Role.PARENT in roles:
+        visible |= Q(contacts__user=user)
+    return qs.filter(pk__in=qs.filter(visible).values("pk"))

@@ -3,18 +3,38 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from . import codes
+from . import codes, policy
 from .models import Mark, MarkAmendment, Pupil, SchoolDay
 
 
 @dataclass
 class Entry:
+    """One pupil's mark as someone wants it.
+
+    ``base`` is the mark the person saw when they opened the register (``mark_token``:
+    "" for unmarked). When given, a change whose base has changed since is not saved but
+    returned as a conflict. None (services, the amendment page) means "whatever is there now".
+    """
+
     pupil_id: int
     code: str
     minutes_late: int | None = None
     reason: str = ""
+    base: str | None = None
+
+
+@dataclass
+class Conflict:
+    """Someone else changed this pupil's mark after the register was opened."""
+
+    pupil: Pupil
+    yours: str
+    theirs: str
+    by: str
+    at: datetime | None
 
 
 class RegisterError(Exception):
@@ -23,6 +43,13 @@ class RegisterError(Exception):
     def __init__(self, errors: dict):
         self.errors = errors
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def mark_token(mark: Mark | None) -> str:
+    """What a person saw of a mark, for ``Entry.base``: "" (unmarked), "N", "L:12"."""
+    if mark is None:
+        return ""
+    return mark.code if mark.minutes_late is None else f"{mark.code}:{mark.minutes_late}"
 
 
 def late_code(*, school, session: str, minutes_late: int) -> str:
@@ -57,72 +84,173 @@ def _normalise(entry: Entry, *, school, session: str) -> tuple[str, int | None]:
     return code, None
 
 
+def _user_name(user) -> str:
+    return (user.get_full_name() or user.username) if user else "system"
+
+
+def _roles_of(user, school, roles):
+    """The writer's roles: given by the view, looked up for services, or, for server code
+    that acts as no one (user None: commands, seeds), those of the office."""
+    if roles is not None:
+        return frozenset(roles)
+    if user is None:
+        return policy.AMENDERS
+    from tenants.access import roles_for
+
+    return roles_for(user, school)
+
+
+_INSERT_SQL = """
+    INSERT INTO {table} (pupil_id, date, session, code, minutes_late, recorded_by_id, recorded_at)
+    SELECT p, %s, %s, c, m, %s, %s
+    FROM unnest(%s::int[], %s::text[], %s::int[]) AS t(p, c, m)
+    ORDER BY p
+    ON CONFLICT (pupil_id, date, session) DO NOTHING
+    RETURNING pupil_id"""
+
+
+def _insert_new(new: list[Mark], *, day, session, user, now) -> set[int]:
+    """INSERT ... ON CONFLICT DO NOTHING: the pupils whose mark this save created.
+
+    A pupil missing from the answer was marked by someone else in between; their insert
+    has committed by now (PostgreSQL waits for it), so the caller can lock and compare it.
+    Rows go in pupil order, as do the locks in marks_save, so two saves cannot deadlock.
+    """
+    if not new:
+        return set()
+    with connection.cursor() as cur:
+        cur.execute(_INSERT_SQL.format(table=Mark._meta.db_table),
+                    [day, session, user.pk if user else None, now,
+                     [m.pupil_id for m in new], [m.code for m in new],
+                     [m.minutes_late for m in new]])
+        return {row[0] for row in cur.fetchall()}
+
+
+def _locked_marks(pupil_ids, day, session) -> dict[int, Mark]:
+    """The marks of these pupils in this session, locked until the save commits."""
+    if not pupil_ids:
+        return {}
+    qs = (Mark.objects.select_for_update(of=("self",)).select_related("recorded_by")
+          .filter(pupil_id__in=pupil_ids, date=day, session=session).order_by("pupil_id"))
+    return {m.pupil_id: m for m in qs}
+
+
+@dataclass
+class _Plan:
+    new: list
+    changed: list
+    amendments: list
+    conflicts: list
+    others: list
+    errors: dict
+
+
+def _decide(plan: _Plan, *, entry: Entry, pupil: Pupil, code: str, minutes, mark: Mark | None,
+            state, roles, basis: str, user, role: str) -> None:
+    """What one entry does against the mark there now: create, change, conflict or error."""
+    if mark is not None and mark.code == code and mark.minutes_late == minutes:
+        return
+    if entry.base is not None and entry.base != mark_token(mark):
+        by = _user_name(mark.recorded_by) if mark is not None and mark.recorded_by_id else "someone"
+        theirs = Conflict(pupil=pupil, yours=code, theirs=mark.code if mark else "", by=by,
+                          at=mark.recorded_at if mark else None)
+        # A row the person left as they found it keeps the newer mark; a row they changed
+        # is not saved over someone else's change.
+        mine = code if minutes is None else f"{code}:{minutes}"
+        (plan.others if mine == entry.base else plan.conflicts).append(theirs)
+        return
+    refused = policy.refusal(roles=roles, state=state, existing=mark is not None, code=code,
+                             basis=basis)
+    if refused:
+        plan.errors[pupil.pk] = f"{pupil.display_name}: {refused}"
+        return
+    if mark is None:
+        plan.new.append(Mark(pupil_id=pupil.pk, code=code, minutes_late=minutes))
+        return
+    if not entry.reason.strip():
+        plan.errors[pupil.pk] = (f"{pupil.display_name}: changing {mark.code} to {code} "
+                                 "needs a reason")
+        return
+    plan.amendments.append(MarkAmendment(
+        pupil_id=pupil.pk, date=mark.date, session=mark.session, original_code=mark.code,
+        original_minutes_late=mark.minutes_late, new_code=code, new_minutes_late=minutes,
+        reason=entry.reason.strip()[:300], user=user, user_name=_user_name(user), role=role))
+    mark.code, mark.minutes_late, mark.recorded_by = code, minutes, user
+    plan.changed.append(mark)
+
+
 @transaction.atomic
 def marks_save(*, school, day: date, session: str, pupils: list[Pupil], entries: list[Entry],
-               user, role: str) -> dict:
-    """Save marks for one session in a constant number of queries.
+               user, role: str, roles=None, basis: str = "", now: datetime | None = None) -> dict:
+    """Save marks for one session in a constant number of queries, safe under concurrency.
 
     New marks are created; a changed mark needs a reason and leaves an amendment row.
-    Any bad entry rejects the whole save with a message per pupil.
+    Who may write what when is ``registers.policy`` (``roles``: the writer's roles, looked
+    up when not given; ``basis``: "leave" or "report" for codes that come from granted
+    leave or an accepted parent report). Any bad entry rejects the whole save with a
+    message per pupil. The pupils' marks are locked (SELECT ... FOR UPDATE, INSERT ... ON
+    CONFLICT DO NOTHING) so two people saving at once never lose a mark or write two
+    amendments from the same original; an entry whose ``base`` no longer matches is not
+    saved and comes back in ``conflicts`` for the person to re-apply with a reason.
     """
     if session not in ("AM", "PM"):
         raise RegisterError({"session": "must be AM or PM"})
     if not SchoolDay.objects.filter(date=day, closed=False).exists():
         raise RegisterError({"date": f"{day:%A %-d %B %Y} is not a school session"})
+    now = timezone.localtime(now) if now else policy.clock()
+    state = policy.register_state(school=school, day=day, session=session, now=now)
+    roles = _roles_of(user, school, roles)
     by_id = {p.pk: p for p in pupils}
-    existing = {m.pupil_id: m for m in Mark.objects.filter(
-        pupil_id__in=[e.pupil_id for e in entries], date=day, session=session)}
-    errors, new, changed, amendments = {}, [], [], []
-    user_name = (user.get_full_name() or user.username) if user else "system"
+    entries = sorted(entries, key=lambda e: e.pupil_id or 0)
+    existing = _locked_marks([e.pupil_id for e in entries if e.pupil_id in by_id], day, session)
+    plan = _Plan([], [], [], [], [], {})
+    wanted = {}
     for entry in entries:
         pupil = by_id.get(entry.pupil_id)
         if pupil is None:
-            errors[entry.pupil_id] = "not in this register"
+            plan.errors[entry.pupil_id] = "not in this register"
             continue
         if not pupil.on_roll(day):
-            errors[entry.pupil_id] = f"{pupil.display_name} is not on roll on {day}"
+            plan.errors[entry.pupil_id] = f"{pupil.display_name} is not on roll on {day}"
             continue
         try:
             code, minutes = _normalise(entry, school=school, session=session)
         except ValueError as exc:
-            errors[entry.pupil_id] = f"{pupil.display_name}: {exc}"
+            plan.errors[entry.pupil_id] = f"{pupil.display_name}: {exc}"
             continue
-        mark = existing.get(entry.pupil_id)
-        if mark is None:
-            new.append(Mark(pupil_id=pupil.pk, date=day, session=session, code=code,
-                            minutes_late=minutes, recorded_by=user))
-            continue
-        if mark.code == code and mark.minutes_late == minutes:
-            continue
-        if not entry.reason.strip():
-            errors[entry.pupil_id] = (f"{pupil.display_name}: changing {mark.code} to {code} "
-                                      "needs a reason")
-            continue
-        amendments.append(MarkAmendment(
-            pupil_id=pupil.pk, date=day, session=session, original_code=mark.code,
-            original_minutes_late=mark.minutes_late, new_code=code, new_minutes_late=minutes,
-            reason=entry.reason.strip()[:300], user=user, user_name=user_name, role=role))
-        mark.code, mark.minutes_late, mark.recorded_by = code, minutes, user
-        changed.append(mark)
-    if errors:
-        raise RegisterError(errors)
-    Mark.objects.bulk_create(new)
-    if changed:
-        now = datetime.now().astimezone()
-        for m in changed:
+        wanted[pupil.pk] = (entry, pupil, code, minutes)
+        _decide(plan, entry=entry, pupil=pupil, code=code, minutes=minutes,
+                mark=existing.get(pupil.pk), state=state, roles=roles, basis=basis, user=user,
+                role=role)
+    if plan.errors:
+        raise RegisterError(plan.errors)
+    created = _insert_new(plan.new, day=day, session=session, user=user, now=now)
+    raced = [m.pupil_id for m in plan.new if m.pupil_id not in created]
+    if raced:
+        # Marked by someone else between our read and our insert: decide again against theirs.
+        for pupil_id, mark in _locked_marks(raced, day, session).items():
+            entry, pupil, code, minutes = wanted[pupil_id]
+            _decide(plan, entry=entry, pupil=pupil, code=code, minutes=minutes, mark=mark,
+                    state=state, roles=roles, basis=basis, user=user, role=role)
+        if plan.errors:
+            raise RegisterError(plan.errors)
+    if plan.changed:
+        for m in plan.changed:
             m.recorded_at = now
-        Mark.objects.bulk_update(changed, ["code", "minutes_late", "recorded_by", "recorded_at"])
-        MarkAmendment.objects.bulk_create(amendments)
-    return {"created": len(new), "amended": len(changed)}
+        Mark.objects.bulk_update(plan.changed, ["code", "minutes_late", "recorded_by", "recorded_at"])
+        MarkAmendment.objects.bulk_create(plan.amendments)
+    return {"created": len(created), "amended": len(plan.changed), "conflicts": plan.conflicts,
+            "changed_by_others": plan.others}
 
 
 def mark_amend(*, school, pupil: Pupil, day: date, session: str, code: str,
-               minutes_late: int | None, reason: str, user, role: str) -> dict:
+               minutes_late: int | None, reason: str, user, role: str, roles=None) -> dict:
     """Correct (or enter) one mark. A correction always needs a reason."""
     if not reason.strip():
         raise RegisterError({pupil.pk: "a reason is required for an amendment"})
     return marks_save(school=school, day=day, session=session, pupils=[pupil],
-                      entries=[Entry(pupil.pk, code, minutes_late, reason)], user=user, role=role)
+                      entries=[Entry(pupil.pk, code, minutes_late, reason)], user=user, role=role,
+                      roles=roles)
 
 
 class RollError(Exception):

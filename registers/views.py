@@ -11,19 +11,29 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from absences.models import AbsenceReport
+from absences.selectors import reports_covering
 from tenants.access import role_required
-from tenants.roles import ADMIN_STAFF, MARKERS, PUPIL_READERS, WHOLE_SCHOOL_MARKERS, Role
+from tenants.roles import (
+    ADMIN_STAFF,
+    MARKERS,
+    PUPIL_READERS,
+    SAFEGUARDING_READERS,
+    WHOLE_SCHOOL_MARKERS,
+    WHOLE_SCHOOL_PUPIL_READERS,
+    Role,
+)
 
-from . import codes, imports, selectors
+from . import codes, imports, policy, selectors
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm
 from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
 from .school_year import learning_lost, school_year_start
-from .services import Entry, RegisterError, RollError, marks_save, pupil_off_roll
+from .services import Entry, RegisterError, RollError, mark_token, marks_save, pupil_off_roll
 from .services import mark_amend as amend_service
 
-ROLE_ORDER = [Role.HEAD, Role.ATTENDANCE_OFFICER, Role.OFFICE, Role.TEACHER, Role.GOVERNOR,
-              Role.TRUST_DIRECTOR, Role.LA_OFFICER, Role.PARENT]
+ROLE_ORDER = [Role.HEAD, Role.ATTENDANCE_OFFICER, Role.OFFICE, Role.TEACHER,
+              Role.DESIGNATED_SAFEGUARDING_LEAD, Role.GOVERNOR, Role.TRUST_DIRECTOR,
+              Role.LA_OFFICER, Role.PARENT]
 
 
 def acting_role(request) -> str:
@@ -72,6 +82,8 @@ def home(request):
         return redirect("my_register")
     if Role.PARENT in roles:
         return redirect("absences:portal")
+    if roles & PUPIL_READERS:
+        return redirect("pupil_list")
     return render(request, "registers/home.html")
 
 
@@ -104,29 +116,46 @@ def _register_pupils(group, day) -> list[Pupil]:
 
 
 def _register_rows(pupils, day, session):
-    """Each pupil with their mark and any parent report: 2 queries."""
+    """Each pupil with their mark and any parent report covering the session: 2 queries."""
     marks = {m.pupil_id: m for m in Mark.objects.filter(pupil__in=[p.pk for p in pupils],
                                                         date=day, session=session)}
-    reports = {}
-    for r in AbsenceReport.objects.filter(pupil__in=[p.pk for p in pupils], first_day__lte=day,
-                                          last_day__gte=day).exclude(status="queried"):
-        reports.setdefault(r.pupil_id, r)
+    reports = reports_covering([p.pk for p in pupils], day, session)
     return [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk)} for p in pupils]
 
 
-def _entries_from_post(post, pupils, session) -> list[Entry]:
+def _entries_from_post(post, pupils, session, reported) -> list[Entry]:
+    """The posted marks. "Mark all remaining present" fills only unmarked pupils with no
+    parent's report for the session (``reported``): a reported absence is never made present."""
     all_present = "all_present" in post
     entries = []
     for p in pupils:
         code = post.get(f"code-{p.pk}", "").strip()
-        if not code and all_present:
+        if not code and all_present and p.pk not in reported:
             code = codes.present_code(session)
         if not code:
             continue
         minutes = post.get(f"minutes-{p.pk}", "").strip()
         entries.append(Entry(p.pk, code, int(minutes) if minutes.isdigit() else None,
-                             post.get(f"reason-{p.pk}", "")))
+                             post.get(f"reason-{p.pk}", ""), post.get(f"base-{p.pk}")))
     return entries
+
+
+STATE_NOTES = {
+    policy.FUTURE: "This session has not started yet. Ahead of time a register only holds codes "
+                   "from granted leave, a parent's report the office accepted, or a planned "
+                   "closure.",
+    policy.PAST: "Registers are taken on the day. To enter or correct an earlier mark, ask the "
+                 "office, the attendance lead or the head.",
+    policy.CLOSED_TODAY: "The register closed at {closes}. You can still mark pupils left "
+                         "unmarked; changing a saved mark is now an amendment for the office, "
+                         "the attendance lead or the head.",
+}
+
+
+def _changed_message(items, saved: bool) -> str:
+    names = "; ".join(f"{c.pupil.display_name}: {c.theirs or 'unmarked'} by {c.by}" for c in items)
+    return ("Marked by someone else since you opened this register, now showing their mark: "
+            if saved else "") + names
 
 
 @role_required(MARKERS)
@@ -135,44 +164,65 @@ def register_take(request, group_id, day, session):
     school = request.tenant
     group = _group_for(request, group_id)
     pupils = _register_pupils(group, day)
-    errors = {}
+    errors, conflicts, posted = {}, {}, None
     if request.method == "POST":
-        entries = _entries_from_post(request.POST, pupils, session)
+        reported = reports_covering([p.pk for p in pupils], day, session) \
+            if "all_present" in request.POST else {}
+        entries = _entries_from_post(request.POST, pupils, session, reported)
         try:
             result = marks_save(school=school, day=day, session=session, pupils=pupils,
-                                entries=entries, user=request.user, role=acting_role(request))
+                                entries=entries, user=request.user, role=acting_role(request),
+                                roles=request.roles)
         except RegisterError as exc:
-            errors = exc.errors
+            errors, posted = exc.errors, request.POST
             messages.error(request, "Nothing was saved: " + "; ".join(
                 str(v) for v in errors.values()))
         else:
-            messages.success(request, f"Register saved: {result['created']} new, "
-                                      f"{result['amended']} amended.")
-            return redirect("register", group_id=group.pk, day=day, session=session)
+            saved = (f"Register saved: {result['created']} new, "
+                     f"{result['amended']} amended.")
+            if result["changed_by_others"]:
+                messages.info(request, _changed_message(result["changed_by_others"], True))
+            if not result["conflicts"]:
+                messages.success(request, saved)
+                return redirect("register", group_id=group.pk, day=day, session=session)
+            messages.success(request, saved + " Some marks were not saved: see below.")
+            conflicts, posted = {c.pupil.pk: c for c in result["conflicts"]}, request.POST
+    state = policy.register_state(school=school, day=day, session=session)
     schoolday = SchoolDay.objects.filter(date=day).first()
     rows = _register_rows(pupils, day, session)
     for r in rows:
-        # What each row shows: the saved mark, or after a rejected save what was posted, so
-        # the person only has to fix the problem instead of taking the register again.
+        # What each row shows: the saved mark (or the code a parent's report proposes), or
+        # after a rejected save what was posted, so the person only has to fix the problem.
+        # A row whose mark someone else changed meanwhile shows this person's choice against
+        # the new mark, so saving it again (with a reason) re-applies it.
         pk, mark = r["pupil"].pk, r["mark"]
-        if errors:
-            r["code"] = request.POST.get(f"code-{pk}", "")
-            r["minutes"] = request.POST.get(f"minutes-{pk}", "")
-            r["reason"] = request.POST.get(f"reason-{pk}", "")
+        r["base"] = mark_token(mark)
+        r["writable"] = policy.may_write(roles=request.roles, state=state, existing=bool(mark))
+        r["proposed"] = r["report"].suggested_code if r["report"] and not mark else ""
+        r["conflict"] = conflicts.get(pk)
+        if errors or r["conflict"]:
+            r["code"] = posted.get(f"code-{pk}", "") if not r["conflict"] else r["conflict"].yours
+            r["minutes"] = posted.get(f"minutes-{pk}", "")
+            r["reason"] = posted.get(f"reason-{pk}", "")
+            if errors:
+                r["base"] = posted.get(f"base-{pk}", r["base"])
         else:
-            r["code"] = mark.code if mark else ""
+            r["code"] = mark.code if mark else r["proposed"]
             r["minutes"] = "" if mark is None or mark.minutes_late is None else mark.minutes_late
             r["reason"] = ""
     prev, nxt = _neighbour_sessions(day, session)
     opens, late, closes = school.register_times(session)
     marked = sum(1 for r in rows if r["mark"])
+    writable = any(r["writable"] for r in rows)
+    note = STATE_NOTES.get(state.name, "") if not all(r["writable"] for r in rows) else ""
     return render(request, "registers/register.html", {
         "group": group, "day": day, "session": session, "rows": rows, "errors": errors,
         "schoolday": schoolday, "prev": prev, "next": nxt, "marked": marked,
         "times": {"open": opens, "late": late, "close": closes},
         "present_code": codes.present_code(session),
         "code_list": [codes.CODES[c] for c in codes.MARKABLE_CODES],
-        "posted": request.POST if errors else None,
+        "posted": posted, "conflicts": list(conflicts.values()), "writable": writable,
+        "state_note": note.format(closes=f"{closes:%H:%M}"),
     })
 
 
@@ -216,14 +266,15 @@ def office_session(request, day, session):
 @role_required(PUPIL_READERS)
 def pupil_list(request):
     q = request.GET.get("q", "").strip()
-    pupils = Pupil.objects.select_related("registration_group")
+    visible = selectors.pupils_visible_to(user=request.user, roles=request.roles)
+    pupils = visible.select_related("registration_group")
     if request.GET.get("leavers") != "1":
         pupils = pupils.filter(leaving_date__isnull=True)
     if q:
         pupils = pupils.filter(Q(legal_surname__icontains=q) | Q(legal_forename__icontains=q)
                                | Q(preferred_forename__icontains=q) | Q(upn__iexact=q))
-    group = request.GET.get("group")
-    if group:
+    group = request.GET.get("group", "")
+    if group.isdigit():
         pupils = pupils.filter(registration_group_id=group)
     today = timezone.localdate()
     pupils = list(pupils[:500])
@@ -232,20 +283,20 @@ def pupil_list(request):
                                      date_to=today)
     for p in pupils:
         p.stats = stats.get(p.pk)
+    groups = RegistrationGroup.objects.all()
+    if not request.roles & WHOLE_SCHOOL_PUPIL_READERS:
+        groups = groups.filter(teachers=request.user)
     return render(request, "registers/pupil_list.html", {
-        "pupils": pupils, "q": q, "groups": RegistrationGroup.objects.all(), "group": group})
+        "pupils": pupils, "q": q, "groups": groups, "group": group})
 
 
 def pupil_for_request(request, pk: int) -> Pupil:
-    """The only way a view loads a pupil: staff see their school's, parents their own."""
+    """The only way a view loads a pupil: the office, attendance lead, head and DSL see
+    every pupil of the school, a teacher their own classes', parents their own children."""
     if not request.user.is_authenticated:
         raise Http404
-    qs = Pupil.objects.select_related("registration_group")
-    if request.roles & PUPIL_READERS:
-        return get_object_or_404(qs, pk=pk)
-    if Role.PARENT in request.roles:
-        return get_object_or_404(qs.filter(contacts__user=request.user).distinct(), pk=pk)
-    raise Http404
+    visible = selectors.pupils_visible_to(user=request.user, roles=request.roles)
+    return get_object_or_404(visible.select_related("registration_group"), pk=pk)
 
 
 def _marks_calendar(pupil, date_from, date_to):
@@ -270,6 +321,7 @@ def pupil_detail(request, pk):
     counts = selectors.code_counts(pupils=one, date_from=start, date_to=today)
     return render(request, "registers/pupil_detail.html", {
         "pupil": pupil, "stats": stats, "is_staff": is_staff,
+        "safeguarding": bool(request.roles & SAFEGUARDING_READERS),
         "can_amend": bool(request.roles & WHOLE_SCHOOL_MARKERS),
         "code_rows": [(codes.CODES[c], n) for c, n in counts.items() if c in codes.CODES],
         "lost": learning_lost(stats.absent), "weeks": _marks_calendar(pupil, start, today),
@@ -294,7 +346,7 @@ def mark_amend(request, pk):
     try:
         amend_service(school=request.tenant, pupil=pupil, day=d["day"], session=d["session"],
                       code=d["code"], minutes_late=d["minutes_late"], reason=d["reason"],
-                      user=request.user, role=acting_role(request))
+                      user=request.user, role=acting_role(request), roles=request.roles)
     except RegisterError as exc:
         messages.error(request, "Amendment not saved: " + "; ".join(
             str(v) for v in exc.errors.values()))

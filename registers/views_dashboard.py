@@ -29,7 +29,7 @@ from tenants.roles import PUPIL_READERS, REPORT_READERS, Role
 
 from . import codes, dashboard
 from .calendar import latest_open_day
-from .models import YEAR_GROUPS, CalendarEntry, Pupil
+from .models import DSL_MARKER, YEAR_GROUPS, CalendarEntry, Pupil
 from .school_year import school_year_start
 from .selectors import Stats
 
@@ -546,7 +546,7 @@ def describe(c: dashboard.Criteria, groups, bands) -> list[str]:
     return out
 
 
-SAFEGUARDING_FLAGS = {"CP", "LAC", "YC", "Medical"}
+SAFEGUARDING_FLAGS = {"CP", "SW", DSL_MARKER, "LAC", "YC", "Medical"}
 
 
 def _pupil_table(rows, viewer: dict, bands) -> Table:
@@ -564,7 +564,7 @@ def _pupil_table(rows, viewer: dict, bands) -> Table:
                    Cell(p.upn)]
         else:
             who = [Cell(f"{p.forename[:1]}{p.surname[:1]}"), Cell(i)]
-        flags = p.flags if viewer["safeguarding"] else [
+        flags = p.safeguarding_flags if viewer["safeguarding"] else [
             f for f in p.flags if f not in SAFEGUARDING_FLAGS]
         if viewer["governor_only"]:
             flags = []

@@ -12,12 +12,19 @@ class Role(models.TextChoices):
     TRUST_DIRECTOR = "trust_director", "Trust director"
     LA_OFFICER = "la_officer", "LA attendance officer"
     PARENT = "parent", "Parent / carer"
+    DESIGNATED_SAFEGUARDING_LEAD = "dsl", "Designated safeguarding lead"
 
 
 # Who may do what. Views name one of these sets, never individual roles inline.
 MARKERS = {Role.OFFICE, Role.TEACHER, Role.ATTENDANCE_OFFICER, Role.HEAD}
 WHOLE_SCHOOL_MARKERS = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
-PUPIL_READERS = {Role.OFFICE, Role.TEACHER, Role.ATTENDANCE_OFFICER, Role.HEAD}
+PUPIL_READERS = {Role.OFFICE, Role.TEACHER, Role.ATTENDANCE_OFFICER, Role.HEAD,
+                 Role.DESIGNATED_SAFEGUARDING_LEAD}
 ADMIN_STAFF = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
 REPORT_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.GOVERNOR, Role.TRUST_DIRECTOR}
 STAFF = MARKERS | {Role.GOVERNOR, Role.TRUST_DIRECTOR}
+
+# Pupil records: these roles read every pupil's; a teacher reads only their own classes'.
+WHOLE_SCHOOL_PUPIL_READERS = PUPIL_READERS - {Role.TEACHER}
+# Child-protection / child-in-need details; everyone else sees a neutral "see the DSL" marker.
+SAFEGUARDING_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.DESIGNATED_SAFEGUARDING_LEAD}

@@ -34,3 +34,13 @@ def bar_x(value, floor: int = 80) -> float:
     if not isinstance(value, int | float):
         return 0
     return round(min(100.0, max(2.0, (float(value) - floor) * 100 / (100 - floor))), 2)
+
+
+@register.filter
+def flags_for(pupil, request) -> list[str]:
+    """A pupil's flags as this person may see them (child protection for the DSL, the head
+    and the attendance lead; a neutral "see the DSL" marker for everyone else)."""
+    from tenants.roles import SAFEGUARDING_READERS
+
+    roles = getattr(request, "roles", frozenset())
+    return pupil.safeguarding_flags if roles & SAFEGUARDING_READERS else pupil.flags

@@ -62,6 +62,7 @@
 
   function setCode(row, code) {
     const { select, minutes } = parts(row);
+    if (select.disabled) return; // a mark this person may not change (registers.policy)
     if (code === "present") code = present;
     if (code === "late") {
       select.value = lateCode(Number(minutes.value || 0));
@@ -152,7 +153,8 @@
 
   document.getElementById("all-present").addEventListener("click", (e) => {
     e.preventDefault();
-    rows.forEach((row) => { if (!parts(row).select.value) setCode(row, "present"); });
+    // A pupil whose parent reported an absence is never made present here.
+    rows.forEach((row) => { if (!parts(row).select.value && !row.dataset.report) setCode(row, "present"); });
   });
 
   form.addEventListener("submit", (e) => {

@@ -129,6 +129,10 @@ def _populate() -> Live:
         calendar_replace(entries=[CalendarEntry(kind="term", start_date=monday - timedelta(weeks=3),
                                                 end_date=monday + timedelta(weeks=3, days=4),
                                                 label="Browser term")])
+        if today.weekday() >= 5:
+            # Run at a weekend: a Saturday school, so "My register" still opens today's
+            # register, the one a teacher may take (registers.policy).
+            SchoolDay.objects.create(date=today, term="Browser term", week=monday)
         group = RegistrationGroup.objects.create(name="4M", year_group=4)
         group.teachers.add(teacher)
         pupils = {}
@@ -141,9 +145,10 @@ def _populate() -> Live:
         day, session = current_session(school)
         earlier = SchoolDay.objects.filter(closed=False, date__lt=day).order_by("-date") \
             .values_list("date", flat=True).first()
-        # A register already taken on the earlier day (AM), for the office's corrections.
+        # A register already taken on the earlier day (AM), for the office's corrections
+        # (entered by the office: a teacher takes only today's registers).
         marks_save(school=school, day=earlier, session="AM",
-                   pupils=list(Pupil.objects.all()), user=teacher, role=Role.TEACHER.label,
+                   pupils=list(Pupil.objects.all()), user=office, role=Role.OFFICE.label,
                    entries=[Entry(pupils["Ahmed"], "/"), Entry(pupils["Carter"], "/"),
                             Entry(pupils["Fotheringham-Smythe"], "/"),
                             Entry(pupils["O'Brien"], "L", 5), Entry(pupils["Nowak"], "N")])

@@ -164,7 +164,7 @@ def test_teacher_takes_register(page, live):
 
 
 def test_keyboard_shortcuts(page, live):
-    login(page, live, live.teacher)
+    login(page, live, live.office)  # an earlier day: the office's register to take
     day = live.earlier_day
     page.goto(live.register_path(day, "PM"))
     posts = posts_recorder(page)
@@ -300,17 +300,26 @@ def test_register_accessibility(page, live):
 
     axe = Axe()
     login(page, live, live.teacher)
+    # An earlier day's register, read-only for a teacher: the note and disabled controls.
+    page.goto(live.register_path(live.earlier_day, "AM"))
+    expect(page.locator("#register-state")).to_contain_text("Registers are taken on the day")
+    expect(page.get_by_role("button", name="Save register")).to_be_disabled()
+    expect(code_of(page, "Ben Carter")).to_be_disabled()
+    states = {"read-only": axe.run(page)}
+    shot(page, "11-register-read-only-teacher")
+    page.context.clear_cookies()
+    login(page, live, live.office)
     # A taken register: marks of every kind, a late pupil's minutes, the key hints.
     page.goto(live.register_path(live.earlier_day, "AM"))
     expect(page.locator(".register-row")).to_have_count(5)
-    states = {"loaded": axe.run(page)}
+    states["loaded"] = axe.run(page)
     # A changed mark (reason box) and the "nothing was saved" message.
     page.get_by_role("button", name="Late: Amira Ahmed").click()
     page.get_by_role("button", name="Save register").click()
     expect(page.locator("#register-problems")).to_be_visible()
     page.mouse.move(0, 0)  # no hover colours
     states["problems"] = axe.run(page)
-    shot(page, "11-register-axe")
+    shot(page, "12-register-axe")
     page.set_viewport_size(PHONE)
     states["phone"] = axe.run(page)
 
@@ -321,3 +330,75 @@ def test_register_accessibility(page, live):
                 report.append(f"{state}: {v['id']} ({v['impact']}): {v['help']} – "
                               + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5]))
     assert not report, "\n".join(report)
+
+
+@pytest.fixture(scope="module")
+def reported(live, django_db_blocker):
+    """Zara's parent reported her ill for the open day before ``live.earlier_day`` (committed;
+    removed at the end)."""
+    from absences.models import AbsenceReport
+    from registers.models import Mark, SchoolDay
+
+    with django_db_blocker.unblock(), schema_context(SCHEMA):
+        day = SchoolDay.objects.filter(closed=False, date__lt=live.earlier_day) \
+            .order_by("-date").values_list("date", flat=True).first()
+        report = AbsenceReport.objects.create(pupil_id=live.pupils["Nowak"], reason="illness",
+                                              first_day=day, last_day=day, details="Temperature")
+    yield day
+    with django_db_blocker.unblock(), schema_context(SCHEMA):
+        Mark.objects.filter(date=day).delete()
+        AbsenceReport.objects.filter(pk=report.pk).delete()
+
+
+def test_a_reported_absence_is_proposed_and_mark_all_present_skips_it(page, live, reported):
+    day = reported
+    login(page, live, live.office)
+    page.goto(live.register_path(day, "AM"))
+    zara = row_of(page, "Zara Nowak")
+    expect(zara).to_contain_text("Parent reported: Illness (I, proposed)")
+    expect(code_of(page, "Zara Nowak")).to_have_value("I")
+    # Even with her box emptied, "Mark all remaining present" leaves her alone.
+    code_of(page, "Zara Nowak").select_option("")
+    page.get_by_role("button", name="Mark all remaining present").click()
+    for name in ("Amira Ahmed", "Ben Carter", "Chloé O'Brien"):
+        expect(code_of(page, name)).to_have_value("/")
+    expect(code_of(page, "Zara Nowak")).to_have_value("")
+    shot(page, "13-register-reported-pupil")
+    # The office confirms the proposed code like any other mark.
+    code_of(page, "Zara Nowak").select_option("I")
+    page.get_by_role("button", name="Save register").click()
+    expect(page.locator(".alert-success")).to_contain_text("Register saved: 5 new, 0 amended.")
+    marks = saved_marks(live, day, "AM")
+    assert marks[live.pupils["Nowak"]].code == "I"
+    assert {m.code for pk, m in marks.items() if pk != live.pupils["Nowak"]} == {"/"}
+
+
+def test_two_people_on_one_register_see_each_others_changes(page, live, new_context):
+    """The second save shows which pupils someone else marked meanwhile and lets the person
+    re-apply theirs with a reason (issue 11.1); nothing is lost either way."""
+    day, carter = live.earlier_day, live.pupils["Carter"]
+    login(page, live, live.office)
+    page.goto(live.register_path(day, "PM"))  # opened first, saved last
+    other = new_context().new_page()
+    login(other, live, live.office)
+    other.goto(live.register_path(day, "PM"))
+    other.get_by_role("button", name="Absent: Ben Carter").click()
+    other.get_by_role("button", name="Save register").click()
+    expect(other.locator(".alert-success")).to_contain_text("1 new, 0 amended")
+
+    page.get_by_role("button", name="Mark all remaining present").click()
+    page.get_by_role("button", name="Save register").click()
+    conflicts = page.locator("#register-conflicts")
+    expect(conflicts).to_contain_text("Ben Carter: Olive Office marked N")
+    expect(conflicts).to_contain_text("you chose \\")
+    expect(page.locator(".alert-success")).to_contain_text("4 new, 0 amended")
+    expect(code_of(page, "Ben Carter")).to_have_value("\\")
+    reason = page.get_by_label("Reason for changing the mark for Ben Carter")
+    expect(reason).to_be_visible()
+    shot(page, "14-register-conflict")
+    assert saved_marks(live, day, "PM")[carter].code == "N"
+    reason.fill("He was in class after all")
+    page.get_by_role("button", name="Save register").click()
+    expect(page.locator(".alert-success")).to_contain_text("0 new, 1 amended")
+    marks = saved_marks(live, day, "PM")
+    assert len(marks) == 5 and marks[carter].code == "\\"

@@ -12,8 +12,9 @@ DAY = date(2025, 9, 2)
 
 
 @pytest.fixture
-def marked(calendar, make_pupil, people):
+def marked(calendar, make_pupil, people, clock):
     pupil = make_pupil(admission=date(2025, 9, 1))
+    clock(DAY, 8, 50)  # the teacher takes the register on the day
     marks_save(school=calendar, day=DAY, session="AM", pupils=[pupil],
                entries=[Entry(pupil.pk, "N")], user=people["teacher"], role="Class teacher")
     return pupil

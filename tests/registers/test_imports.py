@@ -129,6 +129,17 @@ def test_import_marks_reports_every_bad_row_and_imports_nothing(two_pupils):
     assert not Mark.objects.exists()
 
 
+def test_import_marks_refuses_later_days(two_pupils, clock):
+    """registers.policy: a file cannot fill registers ahead of time."""
+    a, _ = two_pupils
+    clock(date(2025, 9, 3), 11, 0)
+    data = ("upn,date,session,code\n"
+            f"{a.upn},2025-09-03,AM,/\n{a.upn},2025-09-04,AM,I\n{a.upn},2025-09-04,PM,#\n")
+    errs, exc = errors_of(import_marks, data)
+    assert errs == [(3, "date"), (4, "date")] and "after today" in str(exc.errors[0])
+    assert not Mark.objects.exists()
+
+
 def test_legacy_codes_only_with_history(two_pupils):
     a, _ = two_pupils
     data = f"upn,date,session,code\n{a.upn},2025-09-03,AM,H\n"

@@ -34,11 +34,13 @@ from tests.conftest import client_for
 ANON, OTHER = "anonymous", "other_school_office"
 OFFICE, TEACHER, AO, HEAD = "office", "teacher", "attendance_officer", "head"
 GOV, TD, LA, PARENT = "governor", "trust_director", "la_officer", "parent"
-MEMBERS = frozenset({OFFICE, TEACHER, AO, HEAD, GOV, TD, LA, PARENT})
+DSL = "dsl"  # designated safeguarding lead: reads every pupil's record, marks nothing
+MEMBERS = frozenset({OFFICE, TEACHER, AO, HEAD, GOV, TD, LA, PARENT, DSL})
 EVERYONE = (*sorted(MEMBERS), OTHER, ANON)
 
 WHOLE = frozenset({OFFICE, AO, HEAD})            # WHOLE_SCHOOL_MARKERS == ADMIN_STAFF
-MARKERS = WHOLE | {TEACHER}                       # == PUPIL_READERS
+MARKERS = WHOLE | {TEACHER}
+PUPIL_READERS = MARKERS | {DSL}
 REPORTS = frozenset({HEAD, AO, GOV, TD})          # REPORT_READERS
 ESC = frozenset({AO, HEAD})                       # escalation, letter managers, return editors
 LETTER_READERS = WHOLE
@@ -76,8 +78,8 @@ TENANT_URLS: dict[str, U] = {
                   data={"all_present": "on", "code-{child}": "/"}),
     "office_today": U("/office/", WHOLE),
     "office_session": U("/office/{day}/AM/", WHOLE),
-    "pupil_list": U("/pupils/", MARKERS),
-    "pupil_detail": U("/pupils/{child}/", MARKERS | {PARENT}),
+    "pupil_list": U("/pupils/", PUPIL_READERS),
+    "pupil_detail": U("/pupils/{child}/", PUPIL_READERS | {PARENT}),
     "mark_amend": U("/pupils/{child}/amend/", WHOLE, "POST",
                     data={"day": "{day}", "session": "AM", "code": "I", "reason": "phoned"}),
     "pupil_leave": U("/pupils/{child}/leave/", WHOLE, "POST",
@@ -539,6 +541,28 @@ def test_trust_director_gets_no_safeguarding_flags(world, people):
     assert rows and all("CP" not in r["Flags"].split() and "LAC" not in r["Flags"].split()
                         for r in rows)
     assert visitor(people, TD).get("/dashboard/pupils/", {"lac": "1"}).status_code == 403
+
+
+# --- child protection: the DSL, the head and the attendance lead only ---------------------------
+
+def test_child_protection_flag_only_for_safeguarding_readers(world, people, make_pupil):
+    pages = [f"/pupils/{world['child'].pk}/", "/pupils/"]
+    for who in (HEAD, AO, DSL):
+        for url in pages:
+            html = visitor(people, who).get(url).content.decode()
+            assert ">CP<" in html and "See the DSL" not in html, (who, url)
+    for who in (OFFICE, TEACHER):
+        for url in pages + [f"/register/{world['group'].pk}/{DAY}/AM/"]:
+            html = visitor(people, who).get(url).content.decode()
+            assert ">CP<" not in html and "See the DSL" in html, (who, url)
+
+
+def test_teacher_opens_only_pupils_of_own_classes(world, people, make_pupil):
+    stranger = make_pupil(group="6Z", year_group=6, legal_forename="Zed", serial=903)
+    teacher = visitor(people, TEACHER)
+    assert teacher.get(f"/pupils/{stranger.pk}/").status_code == 404
+    assert f"/pupils/{stranger.pk}/" not in teacher.get("/pupils/?q=Zed").content.decode()
+    assert visitor(people, DSL).get(f"/pupils/{stranger.pk}/").status_code == 200
 
 
 # --- LA officers: submitted returns only ---------------------------------------------------
