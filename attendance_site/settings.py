@@ -95,14 +95,30 @@ TEMPLATES = [
 ]
 WSGI_APPLICATION = "attendance_site.wsgi.application"
 
+# Two PostgreSQL roles (attendance_site/db_roles.py): the app connects as a role that owns
+# nothing; schemas are created and migrated as the owner (OWNER_DATABASE_URL; its database
+# name is not used: the owner works in DATABASE_URL's database).
 DATABASES = {
     "default": env.db_url(
         "DATABASE_URL",
-        default="postgres://postgres@127.0.0.1:5432/attendance",
+        default="postgres://attendance_app@127.0.0.1:5432/attendance",
         engine="django_tenants.postgresql_backend",
     )
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+
+
+def _owner_url_default() -> str:
+    """DATABASE_URL's server and database, as the user attendance_owner (no password)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(env("DATABASE_URL", default="postgres://attendance_app@127.0.0.1:5432/attendance"))
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"attendance_owner@{host}"))
+
+
+OWNER_DATABASE = env.db_url_config(env("OWNER_DATABASE_URL", default=None) or _owner_url_default())
+GET_EXECUTOR_FUNCTION = "attendance_site.db_roles.get_executor"  # migrate_schemas runs as the owner
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"
@@ -182,6 +198,13 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+# A prefix on every Redis key and queue name of this installation. The test suite sets its
+# own (tests/conftest.py), so a `make run` worker on the same Redis never takes its tasks.
+CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default="")
+if CELERY_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
+    CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_KEY_PREFIX}celery"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 30
