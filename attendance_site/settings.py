@@ -1,5 +1,6 @@
 """Settings, read strictly from the environment with working local defaults."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -198,9 +199,11 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
-# A prefix on every Redis key and queue name of this installation. The test suite sets its
-# own (tests/conftest.py), so a `make run` worker on the same Redis never takes its tasks.
-CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default="")
+# A prefix on every Redis key and queue name of this installation. Under pytest (which sets
+# PYTEST_VERSION) each run has its own, passed on to the workers it starts (tests/conftest.py),
+# so a `make run` worker on the same Redis never takes a test's tasks, nor the reverse.
+CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default=(
+    f"test-{os.getpid()}-" if "PYTEST_VERSION" in os.environ else ""))
 if CELERY_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}

@@ -13,7 +13,6 @@ from django.db import DatabaseError, connection, transaction
 
 from attendance_site.db_roles import as_owner
 from registers.models import MarkAmendment
-from tests.conftest import test_database_name
 
 DAY = date(2025, 9, 2)
 
@@ -118,10 +117,3 @@ def test_the_trigger_still_stops_the_owner(db):
                     cur.execute(sql)
             raise Rollback
     assert _one("SELECT current_user") == settings.DATABASES["default"]["USER"]
-
-
-def test_each_checkout_has_its_own_test_database(db):
-    name = connection.settings_dict["NAME"]
-    assert name == settings.DATABASES["default"]["TEST"]["NAME"]
-    assert name.startswith("test_") and name.endswith(test_database_name("x")[-6:])
-    assert test_database_name("x", "/one/checkout") != test_database_name("x", "/another/checkout")
