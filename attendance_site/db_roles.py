@@ -49,7 +49,7 @@ def separate_roles() -> bool:
     return bool(owner_role()) and owner_role() != app_role()
 
 
-def _owner_wrapper(current):
+def owner_connection(current):
     """A new connection like ``current`` (same database name: the test database under pytest)
     but with the owner's credentials, server and options."""
     from django.conf import settings
@@ -83,7 +83,7 @@ def as_owner(alias: str = "default"):
     if is_owner(current):
         yield current
         return
-    owner = _owner_wrapper(current)
+    owner = owner_connection(current)
     connections[alias] = owner
     try:
         yield owner

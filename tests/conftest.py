@@ -75,7 +75,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     connections["default"].close()
     db = connections["default"].settings_dict
     db.setdefault("TEST", {})["NAME"] = test_database_name(db["NAME"])
-    connections["default"] = db_roles._owner_wrapper(connections["default"])
+    connections["default"] = db_roles.owner_connection(connections["default"])
 
 
 @pytest.fixture(scope="session")
