@@ -46,7 +46,7 @@ def owner_role() -> str:
 
 def separate_roles() -> bool:
     """False when DATABASE_URL and OWNER_DATABASE_URL name the same role (nothing to switch)."""
-    return bool(owner_role()) and owner_role() != app_role()
+    return bool(owner_role()) and bool(app_role()) and owner_role() != app_role()
 
 
 def owner_connection(current):

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from attendance_site.db_roles import as_owner
+from attendance_site.db_roles import app_role, as_owner, owner_role
 from registers.models import MarkAmendment
 
 DAY = date(2025, 9, 2)
@@ -117,3 +117,61 @@ def test_the_trigger_still_stops_the_owner(db):
                     cur.execute(sql)
             raise Rollback
     assert _one("SELECT current_user") == settings.DATABASES["default"]["USER"]
+
+
+@pytest.fixture
+def superuser():
+    """A superuser connection to the test server (local trust auth: `postgres`), if any."""
+    psycopg = pytest.importorskip("psycopg")
+    db = settings.DATABASES["default"]
+    params = {"dbname": "postgres", "user": "postgres", "host": db["HOST"] or None,
+              "port": db["PORT"] or None, **db.get("OPTIONS", {})}
+    try:
+        conn = psycopg.connect(autocommit=True, connect_timeout=3,
+                               **{k: v for k, v in params.items() if v is not None})
+    except psycopg.OperationalError:
+        pytest.skip("no superuser `postgres` on the test server")
+    if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+        pytest.skip("`postgres` is not a superuser here")
+    with conn:
+        yield conn, params
+
+
+def test_an_old_database_is_handed_over_to_the_owner(superuser):
+    """What `make run` does to a database an older version built as `postgres`."""
+    import psycopg
+
+    from attendance_site import db_roles
+
+    admin, params = superuser
+    name, app, owner = f"{connection.settings_dict['NAME']}_old", app_role(), owner_role()
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        def connect(dbname):
+            return psycopg.connect(autocommit=True, **{k: v for k, v in {**params, "dbname": dbname}.items()
+                                                       if v is not None})
+
+        with connect(name) as old:
+            old.execute("CREATE SCHEMA school; CREATE TABLE school.t (id bigint GENERATED ALWAYS AS "
+                        "IDENTITY PRIMARY KEY); CREATE TABLE public.p (id serial PRIMARY KEY); "
+                        "CREATE FUNCTION school.f() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+        assert db_roles.database_ensure(admin, name, app=app, owner=owner, connect=connect) is False
+        with connect(name) as db:
+            owners = db.execute("""
+                SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()
+                UNION SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'school'
+                UNION SELECT pg_get_userbyid(relowner) FROM pg_class
+                      WHERE relnamespace IN ('school'::regnamespace, 'public'::regnamespace)
+                UNION SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'f'""").fetchall()
+            assert owners == [(owner,)]
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def test_roles_are_never_made_from_the_superuser_itself(superuser):
+    from attendance_site import db_roles
+
+    admin, _ = superuser
+    with pytest.raises(ValueError, match="three different roles"):
+        db_roles.roles_ensure(admin, app=app_role(), owner="postgres")
