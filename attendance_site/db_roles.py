@@ -67,7 +67,15 @@ def owner_connection(current):
 
 
 def is_owner(connection) -> bool:
-    return getattr(connection, "is_owner_connection", False) or not separate_roles()
+    """True for the owner's connection, and for a superuser's: a DATABASE_URL naming a
+    superuser (the old single-role setup, no longer least privilege) can do it all itself."""
+    if getattr(connection, "is_owner_connection", False) or not separate_roles():
+        return True
+    if not hasattr(connection, "is_superuser_connection"):
+        with connection.cursor() as cur:
+            cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            connection.is_superuser_connection = cur.fetchone()[0]
+    return connection.is_superuser_connection
 
 
 @contextmanager

@@ -175,3 +175,18 @@ def test_roles_are_never_made_from_the_superuser_itself(superuser):
     admin, _ = superuser
     with pytest.raises(ValueError, match="three different roles"):
         db_roles.roles_ensure(admin, app=app_role(), owner="postgres")
+
+
+def test_a_superuser_database_url_needs_no_switch_to_the_owner(superuser, db):
+    """The old single-role setup (DATABASE_URL of a superuser) still migrates as itself."""
+    from django.db.utils import load_backend
+
+    from attendance_site.db_roles import is_owner
+
+    settings_dict = {**connection.settings_dict, "USER": "postgres", "PASSWORD": ""}
+    old_setup = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, "default")
+    try:
+        assert is_owner(old_setup)
+        assert not is_owner(connection)
+    finally:
+        old_setup.close()
