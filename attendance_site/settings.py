@@ -99,13 +99,8 @@ WSGI_APPLICATION = "attendance_site.wsgi.application"
 # Two PostgreSQL roles (attendance_site/db_roles.py): the app connects as a role that owns
 # nothing; schemas are created and migrated as the owner (OWNER_DATABASE_URL; its database
 # name is not used: the owner works in DATABASE_URL's database).
-DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL",
-        default="postgres://attendance_app@127.0.0.1:5432/attendance",
-        engine="django_tenants.postgresql_backend",
-    )
-}
+_DATABASE_URL = env("DATABASE_URL", default="postgres://attendance_app@127.0.0.1:5432/attendance")
+DATABASES = {"default": env.db_url_config(_DATABASE_URL, engine="django_tenants.postgresql_backend")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 
 
@@ -113,9 +108,8 @@ def _owner_url_default() -> str:
     """DATABASE_URL's server and database, as the user attendance_owner (no password)."""
     from urllib.parse import urlsplit, urlunsplit
 
-    parts = urlsplit(env("DATABASE_URL", default="postgres://attendance_app@127.0.0.1:5432/attendance"))
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"attendance_owner@{host}"))
+    parts = urlsplit(_DATABASE_URL)
+    return urlunsplit(parts._replace(netloc=f"attendance_owner@{parts.netloc.rpartition('@')[2]}"))
 
 
 OWNER_DATABASE = env.db_url_config(env("OWNER_DATABASE_URL", default=None) or _owner_url_default())

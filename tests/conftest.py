@@ -29,13 +29,14 @@ def _celery_prefix_export():
 _celery_prefix_export()
 
 
-def test_database_name(name: str, checkout: str | None = None) -> str:
-    """test_<database>_<checkout>: two checkouts on one machine never share a test database."""
+def test_database_name(base: str, checkout: str | None = None) -> str:
+    """<base>_<checkout>, base being Django's test_<database>: two checkouts on one machine
+    never share a test database."""
     import hashlib
     from pathlib import Path
 
     checkout = checkout or str(Path(__file__).resolve().parent.parent)
-    return f"test_{name}_{hashlib.sha256(checkout.encode()).hexdigest()[:6]}"
+    return f"{base}_{hashlib.sha256(checkout.encode()).hexdigest()[:6]}"
 
 
 test_database_name.__test__ = False  # not a test
@@ -74,7 +75,8 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     _roles_prepare()
     connections["default"].close()
     db = connections["default"].settings_dict
-    db.setdefault("TEST", {})["NAME"] = test_database_name(db["NAME"])
+    test = db.setdefault("TEST", {})
+    test["NAME"] = test_database_name(test.get("NAME") or f"test_{db['NAME']}")
     connections["default"] = db_roles.owner_connection(connections["default"])
 
 

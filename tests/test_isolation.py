@@ -30,5 +30,5 @@ def test_tasks_go_to_the_test_runs_own_queue_not_the_one_a_make_run_worker_reads
 def test_each_checkout_has_its_own_test_database(db):
     name = connection.settings_dict["NAME"]
     assert name == settings.DATABASES["default"]["TEST"]["NAME"]
-    assert name.startswith("test_") and name.endswith(test_database_name("x")[-6:])
-    assert test_database_name("x", "/one/checkout") != test_database_name("x", "/another/checkout")
+    assert name.startswith("test_") and name.endswith(test_database_name("test_x")[-7:])
+    assert test_database_name("test_x", "/one/checkout") != test_database_name("test_x", "/another/checkout")
