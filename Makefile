@@ -1,7 +1,8 @@
 # Quick start:  make run   (web + worker + beat with the demo schools)
 #               make test  (lint, migration check and the whole test suite; what CI runs)
 # Knobs: EMBEDDED=1 (always use embedded PostgreSQL/Redis under ./var), EMBEDDED=wheels,
-#        EMBEDDED=0 (never start them), DATABASE_URL, REDIS_URL, DEBUG, WEB_PORT,
+#        EMBEDDED=0 (never start them), DATABASE_URL (the app's role), OWNER_DATABASE_URL
+#        (the owner's role), ADMIN_DATABASE_URL (a superuser that creates both), REDIS_URL, DEBUG, WEB_PORT,
 #        PYTEST_ARGS="-k name", BROWSER_TESTS=0, KEEP_SERVICES=1, PYTHON=python3.11
 
 SHELL := /bin/bash
@@ -28,7 +29,7 @@ install:
 
 # Leaves the servers running; prints the variables to use them from another shell.
 services:
-	@bash -c 'source scripts/lib.sh && ensure_venv test && ensure_services && printf "export DATABASE_URL=%q REDIS_URL=%q\n" "$$DATABASE_URL" "$$REDIS_URL"'
+	@bash -c 'source scripts/lib.sh && ensure_venv test && ensure_services && printf "export DATABASE_URL=%q OWNER_DATABASE_URL=%q REDIS_URL=%q\n" "$$DATABASE_URL" "$$OWNER_DATABASE_URL" "$$REDIS_URL"'
 
 status:
 	@bash -c 'source scripts/lib.sh; p="$$PY"; [ -x "$$p" ] || p=python3; "$$p" scripts/services.py status'

@@ -1,5 +1,6 @@
 """Settings, read strictly from the environment with working local defaults."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -109,14 +110,24 @@ TEMPLATES = [
 ]
 WSGI_APPLICATION = "attendance_site.wsgi.application"
 
-DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL",
-        default="postgres://postgres@127.0.0.1:5432/attendance",
-        engine="django_tenants.postgresql_backend",
-    )
-}
+# Two PostgreSQL roles (attendance_site/db_roles.py): the app connects as a role that owns
+# nothing; schemas are created and migrated as the owner (OWNER_DATABASE_URL; its database
+# name is not used: the owner works in DATABASE_URL's database).
+_DATABASE_URL = env("DATABASE_URL", default="postgres://attendance_app@127.0.0.1:5432/attendance")
+DATABASES = {"default": env.db_url_config(_DATABASE_URL, engine="django_tenants.postgresql_backend")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+
+
+def _owner_url_default() -> str:
+    """DATABASE_URL's server and database, as the user attendance_owner (no password)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(_DATABASE_URL)
+    return urlunsplit(parts._replace(netloc=f"attendance_owner@{parts.netloc.rpartition('@')[2]}"))
+
+
+OWNER_DATABASE = env.db_url_config(env("OWNER_DATABASE_URL", default=None) or _owner_url_default())
+GET_EXECUTOR_FUNCTION = "attendance_site.db_roles.get_executor"  # migrate_schemas runs as the owner
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "tenants.User"
@@ -224,6 +235,15 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
+# A prefix on every Redis key and queue name of this installation. Under pytest (which sets
+# PYTEST_VERSION) each run has its own, passed on to the workers it starts (tests/conftest.py),
+# so a `make run` worker on the same Redis never takes a test's tasks, nor the reverse.
+CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default=(
+    f"test-{os.getpid()}-" if "PYTEST_VERSION" in os.environ else ""))
+if CELERY_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
+    CELERY_TASK_DEFAULT_QUEUE = f"{CELERY_KEY_PREFIX}celery"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 30

@@ -38,11 +38,20 @@ def bootstrap() -> None:
 
 
 def setup_django() -> None:
+    """Configure Django; the script's own connection is the owner's (OWNER_DATABASE_URL): it
+    creates and drops scratch schools, TRUNCATEs and VACUUMs, which the app's role may not.
+    Workers it starts connect as the app (DATABASE_URL)."""
     bootstrap()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "attendance_site.settings")
     import django
 
     django.setup()
+    from django.db import connections
+
+    from attendance_site.db_roles import is_owner, owner_connection
+
+    if not is_owner(connections["default"]):
+        connections["default"] = owner_connection(connections["default"])
 
 
 # --- scratch tenant -----------------------------------------------------------

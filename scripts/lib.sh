@@ -1,6 +1,8 @@
 # Shared bootstrap for scripts/run.sh and scripts/test.sh (sourced, not executed).
 #   ensure_venv      create .venv if missing and install the dependencies from pyproject.toml
-#   ensure_services  export DATABASE_URL/REDIS_URL of servers that answer (embedded if needed)
+#   ensure_services  export DATABASE_URL (the app's role), OWNER_DATABASE_URL (the owner's role,
+#                    for migrations and new schools) and REDIS_URL of servers that answer
+#                    (embedded if needed); the two PostgreSQL roles are created if missing
 #   stop_started     stop the embedded servers this script started (for an EXIT trap)
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,8 +53,9 @@ ensure_services() {
   say "Checking PostgreSQL and Redis (EMBEDDED=${EMBEDDED:-auto})"
   exports="$("$PY" scripts/services.py up)" || fail "PostgreSQL/Redis are not available (see above)"
   eval "$exports"
-  export DATABASE_URL REDIS_URL
+  export DATABASE_URL OWNER_DATABASE_URL REDIS_URL
   say "DATABASE_URL=$DATABASE_URL"
+  say "OWNER_DATABASE_URL=$OWNER_DATABASE_URL"
   say "REDIS_URL=$REDIS_URL"
 }
 

@@ -1,6 +1,7 @@
 """Make sure PostgreSQL and Redis are reachable; start embedded ones under ./var if not.
 
-    python scripts/services.py up       # prints `export DATABASE_URL=... REDIS_URL=...` lines
+    python scripts/services.py up       # prints `export DATABASE_URL=... OWNER_DATABASE_URL=...
+                                        #   REDIS_URL=...` lines
     python scripts/services.py down     # stops every embedded server running under ./var
     python scripts/services.py down postgres redis   # only those
     python scripts/services.py status
@@ -10,9 +11,13 @@ Everything but the final `export` lines goes to stderr, so a shell can do
     eval "$(.venv/bin/python scripts/services.py up)"
 
 Which servers are used:
-  * DATABASE_URL / REDIS_URL if set, else postgres://postgres@127.0.0.1:5432/attendance
-    and redis://127.0.0.1:6379/0. If that server answers, it is used, and the database
-    is created if missing.
+  * DATABASE_URL / REDIS_URL if set, else postgres://attendance_app@127.0.0.1:5432/attendance
+    and redis://127.0.0.1:6379/0. If that server answers to a superuser (ADMIN_DATABASE_URL,
+    default: DATABASE_URL's server as `postgres`), it is used: the app's role (DATABASE_URL's
+    user, attendance_app if that is a superuser) and the owner's role (OWNER_DATABASE_URL's,
+    default attendance_owner) are created if missing, and the database, owned by the owner
+    (see attendance_site/db_roles.py). Without a superuser, DATABASE_URL and
+    OWNER_DATABASE_URL must already work.
   * Otherwise a real server is started under ./var on a free local port:
       PostgreSQL from Debian's binaries (/usr/lib/postgresql/*/bin, initdb run as the
       `postgres` user when we are root) in var/postgres, or else the `pgserver` wheel
@@ -42,7 +47,8 @@ PGSERVER_DIR = VAR / "pgserver"  # pgserver wheel data folder (socket lives insi
 REDIS_DIR = VAR / "redis"
 RUNTIME_DIR = VAR / "run"  # XDG_RUNTIME_DIR for pgserver (must be 0700)
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/attendance"
+DEFAULT_DATABASE_URL = "postgres://attendance_app@127.0.0.1:5432/attendance"
+APP_ROLE, OWNER_ROLE = "attendance_app", "attendance_owner"  # as in attendance_site/db_roles.py
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 PG_FIRST_PORT, REDIS_FIRST_PORT = 54329, 63799
 
@@ -149,26 +155,48 @@ def pg_probe(params: dict) -> tuple[str, str]:
         return ("down" if any(d in msg for d in down) else "refused"), msg
 
 
-def pg_create_database(params: dict) -> None:
-    import psycopg
-    from psycopg import errors, sql
+def url_with_user(url: str, user: str) -> str:
+    """``url`` with another user name and no password."""
+    from urllib.parse import urlsplit, urlunsplit
 
-    name = params["dbname"]
-    admin = dict(params)
-    last = None
-    for maintenance_db in ("postgres", "template1"):
-        admin["dbname"] = maintenance_db
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{user}@{parts.netloc.rpartition('@')[2]}"))
+
+
+def pg_roles_setup(admin_url: str, db_url: str, owner_url: str | None) -> tuple[str, str] | None:
+    """With a superuser: the two roles and the database owned by the owner.
+
+    Returns (app's URL, owner's URL), or None if admin_url is not a superuser. A DATABASE_URL
+    naming a superuser (the old default) is replaced by the app's role on the same server.
+    """
+    import psycopg
+
+    sys.path.insert(0, str(ROOT))
+    from attendance_site import db_roles
+
+    admin = {**pg_params(admin_url), "dbname": "postgres"}
+    with psycopg.connect(connect_timeout=5, autocommit=True, **admin) as conn:
+        if not conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+            return None
+        given = pg_params(db_url).get("user")
+        row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [given]).fetchone()
+        if not given or (row and row[0]):
+            log(f"DATABASE_URL names {given or 'no user'}: the app connects as {APP_ROLE} instead")
+            db_url = url_with_user(db_url, APP_ROLE)
+        owner_url = owner_url or url_with_user(db_url, OWNER_ROLE)
+        app, owner = pg_params(db_url), pg_params(owner_url)
         try:
-            with psycopg.connect(connect_timeout=5, autocommit=True, **admin) as conn:
-                try:
-                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                    log(f"created database {name!r}")
-                except errors.DuplicateDatabase:
-                    pass
-                return
-        except psycopg.OperationalError as exc:
-            last = exc
-    die(f"could not create database {name!r}: {last}")
+            db_roles.roles_ensure(conn, app=app["user"], owner=owner["user"],
+                                  app_password=app.get("password"), owner_password=owner.get("password"))
+        except ValueError as exc:
+            die(str(exc))
+        dbname = app["dbname"]
+        if db_roles.database_ensure(conn, dbname, app=app["user"], owner=owner["user"],
+                                    connect=lambda name: psycopg.connect(autocommit=True,
+                                                                         **{**admin, "dbname": name})):
+            log(f"created database {dbname!r} owned by {owner['user']}")
+    log(f"roles ready: the app connects as {app['user']}, migrations run as {owner['user']}")
+    return db_url, owner_url
 
 
 def postmaster_info(datadir: Path) -> dict | None:
@@ -355,28 +383,40 @@ def cmd_up() -> int:
 
     db_explicit = bool(os.environ.get("DATABASE_URL"))
     db_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    params = pg_params(db_url)
+    admin_url = os.environ.get("ADMIN_DATABASE_URL") or url_with_user(db_url, "postgres")
+    admin = {**pg_params(admin_url), "dbname": "postgres"}
+    urls = None
     if force:
         log(f"EMBEDDED={mode}: using an embedded PostgreSQL")
         state = "forced"
     else:
-        state, detail = pg_probe(params)
-        if state in ("ok", "nodb"):
-            log(f"PostgreSQL answers at {params.get('host', 'local socket')}:"
-                f"{params.get('port', 5432)}")
-            if state == "nodb":
-                pg_create_database(params)
-        elif never or (state == "refused" and db_explicit):
+        state, detail = pg_probe(admin)
+        if state == "ok":
+            log(f"PostgreSQL answers at {admin.get('host', 'local socket')}:{admin.get('port', 5432)}")
+            urls = pg_roles_setup(admin_url, db_url, os.environ.get("OWNER_DATABASE_URL"))
+        if state == "refused" or (state == "ok" and urls is None):
+            if pg_probe(pg_params(db_url))[0] == "ok":
+                log("no superuser to create roles with (ADMIN_DATABASE_URL): using DATABASE_URL "
+                    "and OWNER_DATABASE_URL as they are")
+                state = "ok"
+                urls = (db_url, os.environ.get("OWNER_DATABASE_URL") or url_with_user(db_url, OWNER_ROLE))
+            elif never or db_explicit:
+                die(f"PostgreSQL at DATABASE_URL is not usable: {detail or 'no superuser'}")
+        elif state != "ok" and never:
             die(f"PostgreSQL at DATABASE_URL is not usable: {detail}")
-        else:
-            log(f"no usable PostgreSQL at {params.get('host')}:{params.get('port', 5432)} "
+        if urls is None:
+            log(f"no usable PostgreSQL at {admin.get('host')}:{admin.get('port', 5432)} "
                 f"({detail.splitlines()[0] if detail else state}); starting an embedded one")
-    if state not in ("ok", "nodb"):
-        db_url, name = pg_embedded(params["dbname"], wheels_only)
+    if urls is None:
+        embedded_url, name = pg_embedded(pg_params(db_url)["dbname"], wheels_only)
         started += [name] if name else []
-        params = pg_params(db_url)
-        if pg_probe(params)[0] == "nodb":
-            pg_create_database(params)
+        given = pg_params(db_url).get("user") or APP_ROLE
+        owner = pg_params(os.environ.get("OWNER_DATABASE_URL") or db_url).get("user")
+        owner_url = url_with_user(embedded_url, OWNER_ROLE if owner in (None, given) else owner)
+        urls = pg_roles_setup(embedded_url, url_with_user(embedded_url, given), owner_url)
+        if urls is None:
+            die("the embedded PostgreSQL did not let `postgres` in as a superuser")
+    db_url, owner_url = urls
 
     redis_explicit = bool(os.environ.get("REDIS_URL"))
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -398,7 +438,8 @@ def cmd_up() -> int:
         redis_url, name = redis_embedded(db, wheels_only)
         started += [name] if name else []
 
-    for key, value in (("DATABASE_URL", db_url), ("REDIS_URL", redis_url),
+    for key, value in (("DATABASE_URL", db_url), ("OWNER_DATABASE_URL", owner_url),
+                       ("REDIS_URL", redis_url),
                        ("EMBEDDED_STARTED", " ".join(started))):
         print(f"export {key}={shlex.quote(value)}")
     return 0

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from attendance_site.db_roles import as_owner
+
 from .roles import Role
 
 
@@ -52,6 +54,15 @@ class School(TenantMixin):
 
     auto_create_schema = True
     auto_drop_schema = True
+
+    # Schemas are created and dropped by the owner's role (attendance_site/db_roles.py).
+    def create_schema(self, *args, **kwargs):
+        with as_owner():
+            return super().create_schema(*args, **kwargs)
+
+    def _drop_schema(self, *args, **kwargs):
+        with as_owner():
+            return super()._drop_schema(*args, **kwargs)
 
     def __str__(self):
         return self.name

@@ -17,8 +17,73 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 SCHOOLS = {"test_a": ("Test School A", "a.localhost"), "test_b": ("Test School B", "b.localhost")}
 
 
+def _celery_prefix_export():
+    """Workers and commands the tests start use the test run's own Redis keys and queues
+    (settings.CELERY_KEY_PREFIX, chosen per run under pytest)."""
+    from django.conf import settings
+
+    if settings.CELERY_KEY_PREFIX:
+        os.environ["CELERY_KEY_PREFIX"] = settings.CELERY_KEY_PREFIX
+
+
+_celery_prefix_export()
+
+
+def test_database_name(base: str, checkout: str | None = None) -> str:
+    """<base>_<checkout>, base being Django's test_<database>: two checkouts on one machine
+    never share a test database."""
+    import hashlib
+    from pathlib import Path
+
+    checkout = checkout or str(Path(__file__).resolve().parent.parent)
+    return f"{base}_{hashlib.sha256(checkout.encode()).hexdigest()[:6]}"
+
+
+test_database_name.__test__ = False  # not a test
+
+
+def _roles_prepare():
+    """Connect as the app's role; if DATABASE_URL names a superuser (a plain local setup),
+    create the two roles with it and use them instead (attendance_site/db_roles.py)."""
+    import psycopg
+    from django.conf import settings
+
+    from attendance_site import db_roles
+
+    db = settings.DATABASES["default"]
+    params = {"dbname": "postgres", "user": db["USER"], "password": db["PASSWORD"] or None,
+              "host": db["HOST"] or None, "port": db["PORT"] or None, **db.get("OPTIONS", {})}
+    with psycopg.connect(autocommit=True, **{k: v for k, v in params.items() if v is not None}) as admin:
+        if not admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]:
+            return
+        owner = settings.OWNER_DATABASE["USER"]
+        if owner == db["USER"]:
+            owner = settings.OWNER_DATABASE["USER"] = db_roles.OWNER_ROLE
+            settings.OWNER_DATABASE["PASSWORD"] = ""
+        db_roles.roles_ensure(admin, app=db_roles.APP_ROLE, owner=owner)
+    db["USER"], db["PASSWORD"] = db_roles.APP_ROLE, ""
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """Before pytest-django builds the test database: the two roles, the checkout's own test
+    database name, and this thread connected as the owner (who creates and migrates it)."""
+    from django.db import connections
+
+    from attendance_site import db_roles
+
+    _roles_prepare()
+    connections["default"].close()
+    db = connections["default"].settings_dict
+    test = db.setdefault("TEST", {})
+    test["NAME"] = test_database_name(test.get("NAME") or f"test_{db['NAME']}")
+    connections["default"] = db_roles.owner_connection(connections["default"])
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.db import connections
+
     from tenants.models import School
     from tenants.services import public_tenant_ensure, school_create
 
@@ -29,6 +94,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 school_create(schema=schema, name=name, domain=domain, preset="beecroft",
                               trust_slug="test-trust")
         connection.set_schema_to_public()
+    # From here on the tests run as the app's role, which owns nothing.
+    connections["default"].close()
+    del connections["default"]
+    yield
+    connections.close_all()  # pytest-django drops the test database as the owner
 
 
 def _school(schema):
@@ -147,19 +217,23 @@ def weekdays(start: date, count: int) -> list[date]:
 
 def drop_committed_schools(*schemas: str) -> None:
     """Remove schools a test committed (and their schemas, even half-built ones)."""
+    from attendance_site.db_roles import as_owner
     from tenants.models import School
 
     connection.set_schema_to_public()
     for school in School.objects.filter(schema_name__in=schemas):
         school.delete(force_drop=True)
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:
         for schema in schemas:
             cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def subprocess_database_url() -> str:
     """DATABASE_URL of pytest's test database, for subprocesses (Celery workers, commands)."""
+    from urllib.parse import quote
+
     db = connection.settings_dict
     assert db["NAME"].startswith("test_"), "subprocesses must only ever touch the test database"
-    return (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
+    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    return (f"postgres://{db['USER'] or 'postgres'}{password}@{db['HOST'] or '127.0.0.1'}:"
             f"{db['PORT'] or 5432}/{db['NAME']}")

@@ -77,12 +77,13 @@ def _delete_users():
 def _drop_school():
     from django.db import connection
 
+    from attendance_site.db_roles import as_owner
     from tenants.models import School
 
     connection.set_schema_to_public()
     for school in School.objects.filter(schema_name=SCHEMA):
         school.delete()  # drops the schema too (auto_drop_schema)
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:  # only the owner drops schemas
         cur.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
 
 

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from django.db import connection
 
+from attendance_site.db_roles import as_owner
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, shot
 
 SCHEMA, DOMAIN = "esc_browser", "esc-browser.localhost"
@@ -27,7 +28,7 @@ def _drop():
     connection.set_schema_to_public()
     for school in School.objects.filter(schema_name=SCHEMA):
         school.delete(force_drop=True)
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:  # only the owner drops schemas
         cur.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
 
 

@@ -44,7 +44,20 @@ def test_logins_are_rate_limited(office_with_password):
     assert client.get("/").status_code == 302  # still not signed in
 
 
-def test_create_school_with_preset(db):
+@pytest.fixture
+def cheetwood_dropped(django_db_setup, django_db_blocker):
+    """The owner creates the schema in its own session, so it outlives the test's rollback:
+    drop it after the test (this fixture is torn down after ``db``)."""
+    from tests.conftest import drop_committed_schools
+
+    with django_db_blocker.unblock():
+        drop_committed_schools("cheetwood_t")
+    yield
+    with django_db_blocker.unblock():
+        drop_committed_schools("cheetwood_t")
+
+
+def test_create_school_with_preset(cheetwood_dropped, db):
     call_command("create_school", "--schema", "cheetwood_t", "--name", "Cheetwood",
                  "--domain", "cheetwood-t.localhost", "--preset", "cheetwood", "--trust", "mcr")
     school = School.objects.get(schema_name="cheetwood_t")

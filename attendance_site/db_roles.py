@@ -1,0 +1,220 @@
+"""Two PostgreSQL roles: the app's (DATABASE_URL) and the owner's (OWNER_DATABASE_URL).
+
+The web app, Celery workers and ordinary commands connect as the app's role. It is not a
+superuser and owns nothing: it may SELECT/INSERT/UPDATE/DELETE, but only SELECT and INSERT on
+the append-only tables. Only an owner can ALTER TABLE ... DISABLE TRIGGER, DROP TRIGGER or
+TRUNCATE, and only a superuser can SET session_replication_role (which silences triggers), so
+nothing that runs as the app (a bug, an injected statement) can rewrite the amendment trail.
+
+The owner's role owns the database and every schema in it. Only schema work runs as the
+owner: ``migrate_schemas`` (through ``get_executor``, set as django-tenants'
+GET_EXECUTOR_FUNCTION), creating and dropping a school's schema (``School.create_schema`` and
+``_drop_schema``), ``seed_demo`` and ``flush``. After every migration run the owner grants the
+app's role what it needs in the migrated schemas (``privileges_grant``); ``ALTER DEFAULT
+PRIVILEGES`` covers tables a later migration creates.
+
+``roles_ensure``/``database_ensure`` create the roles and the database with a superuser's
+connection (plain psycopg, no Django): `make run`/`make test` (scripts/services.py) and the
+test suite use them on local trust-auth servers.
+"""
+
+import copy
+from contextlib import contextmanager
+
+APP_ROLE, OWNER_ROLE = "attendance_app", "attendance_owner"
+
+# Tables the app may only read and add to: no UPDATE, DELETE or TRUNCATE (domain.md 9).
+APPEND_ONLY_TABLES = ("registers_markamendment",)
+# Tables only the owner writes.
+READ_ONLY_TABLES = ("django_migrations",)
+
+
+# --------------------------------------------------------------------------- Django side
+
+
+def app_role() -> str:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["USER"]
+
+
+def owner_role() -> str:
+    from django.conf import settings
+
+    return settings.OWNER_DATABASE["USER"]
+
+
+def separate_roles() -> bool:
+    """False when DATABASE_URL and OWNER_DATABASE_URL name the same role (nothing to switch)."""
+    return bool(owner_role()) and bool(app_role()) and owner_role() != app_role()
+
+
+def owner_connection(current):
+    """A new connection like ``current`` (same database name: the test database under pytest)
+    but with the owner's credentials, server and options."""
+    from django.conf import settings
+    from django.db.utils import load_backend
+
+    owner = settings.OWNER_DATABASE
+    settings_dict = copy.deepcopy(current.settings_dict)
+    for key in ("USER", "PASSWORD", "HOST", "PORT"):
+        settings_dict[key] = owner.get(key, "")
+    settings_dict["OPTIONS"] = {**settings_dict.get("OPTIONS", {}), **owner.get("OPTIONS", {})}
+    settings_dict["CONN_MAX_AGE"] = 0
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, current.alias)
+    wrapper.is_owner_connection = True
+    return wrapper
+
+
+def is_owner(connection) -> bool:
+    """True for the owner's connection, and for a superuser's: a DATABASE_URL naming a
+    superuser (the old single-role setup, no longer least privilege) can do it all itself."""
+    if getattr(connection, "is_owner_connection", False) or not separate_roles():
+        return True
+    if not hasattr(connection, "is_superuser_connection"):
+        with connection.cursor() as cur:
+            cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            connection.is_superuser_connection = cur.fetchone()[0]
+    return connection.is_superuser_connection
+
+
+@contextmanager
+def as_owner(alias: str = "default"):
+    """Run the block with ``connections[alias]`` (this thread only) connected as the owner.
+
+    The owner's connection is a separate session: its work commits on its own, whatever
+    transaction is open on the app's connection, which is restored afterwards. Re-entrant.
+    """
+    from django.db import connections
+
+    current = connections[alias]
+    if is_owner(current):
+        yield current
+        return
+    owner = owner_connection(current)
+    connections[alias] = owner
+    try:
+        yield owner
+    finally:
+        owner.close()
+        connections[alias] = current
+
+
+def privileges_grant(schemas: list[str]) -> None:
+    """As the owner: give the app's role what it needs in ``schemas`` and no more."""
+    from django.db import connection
+
+    if not separate_roles():
+        return
+    assert is_owner(connection), "privileges_grant must run as the owner (as_owner())"
+    q = connection.ops.quote_name
+    app = q(app_role())
+    with connection.cursor() as cur:
+        cur.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {q(connection.settings_dict['NAME'])} TO {app}")
+        cur.execute(f"ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}")
+        cur.execute(f"ALTER DEFAULT PRIVILEGES GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app}")
+        for schema in dict.fromkeys(schemas):
+            s = q(schema)
+            cur.execute(f"GRANT USAGE ON SCHEMA {s} TO {app}")
+            cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {app}")
+            cur.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {app}")
+            for tables, allowed in ((APPEND_ONLY_TABLES, "SELECT, INSERT"), (READ_ONLY_TABLES, "SELECT")):
+                for table in tables:
+                    cur.execute("SELECT to_regclass(%s)", [f"{s}.{q(table)}"])
+                    if cur.fetchone()[0]:
+                        cur.execute(f"REVOKE ALL ON {s}.{q(table)} FROM {app}")
+                        cur.execute(f"GRANT {allowed} ON {s}.{q(table)} TO {app}")
+
+
+class _AsOwner:
+    """Mixin for django-tenants' migration executors: migrate as the owner, then grant."""
+
+    def run_migrations(self, tenants=None):
+        schemas = list(tenants or [])
+        with as_owner():
+            super().run_migrations(tenants=tenants)
+            privileges_grant(schemas)
+
+
+def get_executor(codename=None):
+    """GET_EXECUTOR_FUNCTION: django-tenants' executor for ``codename``, run as the owner."""
+    from django_tenants.migration_executors import get_executor as tenants_get_executor
+
+    base = tenants_get_executor(codename)
+    return type(f"Owner{base.__name__}", (_AsOwner, base), {})
+
+
+# --------------------------------------------------------------------------- bootstrap (psycopg)
+
+# Everything in the database's own schemas, handed to the owner (a database made before the
+# two roles existed, e.g. by an older `make run` as postgres).
+_TAKE_OVER = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT nspname FROM pg_namespace
+           WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'
+             AND nspowner NOT IN ('{owner}'::regrole, 'pg_database_owner'::regrole) LOOP
+    EXECUTE format('ALTER SCHEMA %I OWNER TO {owner}', r.nspname);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+             AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND c.relowner <> '{owner}'::regrole
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+                             AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i', 'e')) LOOP
+    EXECUTE format('ALTER TABLE %s OWNER TO {owner}', r.rel);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+             AND p.prokind = 'f' AND p.proowner <> '{owner}'::regrole
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid
+                             AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e') LOOP
+    EXECUTE format('ALTER FUNCTION %s OWNER TO {owner}', r.fn);
+  END LOOP;
+END $$;
+"""
+
+
+def roles_ensure(admin, *, app: str = APP_ROLE, owner: str = OWNER_ROLE,
+                 app_password: str | None = None, owner_password: str | None = None) -> None:
+    """Create (or correct) the two login roles; ``admin`` is a psycopg connection of a superuser
+    in autocommit mode. Passwords are set only when given."""
+    from psycopg import sql
+
+    me = admin.execute("SELECT current_user").fetchone()[0]
+    if me in (app, owner) or app == owner:
+        raise ValueError(f"the app's role ({app}), the owner ({owner}) and the superuser creating "
+                         f"them ({me}) must be three different roles")
+    for role, attrs, password in (
+            (owner, "LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOBYPASSRLS", owner_password),
+            (app, "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS", app_password)):
+        exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        admin.execute(sql.SQL(f"{verb} ROLE {{}} {attrs}").format(sql.Identifier(role)))
+        if password:
+            admin.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(role),
+                                                                     sql.Literal(password)))
+    # The app's role must not be able to become the owner.
+    admin.execute(sql.SQL("REVOKE {} FROM {}").format(sql.Identifier(owner), sql.Identifier(app)))
+
+
+def database_ensure(admin, dbname: str, *, app: str = APP_ROLE, owner: str = OWNER_ROLE,
+                    connect=None) -> bool:
+    """Create ``dbname`` owned by ``owner`` (or hand an existing one over to it); let ``app``
+    connect and use temporary tables. ``connect(dbname)`` opens a superuser autocommit
+    connection to that database (for the hand-over). True if the database was created."""
+    from psycopg import sql
+
+    row = admin.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                        [dbname]).fetchone()
+    ident = sql.Identifier(dbname)
+    if row is None:
+        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(ident, sql.Identifier(owner)))
+    elif row[0] != owner:
+        admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(ident, sql.Identifier(owner)))
+        if connect is not None:
+            with connect(dbname) as conn:
+                conn.execute(_TAKE_OVER.replace("{owner}", sql.Identifier(owner).as_string(conn)))
+    admin.execute(sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}").format(
+        ident, sql.Identifier(app)))
+    return row is None
