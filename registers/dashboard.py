@@ -134,6 +134,13 @@ class Criteria:
     def with_(self, **kw) -> Criteria:
         return replace(self, **kw)
 
+    @property
+    def filtered(self) -> bool:
+        """Narrowed beyond period and cohort (pupil attributes, day, session, code, measure):
+        refused to figures-only viewers (registers.disclosure)."""
+        return bool(self.dims) or any(getattr(self, k) is not None
+                                      for k in ("dow", "session", "code", "measure"))
+
     def query(self) -> dict:
         """Query-string parameters of this criteria (for links and exports)."""
         q = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat(),
@@ -406,6 +413,7 @@ GROUP BY GROUPING SETS ({', '.join(sets)})"""
 class Patterns:
     by: dict[str, dict[str, dict]]  # "dow"|"session"|"code"|"week" -> cohort -> value -> Stats
     code_counts: dict[str, dict[str, int]]  # cohort -> code -> marks
+    code_pupils: dict[str, dict[str, int]] = field(default_factory=dict)  # cohort -> code -> pupils
 
     def get(self, kind: str, value, cohort: str = "csa") -> Stats:
         return self.by.get(kind, {}).get(cohort, {}).get(value, Stats())
@@ -449,7 +457,27 @@ GROUP BY GROUPING SETS ({', '.join(sets)})"""
                 if kind == "code":
                     counts[cohort][row[col]] = row["marks"]
                 break
-    return Patterns(by=by, code_counts=counts)
+    pupils = _code_pupils(c, oldest, youngest) if "code" in kinds else {}
+    return Patterns(by=by, code_counts=counts, code_pupils=pupils)
+
+
+def _code_pupils(c: Criteria, oldest: date, youngest: date) -> dict[str, dict[str, int]]:
+    """Cohort -> code -> pupils with that code: what small-number suppression counts."""
+    params: dict = {"csa_oldest": oldest, "csa_youngest": youngest}
+    t = _tables()
+    sql = f"""
+SELECT GROUPING(csa) AS g_csa, csa, code, COUNT(DISTINCT pupil_id) AS pupils
+FROM (SELECT m.pupil_id, m.code,
+        (p.date_of_birth BETWEEN %(csa_oldest)s AND %(csa_youngest)s) AS csa
+      FROM {t['mark']} m JOIN {t['pupil']} p ON p.id = m.pupil_id
+      WHERE {_on_roll_marks(c, params)} AND {_pupil_where(c.with_(cohort='all'), params)}) x
+GROUP BY GROUPING SETS ((csa, code), (code))"""
+    out: dict[str, dict[str, int]] = {"csa": {}, "all": {}}
+    for row in _fetch(sql, params):
+        cohort = "all" if row["g_csa"] else ("csa" if row["csa"] else None)
+        if cohort is not None:
+            out[cohort][row["code"]] = row["pupils"]
+    return out
 
 
 # --- today -------------------------------------------------------------------------------------

@@ -21,3 +21,6 @@ PUPIL_READERS = {Role.OFFICE, Role.TEACHER, Role.ATTENDANCE_OFFICER, Role.HEAD}
 ADMIN_STAFF = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
 REPORT_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.GOVERNOR, Role.TRUST_DIRECTOR}
 STAFF = MARKERS | {Role.GOVERNOR, Role.TRUST_DIRECTOR}
+# Report readers who may also read pupil records: the dashboards' pupil lists (drill-downs).
+# Everyone else who reads reports sees figures only (registers.disclosure).
+PUPIL_REPORT_READERS = REPORT_READERS & PUPIL_READERS
