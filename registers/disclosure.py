@@ -15,9 +15,11 @@ director, since it spans schools).
 3. **Secondary suppression.** Where rows split a total that is shown (year groups, classes,
    bands, codes, schools of a trust), a column with exactly one hidden cell would give it
    away as the total minus the others, so the next-smallest cell of that column is hidden too
-   (with the rates that hang on it). A group and "the rest" split the school: when either
-   side's count is fewer than 5 both are hidden. A figure whose complement (all pupils minus
-   compulsory school age, a group's rest) is 1 to 4 pupils is hidden the same way.
+   (with the rates that hang on it). Classes are suppressed within their year group (whose
+   row is shown), and a class that is its year group's only class follows that row. A group
+   and "the rest" split the school: when either side's count is fewer than 5 both are
+   hidden. A figure whose complement (all pupils minus compulsory school age, a group's
+   rest) is 1 to 4 pupils is hidden the same way.
 4. **Rounded.** Rates go into exports to one decimal place, as on the page, so exact session
    counts cannot be worked back.
 """
@@ -70,6 +72,20 @@ def hidden_cells(values: Sequence[int | None], primary: Sequence[bool] | None = 
         shown = [i for i, h in enumerate(hide) if not h and values[i] is not None]
         if shown:
             hide[min(shown, key=lambda i: (values[i], i))] = True
+    return hide
+
+
+def hidden_cells_grouped(values: Sequence[int | None], primary: Sequence[bool] | None,
+                         groups: Sequence) -> list[bool]:
+    """``hidden_cells`` within each group of rows whose sum is shown elsewhere (the classes of
+    a year group, against the year group's row): the secondary cell is found in the same
+    group, so a year group minus its other classes cannot give a hidden class away."""
+    hide = [small(v) or bool(primary and primary[i]) for i, v in enumerate(values)]
+    for g in dict.fromkeys(groups):
+        idx = [i for i, k in enumerate(groups) if k == g]
+        for i, h in zip(idx, hidden_cells([values[i] for i in idx], [hide[i] for i in idx]),
+                        strict=True):
+            hide[i] = h
     return hide
 
 

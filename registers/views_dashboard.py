@@ -94,14 +94,16 @@ def _figure(cell: Cell) -> bool:
 
 def protect(t: Table, *, counts: dict[int, tuple[int, ...]], population: int | None = None,
             row_hidden: list[bool] | None = None, figure_cols: set[int] | None = None,
-            partition: bool = True, also: dict[int, list[bool]] | None = None) -> Table:
+            partition: bool = True, also: dict[int, list[bool]] | None = None,
+            groups: list | None = None) -> Table:
     """Disclosure control on a table whose rows are groups of pupils (registers.disclosure).
 
     ``population``: the column of each row's pupil count: a row of fewer than 5 pupils (or one
     in ``row_hidden``) loses every figure (``figure_cols``, default all numeric cells).
     ``counts``: pupil-count columns and the rate columns that hang on each; fewer than 5 is
     hidden (and cells flagged in ``also``), then, when rows split a total (``partition``), the
-    next-smallest of the column. A single hidden cell with no other to hide, or a total of
+    next-smallest of the column (within each of ``groups``, when rows nest in groups whose
+    own totals are shown). A single hidden cell with no other to hide, or a total of
     fewer than 5, hides the total in the foot. Rates are rounded to one decimal place.
     """
     original = [[c.value for c in r] for r in t.rows]
@@ -116,8 +118,9 @@ def protect(t: Table, *, counts: dict[int, tuple[int, ...]], population: int | N
     for col, rates in counts.items():
         values = [v[col] if isinstance(v[col], int) else None for v in original]
         extra = (also or {}).get(col) or [False] * len(values)
-        hide = disclosure.hidden_cells(values, [a or b for a, b in zip(hide_row, extra, strict=True)],
-                                       total_shown=partition)
+        primary = [a or b for a, b in zip(hide_row, extra, strict=True)]
+        hide = (disclosure.hidden_cells_grouped(values, primary, groups) if groups is not None
+                else disclosure.hidden_cells(values, primary, total_shown=partition))
         for i, h in enumerate(hide):
             if h:
                 t.rows[i][col] = hidden_cell(Cell(original[i][col]))
@@ -273,7 +276,9 @@ def bands_table(roll: dashboard.Rollup, bands, link: Links, figures_only: bool =
 
 
 def dimension_table(key: str, title: str, roll: dashboard.Rollup, link: Links, labels,
-                    cohort: str, figures_only: bool = False) -> Table:
+                    cohort: str, figures_only: bool = False, parent=None) -> Table:
+    """Figures per year group or class. ``parent`` (classes, figures-only): the protected
+    year groups table and each class's year group label, for nested suppression."""
     first = {"year_groups": "Year group", "classes": "Class"}[key]
     t = Table(key, title, [first] + FIGURE_COLUMNS[1:] + ["Gap to the rest"])
     dim = {"year_groups": "year_group", "classes": "group"}[key]
@@ -293,7 +298,16 @@ def dimension_table(key: str, title: str, roll: dashboard.Rollup, link: Links, l
             # beside the same row under compulsory school age.
             hide.append(cohort == "all" and disclosure.reveals(
                 values[value].pupils - roll.get(dim, value, "csa").pupils))
-        protect(t, population=1, row_hidden=hide, counts={1: (), 5: (6,), 7: (), 8: ()})
+        counts = {1: (), 5: (6,), 7: (), 8: ()}
+        groups, also = None, None
+        if parent is not None:
+            table, year_of = parent
+            years = {r[0].value: r for r in table.rows}
+            groups = [year_of(v) for v in order]
+            alone = [groups.count(g) == 1 for g in groups]
+            also = {col: [alone[i] and isinstance(years.get(g, [Cell(0)] * 9)[col].value, str)
+                          for i, g in enumerate(groups)] for col in counts}
+        protect(t, population=1, row_hidden=hide, counts=counts, also=also, groups=groups)
     return t
 
 
@@ -546,7 +560,6 @@ def _build(request):
         "bands": bands_table(d.rollup, d.bands, link, fo),
         "year_groups": dimension_table("year_groups", "Year groups", d.rollup, link, labels_y,
                                        c.cohort, fo),
-        "classes": dimension_table("classes", "Classes", d.rollup, link, labels_g, c.cohort, fo),
         "pupil_groups": groups_table(d.rollup, link, c.cohort, viewer),
         "weekdays": weekday_table(d.patterns, link, c.cohort),
         "sessions": session_table(d.patterns, link, c.cohort),
@@ -554,6 +567,9 @@ def _build(request):
                              fo),
         "trophy": trophy_table(d, fo),
     }
+    year_of = lambda v: labels_y(d.groups[v].year_group)[1] if v in d.groups else None  # noqa: E731
+    tables["classes"] = dimension_table("classes", "Classes", d.rollup, link, labels_g, c.cohort,
+                                        fo, parent=(tables["year_groups"], year_of))
     tables["weekly"], chart = weekly_table(d, link, float(request.tenant.attendance_target))
     if fo:
         # Today's registers are class by class counts of named children's days: staff only.

@@ -62,6 +62,18 @@ def test_no_secondary_suppression_when_the_total_is_not_shown():
     assert disclosure.hidden_cells([4, 30, 12], total_shown=False) == [True, False, False]
 
 
+@pytest.mark.parametrize("values, groups, expected", [
+    # class 3S (3) hidden: the other class of Year 3 goes, not Year 4's smaller class
+    ([30, 3, 20], ["Y3", "Y3", "Y4"], [True, True, False]),
+    # nothing small: nothing hidden
+    ([30, 25, 20], ["Y3", "Y3", "Y4"], [False, False, False]),
+    # one small class in each of two year groups: each takes its own neighbour
+    ([30, 3, 20, 2, 9], ["Y3", "Y3", "Y4", "Y4", "Y4"], [True, True, False, True, True]),
+])
+def test_secondary_suppression_within_groups(values, groups, expected):
+    assert disclosure.hidden_cells_grouped(values, None, groups) == expected
+
+
 @pytest.mark.parametrize("part, whole, hidden", [
     (5, 30, False), (4, 30, True), (26, 30, True), (25, 30, False), (0, 30, True), (30, 30, True),
 ])
@@ -231,3 +243,32 @@ def test_a_trust_director_who_is_head_here_reads_pupil_lists(small_school, peopl
     client = client_for(director)
     assert client.get(f"/dashboard/pupils/?{Q}&lac=1").status_code == 200
     assert _csv(client, "classes")["6S"][0] == "3"
+
+
+@pytest.fixture
+def nested_school(calendar):
+    """Year 3: 3A (30) and 3S (3); Year 4: 4A (20) alone; Year 5: 5A (3) alone."""
+    pupils, n = [], 0
+    for name, yg, size in (("3A", 3, 30), ("3S", 3, 3), ("4A", 4, 20), ("5A", 5, 3)):
+        g = RegistrationGroup.objects.create(name=name, year_group=yg)
+        for _ in range(size):
+            pupils.append(Pupil.objects.create(
+                upn=make_upn(estab=4200, serial=n), legal_surname=f"Nest{n:02d}",
+                legal_forename="Kid", date_of_birth=date(2025 - 5 - yg, 10, 1), gender="M",
+                year_group=yg, registration_group=g, admission_date=date(2020, 9, 1)))
+            n += 1
+    Mark.objects.bulk_create([Mark(pupil=p, date=d, session=s, code="/" if s == "AM" else "\\")
+                              for p in pupils for d in DAYS[:5] for s in ("AM", "PM")])
+    return pupils
+
+
+def test_classes_are_suppressed_within_their_year_group(nested_school, people):
+    gov = client_for(people["governor"])
+    years, classes = _csv(gov, "year_groups"), _csv(gov, "classes")
+    assert years["Year 3"][0] == "33" and years["Year 5"][0] == F
+    assert years["Year 4"][0] == S            # secondary for Year 5 (the next-smallest)
+    assert classes["3S"][0] == F and classes["3A"][0] == S   # within Year 3, not 4A
+    assert classes["5A"][0] == F
+    assert classes["4A"][0] == S              # Year 4's only class follows its hidden row
+    head = _csv(client_for(people["head"]), "classes")
+    assert [head[k][0] for k in ("3A", "3S", "4A", "5A")] == ["30", "3", "20", "3"]
