@@ -125,6 +125,21 @@ def figures_hidden(f, *, whole=None, complement_of=None) -> frozenset[str]:
     return frozenset(hide)
 
 
+def remainder_hidden(parts, whole) -> frozenset[str]:
+    """Groups of one attribute shown side by side (girls and boys; SEN support and EHC plan)
+    leave the remaining value (gender unknown; no SEN) as the whole minus their sum: hide
+    what that remainder would give away about 1 to 4 pupils, or a count under 5 of them."""
+    rest = whole.pupils - sum(p.pupils for p in parts)
+    if reveals(rest):
+        return ALL_FIGURES
+    hide = set()
+    if rest:
+        for n, extra in (("pa", "pa_pct"), ("sa", "sa_pct")):
+            if small(getattr(whole, n) - sum(getattr(p, n) for p in parts)):
+                hide |= {n, extra}
+    return frozenset(hide)
+
+
 class Shown:
     """``f`` (figures or statistics) with the ``hidden`` attributes reading as the hidden text.
 

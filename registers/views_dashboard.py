@@ -316,12 +316,14 @@ def groups_table(roll: dashboard.Rollup, link: Links, cohort: str, viewer: dict)
               ["Group", "Pupils", "Attendance", "The rest", "Gap", "Unauthorised",
                "PA pupils", "PA rate", "PA rate of the rest", "SA pupils"])
     figures_only = viewer["figures_only"]
-    hidden = []
+    hidden, dims, figs = [], [], []
     for dim, value, label in dashboard.PUPIL_GROUPS:
         if figures_only and dim in dashboard.SAFEGUARDING_DIMS:
             continue  # never a breakdown for figures-only viewers
         f, rest = roll.get(dim, value, cohort), roll.rest(dim, value, cohort)
         hidden.append(disclosure.figures_hidden(f, whole=roll.total[cohort]))
+        dims.append(dim)
+        figs.append(f)
         lk = link
         d = {dim: value}
         t.rows.append([Cell(label, href=lk(dims=d)), Cell(f.pupils, href=lk(dims=d)),
@@ -332,7 +334,13 @@ def groups_table(roll: dashboard.Rollup, link: Links, cohort: str, viewer: dict)
                        Cell(f.pa, href=lk(dims=d, measure="pa")), pct_cell(f.pa_pct),
                        pct_cell(rest.pa_pct), Cell(f.sa, href=lk(dims=d, measure="sa"))])
     if figures_only:
-        # A group and the rest split the school: hidden together (disclosure.figures_hidden).
+        # A group and the rest split the school: hidden together (disclosure.figures_hidden);
+        # so do the values of one attribute shown side by side and what they leave over.
+        for dim in {d for d in dims if dims.count(d) > 1}:
+            idx = [i for i, d in enumerate(dims) if d == dim]
+            extra = disclosure.remainder_hidden([figs[i] for i in idx], roll.total[cohort])
+            for i in idx:
+                hidden[i] = hidden[i] | extra
         for r, names in zip(t.rows, hidden, strict=True):
             cols = ({1, 2, 3, 4, 5, 6, 7, 8, 9} if "pupils" in names else set()) | \
                 ({6, 7, 8} if "pa" in names else set()) | ({9} if "sa" in names else set())

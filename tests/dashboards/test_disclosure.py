@@ -106,6 +106,19 @@ def test_figures_hidden(f, kw, expected):
     assert set(disclosure.figures_hidden(f, **kw)) == set(expected)
 
 
+@pytest.mark.parametrize("parts, whole, expected", [
+    # girls 14 and boys 14 of 30: 2 pupils of unknown gender would be given away
+    ([fig(14), fig(14)], fig(30, pa=20, sa=12, broken=14), disclosure.ALL_FIGURES),
+    # 28 of 28: nothing is left over
+    ([fig(14), fig(14)], fig(28, pa=20, sa=12, broken=14), set()),
+    # 10 left over, PA 20 - 10 - 10 = 0 of them: their PA count is under 5
+    ([fig(15), fig(15)], fig(40, pa=20, sa=20, broken=14), {"pa", "pa_pct"}),
+    ([fig(15), fig(15)], fig(40, pa=25, sa=17, broken=14), set()),
+])
+def test_a_remainder_left_by_groups_side_by_side(parts, whole, expected):
+    assert set(disclosure.remainder_hidden(parts, whole)) == set(expected)
+
+
 def test_shown_reads_hidden_figures_as_text():
     f = fig(30, pa=3)
     shown = disclosure.Shown(f, disclosure.figures_hidden(f))
