@@ -285,3 +285,15 @@ def test_classes_are_suppressed_within_their_year_group(nested_school, people):
     assert classes["4A"][0] == S              # Year 4's only class follows its hidden row
     head = _csv(client_for(people["head"]), "classes")
     assert [head[k][0] for k in ("3A", "3S", "4A", "5A")] == ["30", "3", "20", "3"]
+
+
+@pytest.mark.parametrize("who", ["governor", "trust_director"])
+def test_an_empty_school_is_all_suppressed_and_never_a_500(calendar, people, who):
+    client = client_for(people[who])
+    page = client.get(f"/dashboard/?{Q}")
+    assert page.status_code == 200 and "PA: fewer than 5 pupils" in page.content.decode()
+    for table in ("headline", "bands", "year_groups", "classes", "pupil_groups", "codes",
+                  "weekdays", "sessions", "weekly", "trophy"):
+        assert client.get(f"/dashboard/export/{table}.xlsx?{Q}").status_code == 200, table
+    assert _csv(client, "headline")["Pupils on roll"] == [F, F]
+    assert client.get(f"/dashboard/qa/?{Q}").status_code == 200
