@@ -378,25 +378,32 @@ def session_table(p: dashboard.Patterns, link: Links, cohort: str) -> Table:
 
 
 def codes_table(p: dashboard.Patterns, link: Links, cohort: str, possible: int,
-                figures_only: bool = False) -> Table:
-    t = Table("codes", "Code usage", ["Code", "Meaning", "Category", "Pupils", "Sessions",
+                code_pupils: dict | None = None) -> Table:
+    """Sessions per code. ``code_pupils`` (figures-only viewers: dashboard.code_pupils) adds
+    the pupils per code and suppresses codes used by fewer than 5 pupils."""
+    t = Table("codes", "Code usage", ["Code", "Meaning", "Category", "Sessions",
                                       "% of possible sessions"])
-    counts, pupils = p.code_counts[cohort], p.code_pupils.get(cohort, {})
+    counts = p.code_counts[cohort]
     order = sorted(counts, key=lambda c: -counts[c])
     for code in order:
         info = codes.CODES.get(code)
         n = counts[code]
         t.rows.append([Cell(code, href=link(code=code, measure="marked")),
                        Cell(info.meaning if info else code), Cell(info.category if info else ""),
-                       Cell(pupils.get(code, 0)), Cell(n, href=link(code=code, measure="marked")),
+                       Cell(n, href=link(code=code, measure="marked")),
                        pct_cell(n * 100.0 / possible if possible else None)])
-    if figures_only:
+    if code_pupils is not None:
         # A code used by fewer than 5 pupils (an exclusion, a part-time timetable) is about
         # those pupils; under "all pupils", so is one whose out-of-age users number 1-4.
-        csa = p.code_pupils.get("csa", {})
+        pupils, csa = code_pupils.get(cohort, {}), code_pupils.get("csa", {})
+        t.columns.insert(3, "Pupils")
+        for code, r in zip(order, t.rows, strict=True):
+            r.insert(3, Cell(pupils.get(code, 0)))
         hide = [cohort == "all" and disclosure.reveals(pupils.get(c, 0) - csa.get(c, 0))
                 for c in order]
-        protect(t, population=3, row_hidden=hide, counts={3: (), 4: (5,)})
+        # Pupils per code do not add up (a pupil has many codes); sessions do, to the
+        # possible sessions: secondary suppression on the sessions only.
+        protect(t, population=3, row_hidden=hide, counts={4: (5,)})
     return t
 
 
@@ -572,7 +579,7 @@ def _build(request):
         "weekdays": weekday_table(d.patterns, link, c.cohort),
         "sessions": session_table(d.patterns, link, c.cohort),
         "codes": codes_table(d.patterns, link, c.cohort, d.rollup.total[c.cohort].stats.possible,
-                             fo),
+                             dashboard.code_pupils_cached(c) if fo else None),
         "trophy": trophy_table(d, fo),
     }
     year_of = lambda v: labels_y(d.groups[v].year_group)[1] if v in d.groups else None  # noqa: E731

@@ -211,6 +211,17 @@ def test_governor_exports_suppress_small_classes_and_groups(small_school, people
     assert gov.get(f"/dashboard/export/today.csv?{Q}").status_code == 404
 
 
+def test_governor_code_table_hides_codes_of_fewer_than_five_pupils(small_school, people):
+    """O is used by the two absent pupils of 6S only: its row goes, and the sessions of the
+    next-smallest code with it (the possible sessions minus the others would give O away)."""
+    gov = _csv(client_for(people["governor"]), "codes")
+    assert gov["O"][2:] == [F, S, S]          # pupils, sessions, % of possible
+    assert gov["/"][2] == gov["\\"][2] == "33"
+    assert [gov["/"][3], gov["\\"][3]].count(S) == 1   # the secondary cell
+    head = _csv(client_for(people["head"]), "codes")
+    assert "Pupils" not in head["Code"] and head["O"][2] == str(Mark.objects.filter(code="O").count())
+
+
 def test_governor_xlsx_holds_the_same_suppressed_cells(small_school, people):
     x = client_for(people["governor"]).get(f"/dashboard/export/classes.xlsx?{Q}")
     ws = load_workbook(io.BytesIO(x.content)).active
