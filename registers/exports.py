@@ -1,10 +1,9 @@
 """Exports of figures (interfaces.md: export_stats)."""
 
-import csv
-import io
 import json
 from datetime import date
 
+from attendance_site.spreadsheet import csv_from_dicts
 from escalation.services import active_bands, band_for
 
 from .selectors import Stats, pupils_on_roll, stats_by_pupil
@@ -31,11 +30,8 @@ def stats_rows(*, date_from: date, date_to: date) -> list[dict]:
 
 
 def to_csv(rows: list[dict], fields: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    """CSV of ``rows`` in ``fields`` order; no cell can become a spreadsheet formula."""
+    return csv_from_dicts(rows, fields)
 
 
 def to_json(rows: list[dict]) -> str:

@@ -2,15 +2,14 @@
 
 Thin views over ``registers.dashboard``. Every figure is a table cell that links to the
 pupils behind it; every table exports to CSV and XLSX from the same rows it displays.
-Governors read aggregates and anonymised lists; trust directors read names but no pupil
-records; safeguarding flags are only for staff who may read pupil records (PUPIL_READERS).
+Figures-only viewers (governors, trust directors who are not staff here) get aggregates
+only, with small-number suppression (``registers.disclosure``): no links, no lists, no
+filters, no safeguarding groups. Pupil lists are for PUPIL_REPORT_READERS.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import wraps
 from typing import Any
@@ -24,12 +23,13 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from attendance_site.spreadsheet import csv_text, xlsx_bytes
 from tenants.access import role_required
-from tenants.roles import PUPIL_READERS, REPORT_READERS, Role
+from tenants.roles import PUPIL_REPORT_READERS, REPORT_READERS, SAFEGUARDING_READERS, Role
 
-from . import codes, dashboard
+from . import codes, dashboard, disclosure
 from .calendar import latest_open_day
-from .models import DSL_MARKER, YEAR_GROUPS, CalendarEntry, Pupil
+from .models import YEAR_GROUPS, CalendarEntry, Pupil
 from .school_year import school_year_start
 from .selectors import Stats
 
@@ -47,6 +47,7 @@ class Cell:
     href: str | None = None
     cls: str = ""
     colour: str = ""
+    rate: bool = False  # a percentage: rounded in figures-only exports
 
     def __post_init__(self):
         if not self.text:
@@ -65,21 +66,76 @@ class Table:
 
 def pct_cell(value: float | None, href: str | None = None, cls: str = "") -> Cell:
     # One decimal place for display; the unrounded value goes into exports.
-    return Cell(value, "–" if value is None else f"{value:.1f}%", href, cls)
+    return Cell(value, "–" if value is None else f"{value:.1f}%", href, cls, rate=True)
 
 
 def gap_cell(a: float | None, b: float | None) -> Cell:
     if a is None or b is None:
         return Cell(None)
     gap = a - b
-    return Cell(gap, f"{gap:+.1f} pts", cls="text-danger" if gap < -0.05 else "")
+    return Cell(gap, f"{gap:+.1f} pts", cls="text-danger" if gap < -0.05 else "", rate=True)
 
 
 def _viewer(request) -> dict:
-    roles = request.roles
-    staff = bool(roles & PUPIL_READERS)
-    return {"names": staff or Role.TRUST_DIRECTOR in roles, "records": staff,
-            "safeguarding": staff, "governor_only": not staff and Role.TRUST_DIRECTOR not in roles}
+    """What this person may see on the dashboards (registers.disclosure)."""
+    return {"figures_only": disclosure.figures_only(request.roles)}
+
+
+def hidden_cell(cell: Cell, value=None) -> Cell:
+    """A figure a figures-only viewer may not see: "fewer than 5" or "suppressed"."""
+    v = cell.value if value is None else value
+    text = disclosure.SUPPRESSED if cell.rate or not isinstance(v, int) else disclosure.text(v)
+    return Cell(text, text, cls="text-body-secondary")
+
+
+def _figure(cell: Cell) -> bool:
+    return isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
+
+
+def protect(t: Table, *, counts: dict[int, tuple[int, ...]], population: int | None = None,
+            row_hidden: list[bool] | None = None, figure_cols: set[int] | None = None,
+            partition: bool = True, also: dict[int, list[bool]] | None = None,
+            groups: list | None = None) -> Table:
+    """Disclosure control on a table whose rows are groups of pupils (registers.disclosure).
+
+    ``population``: the column of each row's pupil count: a row of fewer than 5 pupils (or one
+    in ``row_hidden``) loses every figure (``figure_cols``, default all numeric cells).
+    ``counts``: pupil-count columns and the rate columns that hang on each; fewer than 5 is
+    hidden (and cells flagged in ``also``), then, when rows split a total (``partition``), the
+    next-smallest of the column (within each of ``groups``, when rows nest in groups whose
+    own totals are shown). A single hidden cell with no other to hide, or a total of
+    fewer than 5, hides the total in the foot. Rates are rounded to one decimal place.
+    """
+    original = [[c.value for c in r] for r in t.rows]
+    hide_row = [bool(row_hidden and row_hidden[i]) or (
+        population is not None and disclosure.small(original[i][population]))
+        for i in range(len(t.rows))]
+    for i, r in enumerate(t.rows):
+        if hide_row[i]:
+            for j, c in enumerate(r):
+                if j and _figure(c) and (figure_cols is None or j in figure_cols):
+                    r[j] = hidden_cell(c)
+    for col, rates in counts.items():
+        values = [v[col] if isinstance(v[col], int) else None for v in original]
+        extra = (also or {}).get(col) or [False] * len(values)
+        primary = [a or b for a, b in zip(hide_row, extra, strict=True)]
+        hide = (disclosure.hidden_cells_grouped(values, primary, groups) if groups is not None
+                else disclosure.hidden_cells(values, primary, total_shown=partition))
+        for i, h in enumerate(hide):
+            if h:
+                t.rows[i][col] = hidden_cell(Cell(original[i][col]))
+                for rc in rates:
+                    t.rows[i][rc] = hidden_cell(t.rows[i][rc])
+        for f in t.foot:
+            if sum(hide) == 1 or (isinstance(f[col].value, int) and disclosure.small(f[col].value)):
+                f[col] = hidden_cell(f[col])
+                for rc in rates:
+                    f[rc] = hidden_cell(f[rc])
+    for r in t.rows + t.foot:
+        for j, c in enumerate(r):
+            if c.rate and isinstance(c.value, float):
+                r[j] = replace(c, value=round(c.value, 1))
+    return t
 
 
 class BadRequest(Exception):
@@ -87,10 +143,16 @@ class BadRequest(Exception):
 
 
 def _criteria(request) -> dashboard.Criteria:
+    """The query's criteria; any filter beyond period and cohort is refused (403) to
+    figures-only viewers, whatever the URL says."""
     try:
-        return dashboard.criteria_from_query(request.GET, today=timezone.localdate())
+        c = dashboard.criteria_from_query(request.GET, today=timezone.localdate())
     except (ValueError, KeyError) as exc:
         raise BadRequest(str(exc)) from exc
+    if disclosure.figures_only(request.roles) and (
+            c.filtered or disclosure.asks_for_safeguarding(request.GET)):
+        raise PermissionDenied
+    return c
 
 
 def bad_request_guard(view):
@@ -106,15 +168,21 @@ def bad_request_guard(view):
 class Links:
     """URLs of drill-down lists for a base criteria."""
 
-    def __init__(self, base: dashboard.Criteria):
+    def __init__(self, base: dashboard.Criteria, enabled: bool = True):
         self.base = base
+        self.enabled = enabled
         self.url = reverse("dashboard_pupils")
 
-    def __call__(self, *, dims: dict | None = None, **kw) -> str:
+    def __call__(self, *, dims: dict | None = None, **kw) -> str | None:
+        if not self.enabled:  # figures-only viewers: no lists behind the figures
+            return None
         c = self.base.with_(**kw)
         if dims is not None:
             c = c.with_(dims=tuple(dims.items()))
         return f"{self.url}?{urlencode(c.query())}"
+
+    def cohort(self, cohort: str) -> Links:
+        return Links(self.base.with_(cohort=cohort), self.enabled)
 
 
 # --- building the school dashboard's tables -----------------------------------------------------
@@ -138,46 +206,59 @@ FIGURE_COLUMNS = ["", "Pupils", "Attendance", "Authorised absence", "Unauthorise
                   "PA pupils", "PA rate", "SA pupils", "Pupils with broken weeks"]
 
 
-def headline_table(roll: dashboard.Rollup, link: Links) -> Table:
+def headline_table(roll: dashboard.Rollup, link: Links, figures_only: bool = False) -> Table:
     t = Table("headline", "Year to date", ["Measure", dashboard.COHORTS["csa"],
                                            dashboard.COHORTS["all"]])
-    cols = [("csa", Links(link.base.with_(cohort="csa"))), ("all", Links(link.base.with_(cohort="all")))]
+    cols = [("csa", link.cohort("csa")), ("all", link.cohort("all"))]
+    hidden = headline_hidden(roll) if figures_only else {"csa": (), "all": ()}
 
-    def row(label, fn):
-        t.rows.append([Cell(label)] + [fn(roll.total[c], lk) for c, lk in cols])
+    def row(label, key, fn):
+        cells = []
+        for c, lk in cols:
+            f = roll.total[c]
+            hide = key in hidden[c] or "stats" in hidden[c]
+            cells.append(hidden_cell(Cell(getattr(f, key, 0))) if hide else fn(f, lk))
+        t.rows.append([Cell(label)] + cells)
 
-    row("Pupils on roll", lambda f, lk: Cell(f.pupils, href=lk()))
-    row("Possible sessions", lambda f, lk: Cell(f.stats.possible))
-    row("Attendance", lambda f, lk: pct_cell(f.stats.attendance_pct, lk(measure="absent")))
-    row("Authorised absence", lambda f, lk: pct_cell(f.stats.authorised_pct,
-                                                     lk(measure="authorised")))
-    row("Unauthorised absence", lambda f, lk: pct_cell(f.stats.unauthorised_pct,
-                                                       lk(measure="unauthorised")))
-    row("Persistent absence (PA, ≥10%)", lambda f, lk: Cell(
+    row("Pupils on roll", "pupils", lambda f, lk: Cell(f.pupils, href=lk()))
+    row("Possible sessions", "stats", lambda f, lk: Cell(f.stats.possible))
+    row("Attendance", "stats", lambda f, lk: pct_cell(f.stats.attendance_pct, lk(measure="absent")))
+    row("Authorised absence", "stats", lambda f, lk: pct_cell(f.stats.authorised_pct,
+                                                              lk(measure="authorised")))
+    row("Unauthorised absence", "stats", lambda f, lk: pct_cell(f.stats.unauthorised_pct,
+                                                                lk(measure="unauthorised")))
+    row("Persistent absence (PA, ≥10%)", "pa", lambda f, lk: Cell(
         f.pa, f"PA: {f.pa} pupils ({_pct_text(f.pa_pct)})", lk(measure="pa")))
-    row("Severe absence (SA, ≥50%)", lambda f, lk: Cell(
+    row("Severe absence (SA, ≥50%)", "sa", lambda f, lk: Cell(
         f.sa, f"SA: {f.sa} pupils ({_pct_text(f.sa_pct)})", lk(measure="sa")))
-    row("Broken weeks (pupil-weeks with an absence)", lambda f, lk: Cell(
+    row("Broken weeks (pupil-weeks with an absence)", "pupils_broken", lambda f, lk: Cell(
         f.broken_weeks, f"{f.broken_weeks} ({f.pupils_broken} pupils)", lk(measure="broken")))
-    row("Late before register closed (L)", lambda f, lk: Cell(
+    row("Late before register closed (L)", "stats", lambda f, lk: Cell(
         f.stats.late_before_close, href=lk(code="L", measure="marked")))
-    row("Late after register closed (U)", lambda f, lk: Cell(
+    row("Late after register closed (U)", "stats", lambda f, lk: Cell(
         f.stats.late_after_close, href=lk(code="U", measure="marked")))
-    row("Minutes late", lambda f, lk: Cell(f.stats.minutes_late, href=lk(measure="late")))
-    return t
+    row("Minutes late", "stats", lambda f, lk: Cell(f.stats.minutes_late, href=lk(measure="late")))
+    return protect(t, counts={}) if figures_only else t
+
+
+def headline_hidden(roll: dashboard.Rollup) -> dict[str, frozenset]:
+    """Cohort -> names of the headline figures a figures-only viewer may not see."""
+    csa, everyone = roll.total["csa"], roll.total["all"]
+    return {"csa": disclosure.figures_hidden(csa),
+            "all": disclosure.figures_hidden(everyone, complement_of=csa)}
 
 
 def _pct_text(v):
     return "–" if v is None else f"{v:.1f}%"
 
 
-def bands_table(roll: dashboard.Rollup, bands, link: Links) -> Table:
+def bands_table(roll: dashboard.Rollup, bands, link: Links, figures_only: bool = False) -> Table:
     t = Table("bands", "Pupils per band", ["Band", dashboard.COHORTS["csa"],
                                            dashboard.COHORTS["all"]])
     for b in bands:
         t.rows.append([Cell(b.name, colour=b.colour)] + [
             Cell(roll.get("band", b.pk, c).pupils,
-                 href=Links(link.base.with_(cohort=c))(dims={"band": b.pk}))
+                 href=link.cohort(c)(dims={"band": b.pk}))
             for c in ("csa", "all")])
     if not bands:
         t.note = "No attendance bands are configured for this school."
@@ -185,19 +266,48 @@ def bands_table(roll: dashboard.Rollup, bands, link: Links) -> Table:
     none = [roll.get("band", None, c).pupils for c in ("csa", "all")]
     if any(none):
         t.rows.append([Cell("No possible sessions yet")] + [Cell(n) for n in none])
+    if figures_only:
+        # All pupils minus compulsory school age, per band: 0-4 out-of-age pupils in a band
+        # would be told by the two columns side by side (unless there are none at all).
+        out_of_age = roll.total["all"].pupils != roll.total["csa"].pupils
+        diff = [out_of_age and disclosure.small(r[2].value - r[1].value) for r in t.rows]
+        protect(t, counts={1: (), 2: ()}, also={2: diff})
     return t
 
 
 def dimension_table(key: str, title: str, roll: dashboard.Rollup, link: Links, labels,
-                    cohort: str) -> Table:
+                    cohort: str, figures_only: bool = False, parent=None) -> Table:
+    """Figures per year group or class. ``parent`` (classes, figures-only): the protected
+    year groups table and each class's year group label, for nested suppression."""
     first = {"year_groups": "Year group", "classes": "Class"}[key]
     t = Table(key, title, [first] + FIGURE_COLUMNS[1:] + ["Gap to the rest"])
     dim = {"year_groups": "year_group", "classes": "group"}[key]
     values = roll.by[dim][cohort]
-    for value in sorted(values, key=lambda v: labels(v)[0]):
+    order = sorted(values, key=lambda v: labels(v)[0])
+    for value in order:
         f = values[value]
         t.rows.append(_figure_row(labels(value)[1], f, link, {dim: value},
                                   roll.rest(dim, value, cohort)))
+    if figures_only:
+        hide = []
+        for i, value in enumerate(order):
+            rest = roll.rest(dim, value, cohort)
+            if disclosure.reveals(rest.pupils):  # gap to 1-4 other pupils
+                t.rows[i][-1] = hidden_cell(t.rows[i][-1])
+            # Under "all pupils", a row whose out-of-age pupils number 1-4 would give them away
+            # beside the same row under compulsory school age.
+            hide.append(cohort == "all" and disclosure.reveals(
+                values[value].pupils - roll.get(dim, value, "csa").pupils))
+        counts = {1: (), 5: (6,), 7: (), 8: ()}
+        groups, also = None, None
+        if parent is not None:
+            table, year_of = parent
+            years = {r[0].value: r for r in table.rows}
+            groups = [year_of(v) for v in order]
+            alone = [groups.count(g) == 1 for g in groups]
+            also = {col: [alone[i] and isinstance(years.get(g, [Cell(0)] * 9)[col].value, str)
+                          for i, g in enumerate(groups)] for col in counts}
+        protect(t, population=1, row_hidden=hide, counts=counts, also=also, groups=groups)
     return t
 
 
@@ -205,10 +315,16 @@ def groups_table(roll: dashboard.Rollup, link: Links, cohort: str, viewer: dict)
     t = Table("pupil_groups", "Pupil groups compared with the rest",
               ["Group", "Pupils", "Attendance", "The rest", "Gap", "Unauthorised",
                "PA pupils", "PA rate", "PA rate of the rest", "SA pupils"])
+    figures_only = viewer["figures_only"]
+    hidden, dims, figs = [], [], []
     for dim, value, label in dashboard.PUPIL_GROUPS:
+        if figures_only and dim in dashboard.SAFEGUARDING_DIMS:
+            continue  # never a breakdown for figures-only viewers
         f, rest = roll.get(dim, value, cohort), roll.rest(dim, value, cohort)
-        can_list = viewer["safeguarding"] or dim not in dashboard.SAFEGUARDING_DIMS
-        lk = link if can_list else (lambda **kw: None)
+        hidden.append(disclosure.figures_hidden(f, whole=roll.total[cohort]))
+        dims.append(dim)
+        figs.append(f)
+        lk = link
         d = {dim: value}
         t.rows.append([Cell(label, href=lk(dims=d)), Cell(f.pupils, href=lk(dims=d)),
                        pct_cell(f.stats.attendance_pct, lk(dims=d, measure="absent")),
@@ -217,6 +333,20 @@ def groups_table(roll: dashboard.Rollup, link: Links, cohort: str, viewer: dict)
                        pct_cell(f.stats.unauthorised_pct, lk(dims=d, measure="unauthorised")),
                        Cell(f.pa, href=lk(dims=d, measure="pa")), pct_cell(f.pa_pct),
                        pct_cell(rest.pa_pct), Cell(f.sa, href=lk(dims=d, measure="sa"))])
+    if figures_only:
+        # A group and the rest split the school: hidden together (disclosure.figures_hidden);
+        # so do the values of one attribute shown side by side and what they leave over.
+        for dim in {d for d in dims if dims.count(d) > 1}:
+            idx = [i for i, d in enumerate(dims) if d == dim]
+            extra = disclosure.remainder_hidden([figs[i] for i in idx], roll.total[cohort])
+            for i in idx:
+                hidden[i] = hidden[i] | extra
+        for r, names in zip(t.rows, hidden, strict=True):
+            cols = ({1, 2, 3, 4, 5, 6, 7, 8, 9} if "pupils" in names else set()) | \
+                ({6, 7, 8} if "pa" in names else set()) | ({9} if "sa" in names else set())
+            for j in cols:
+                r[j] = hidden_cell(r[j])
+        protect(t, counts={}, partition=False)
     return t
 
 
@@ -247,18 +377,40 @@ def session_table(p: dashboard.Patterns, link: Links, cohort: str) -> Table:
     return t
 
 
-def codes_table(p: dashboard.Patterns, link: Links, cohort: str, possible: int) -> Table:
+def codes_table(p: dashboard.Patterns, link: Links, cohort: str, possible: int,
+                code_pupils: dict | None = None) -> Table:
+    """Sessions per code. ``code_pupils`` (figures-only viewers: dashboard.code_pupils) adds
+    the pupils per code and suppresses codes used by fewer than 5 pupils."""
     t = Table("codes", "Code usage", ["Code", "Meaning", "Category", "Sessions",
                                       "% of possible sessions"])
     counts = p.code_counts[cohort]
-    for code in sorted(counts, key=lambda c: -counts[c]):
+    order = sorted(counts, key=lambda c: -counts[c])
+    for code in order:
         info = codes.CODES.get(code)
         n = counts[code]
         t.rows.append([Cell(code, href=link(code=code, measure="marked")),
                        Cell(info.meaning if info else code), Cell(info.category if info else ""),
                        Cell(n, href=link(code=code, measure="marked")),
                        pct_cell(n * 100.0 / possible if possible else None)])
+    if code_pupils is not None:
+        # A code used by fewer than 5 pupils (an exclusion, a part-time timetable) is about
+        # those pupils; under "all pupils", so is one whose out-of-age users number 1-4.
+        pupils, csa = code_pupils.get(cohort, {}), code_pupils.get("csa", {})
+        t.columns.insert(3, "Pupils")
+        for code, r in zip(order, t.rows, strict=True):
+            r.insert(3, Cell(pupils.get(code, 0)))
+        hide = [cohort == "all" and disclosure.reveals(pupils.get(c, 0) - csa.get(c, 0))
+                for c in order]
+        # Pupils per code do not add up (a pupil has many codes); sessions do, to the
+        # possible sessions: secondary suppression on the sessions only.
+        protect(t, population=3, row_hidden=hide, counts={4: (5,)})
     return t
+
+
+def protect_patterns(t: Table, hidden: bool) -> Table:
+    """Figures-only day, session and week tables: every pupil of the cohort is in each row,
+    so they are hidden only with the cohort's own figures (``headline_hidden``)."""
+    return protect(t, counts={}, row_hidden=[hidden] * len(t.rows), population=None)
 
 
 def weekly_table(d: dashboard.SchoolDashboard, link: Links, target: float) -> tuple[Table, dict]:
@@ -335,18 +487,22 @@ def today_table(d: dashboard.SchoolDashboard, viewer: dict, school=None, now=Non
     return t
 
 
-def trophy_table(d: dashboard.SchoolDashboard) -> Table:
+def trophy_table(d: dashboard.SchoolDashboard, figures_only: bool = False) -> Table:
     t = Table("trophy", "Class of the week (100% attendance)",
               ["Week commencing", "Classes with 100%", "Best class", "Best attendance"])
+    sizes = d.rollup.by.get("group", {}).get("all", {})
     for wk in sorted(d.trophy_weeks, reverse=True):
         rows = d.trophy_weeks[wk]
+        if figures_only:  # a class of fewer than 5 pupils is not named for its attendance
+            rows = [(g, s) for g, s in rows
+                    if not disclosure.small(sizes.get(g, dashboard.Figures()).pupils)]
         winners = [d.groups[g].name for g in dashboard.classes_at_100(rows) if g in d.groups]
         best_gid, best = rows[0] if rows else (None, Stats())
         t.rows.append([Cell(wk, wk.strftime("%-d %b %Y")),
                        Cell(", ".join(winners) or "none", cls="fw-bold" if winners else ""),
                        Cell(d.groups[best_gid].name if best_gid in d.groups else "–"),
                        pct_cell(best.attendance_pct)])
-    return t
+    return protect(t, counts={}) if figures_only else t
 
 
 # --- charts: server-side SVG (prints, no JavaScript needed) --------------------------------------
@@ -408,24 +564,36 @@ def _build(request):
     day = latest_open_day(min(c.date_to, timezone.localdate())) or c.date_to
     d = dashboard.school_dashboard_cached(c, day=day)
     viewer = _viewer(request)
-    link = Links(c)
+    fo = viewer["figures_only"]
+    link = Links(c, enabled=not fo)
     labels_y = lambda v: (v, YEAR_LABELS.get(v, str(v)))  # noqa: E731
     labels_g = lambda v: ((d.groups[v].year_group, d.groups[v].name) if v in d.groups  # noqa: E731
                           else (99, str(v)))
     tables = {
-        "headline": headline_table(d.rollup, link),
+        "headline": headline_table(d.rollup, link, fo),
         "today": today_table(d, viewer, school=request.tenant),
-        "bands": bands_table(d.rollup, d.bands, link),
+        "bands": bands_table(d.rollup, d.bands, link, fo),
         "year_groups": dimension_table("year_groups", "Year groups", d.rollup, link, labels_y,
-                                       c.cohort),
-        "classes": dimension_table("classes", "Classes", d.rollup, link, labels_g, c.cohort),
+                                       c.cohort, fo),
         "pupil_groups": groups_table(d.rollup, link, c.cohort, viewer),
         "weekdays": weekday_table(d.patterns, link, c.cohort),
         "sessions": session_table(d.patterns, link, c.cohort),
-        "codes": codes_table(d.patterns, link, c.cohort, d.rollup.total[c.cohort].stats.possible),
-        "trophy": trophy_table(d),
+        "codes": codes_table(d.patterns, link, c.cohort, d.rollup.total[c.cohort].stats.possible,
+                             dashboard.code_pupils_cached(c) if fo else None),
+        "trophy": trophy_table(d, fo),
     }
+    year_of = lambda v: labels_y(d.groups[v].year_group)[1] if v in d.groups else None  # noqa: E731
+    tables["classes"] = dimension_table("classes", "Classes", d.rollup, link, labels_g, c.cohort,
+                                        fo, parent=(tables["year_groups"], year_of))
     tables["weekly"], chart = weekly_table(d, link, float(request.tenant.attendance_target))
+    if fo:
+        # Today's registers are class by class counts of named children's days: staff only.
+        del tables["today"]
+        cohort_hidden = "stats" in headline_hidden(d.rollup)[c.cohort]
+        for key in ("weekdays", "sessions", "weekly"):
+            protect_patterns(tables[key], cohort_hidden)
+        if cohort_hidden:
+            chart = {"empty": True}
     return c, d, tables, chart, viewer
 
 
@@ -441,6 +609,15 @@ def school_dashboard(request):
     recent = sorted(weekly.items())
     last4 = sum((s for _, s in recent[-4:]), Stats())
     prev4 = sum((s for _, s in recent[-8:-4]), Stats())
+    link = Links(c.with_(cohort="csa"), enabled=not viewer["figures_only"])
+    trend = _trend(last4.attendance_pct, prev4.attendance_pct)
+    if viewer["figures_only"]:  # the cards obey the same rules as the headline table
+        hidden = headline_hidden(d.rollup)
+        head = disclosure.Shown(head, hidden["csa"])
+        head_all = disclosure.Shown(head_all, hidden["all"])
+        if "stats" in hidden[c.cohort]:
+            last4 = prev4 = disclosure.Shown(last4, {"*"})
+            trend = None
     return render(request, "dashboards/school.html", {
         "c": c, "d": d, "t": tables, "chart": chart, "viewer": viewer,
         "head": head, "head_all": head_all, "target": target,
@@ -448,12 +625,18 @@ def school_dashboard(request):
         "last4": last4, "prev4": prev4, "cohorts": dashboard.COHORTS,
         "query": urlencode(c.query()),
         "year_bars": bars(tables["year_groups"], 2), "day_bars": bars(tables["weekdays"], 2),
-        "pa_link": Links(c.with_(cohort="csa"))(measure="pa"),
-        "sa_link": Links(c.with_(cohort="csa"))(measure="sa"),
+        "trend": trend, "pa_link": link(measure="pa"),
+        "sa_link": link(measure="sa"),
         "cohort_label": dashboard.COHORTS[c.cohort],
         "export_base": reverse("dashboard") + "export/",
         "trust_url": _trust_url(request),
     })
+
+
+def _trend(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None:
+        return None
+    return "up" if now > before else ("down" if now < before else "same")
 
 
 def _trust_url(request) -> str | None:
@@ -478,31 +661,23 @@ def dashboard_export(request, table, fmt):
 
 
 def table_response(t: Table, fmt: str, name: str) -> HttpResponse:
-    header = t.columns
-    rows = [[cell.value for cell in r] for r in t.rows + t.foot]
+    """The table as CSV or XLSX, written by the shared formula-safe writers."""
+    values = [[cell.value for cell in r] for r in t.rows + t.foot]
     if fmt == "csv":
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(header)
-        w.writerows([[_plain(v) for v in r] for r in rows])
-        response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(csv_text(t.columns, [[_plain(v) for v in r] for r in values]),
+                                content_type="text/csv; charset=utf-8")
     else:
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = t.key[:31]
-        ws.append(header)
-        for r in rows:
-            ws.append([_plain(v) if not isinstance(v, int | float | date) or isinstance(v, bool)
-                       else v for v in r])
-        buf = io.BytesIO()
-        wb.save(buf)
         response = HttpResponse(
-            buf.getvalue(),
+            xlsx_bytes(t.key, t.columns, [[v if _typed(v) else _plain(v) for v in r]
+                                          for r in values]),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
+
+
+def _typed(v) -> bool:
+    """Numbers and dates keep their type in XLSX."""
+    return isinstance(v, int | float | date) and not isinstance(v, bool)
 
 
 def _plain(v):
@@ -546,57 +721,45 @@ def describe(c: dashboard.Criteria, groups, bands) -> list[str]:
     return out
 
 
-SAFEGUARDING_FLAGS = {"CP", "SW", DSL_MARKER, "LAC", "YC", "Medical"}
-
-
-def _pupil_table(rows, viewer: dict, bands) -> Table:
+def _pupil_table(rows, bands, *, safeguarding: bool) -> Table:
+    """The pupils behind a figure, for staff who may read their records; child-protection
+    details only for SAFEGUARDING_READERS (others see the neutral marker)."""
     names = {b.pk: b.name for b in bands}
     t = Table("pupils", "Pupils", ["Pupil", "UPN", "Year", "Class", "Flags", "Possible",
                                    "Attendance", "Authorised", "Unauthorised", "L", "U",
                                    "Minutes late", "Broken weeks", "Band"])
-    if not viewer["names"]:
-        t.columns[0:2] = ["Pupil (anonymised)", "Ref"]
-    for i, r in enumerate(rows, start=1):
+    for r in rows:
         p, s = r.pupil, r.stats
-        if viewer["names"]:
-            who = [Cell(f"{p.surname}, {p.forename}",
-                        href=reverse("pupil_detail", args=[p.pk]) if viewer["records"] else None),
-                   Cell(p.upn)]
-        else:
-            who = [Cell(f"{p.forename[:1]}{p.surname[:1]}"), Cell(i)]
-        flags = p.safeguarding_flags if viewer["safeguarding"] else [
-            f for f in p.flags if f not in SAFEGUARDING_FLAGS]
-        if viewer["governor_only"]:
-            flags = []
-        t.rows.append(who + [Cell(YEAR_LABELS.get(p.year_group, p.year_group)),
-                             Cell(p.registration_group.name), Cell(" ".join(flags)),
-                             Cell(s.possible),
-                             pct_cell(s.attendance_pct, cls="text-danger fw-bold"
-                                      if s.persistent else ""),
-                             Cell(s.authorised), Cell(s.unauthorised),
-                             Cell(s.late_before_close), Cell(s.late_after_close),
-                             Cell(s.minutes_late), Cell(r.broken_weeks),
-                             Cell(names.get(r.band_id, ""))])
+        t.rows.append([Cell(f"{p.surname}, {p.forename}", href=reverse("pupil_detail", args=[p.pk])),
+                       Cell(p.upn), Cell(YEAR_LABELS.get(p.year_group, p.year_group)),
+                       Cell(p.registration_group.name),
+                       Cell(" ".join(p.safeguarding_flags if safeguarding else p.flags)),
+                       Cell(s.possible),
+                       pct_cell(s.attendance_pct, cls="text-danger fw-bold"
+                                if s.persistent else ""),
+                       Cell(s.authorised), Cell(s.unauthorised),
+                       Cell(s.late_before_close), Cell(s.late_after_close),
+                       Cell(s.minutes_late), Cell(r.broken_weeks),
+                       Cell(names.get(r.band_id, ""))])
     return t
 
 
-@role_required(REPORT_READERS)
+@role_required(PUPIL_REPORT_READERS)
 @bad_request_guard
 def dashboard_pupils(request):
+    """Pupil-level: never for figures-only viewers (governors, trust directors), who get 403
+    from the role check whatever the query asks for."""
     c = _criteria(request)
-    viewer = _viewer(request)
-    if not viewer["safeguarding"] and any(k in dashboard.SAFEGUARDING_DIMS for k, _ in c.dims):
-        raise PermissionDenied
     bands = dashboard.active_bands()
     rows = dashboard.pupil_rows(c, bands=bands)
-    t = _pupil_table(rows, viewer, bands)
+    t = _pupil_table(rows, bands, safeguarding=bool(request.roles & SAFEGUARDING_READERS))
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         return table_response(t, fmt, f"{request.tenant.schema_name}-pupils")
     groups = {g.pk: g for g in dashboard.RegistrationGroup.objects.all()}
     query = urlencode(c.query())
     return render(request, "dashboards/pupils.html", {
-        "t": t, "c": c, "viewer": viewer, "description": describe(c, groups, bands),
+        "t": t, "c": c, "description": describe(c, groups, bands),
         "query": query, "back": f"{reverse('dashboard')}?{urlencode(_base_query(c))}"})
 
 
@@ -610,7 +773,7 @@ TODAY_STATES = {"present": "Present or attending approved activity",
                 "authorised": "Authorised absence", "unauthorised": "Unauthorised absence"}
 
 
-@role_required(REPORT_READERS)
+@role_required(PUPIL_REPORT_READERS)
 @bad_request_guard
 def dashboard_today(request):
     try:
@@ -630,18 +793,15 @@ def dashboard_today(request):
                         key=lambda p: (p.registration_group.name, p.legal_surname))
     else:
         pupils = dashboard.today_pupils(day, state, session)
-    viewer = _viewer(request)
     t = Table("today_pupils", "Pupils", ["Pupil", "Class"])
-    for i, p in enumerate(pupils, start=1):
-        who = (Cell(f"{p.surname}, {p.forename}", href=reverse("pupil_detail", args=[p.pk])
-                    if viewer["records"] else None) if viewer["names"]
-               else Cell(f"{p.forename[:1]}{p.surname[:1]} ({i})"))
-        t.rows.append([who, Cell(p.registration_group.name)])
+    for p in pupils:
+        t.rows.append([Cell(f"{p.surname}, {p.forename}", href=reverse("pupil_detail", args=[p.pk])),
+                       Cell(p.registration_group.name)])
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         return table_response(t, fmt, f"{request.tenant.schema_name}-today")
     return render(request, "dashboards/pupils.html", {
-        "t": t, "viewer": viewer, "query": urlencode(request.GET),
+        "t": t, "query": urlencode(request.GET),
         "description": [f"{day:%A %-d %B %Y}", session or "AM and PM", TODAY_STATES[state]],
         "back": reverse("dashboard")})
 
@@ -703,7 +863,7 @@ def _qa_context(request):
         r["ytd_change"] = None if a is None or b is None else a - b
         rows.append(r)
     terms = CalendarEntry.objects.filter(kind="term").order_by("start_date")
-    return {
+    ctx = {
         "c": c, "rows": rows, "weeks": sorted(weeks[cohort].items()),
         "weeks_all": weeks["all"], "same_c": dashboard.same_point_last_year(c),
         "ytd_c": ytd_c, "last_c": dashboard.last_year_whole(c), "pa_codes": pa_codes,
@@ -712,6 +872,52 @@ def _qa_context(request):
         "national": dashboard.NATIONAL_BENCHMARK, "generated": timezone.localtime(),
         "query": urlencode(c.query()),
     }
+    if disclosure.figures_only(request.roles):
+        _qa_protect(ctx, cols)
+    return ctx
+
+
+def _qa_protect(ctx: dict, cols: dict) -> None:
+    """The QA report for governors: the rules of ``registers.disclosure`` on every figure."""
+    send, ehc = (i for i, (_, g) in enumerate(QA_GROUPS) if g in ("send", ("sen", "E")))
+    for i, r in enumerate(ctx["rows"]):
+        hidden_stats = set()
+        for k, figs in cols.items():
+            whole = figs[0]
+            if i == 0:
+                names = disclosure.figures_hidden(
+                    whole, complement_of=cols["this"][0] if k == "this_all" else None)
+            else:
+                names = disclosure.figures_hidden(figs[i], whole=whole)
+                if i == send:  # SEND minus EHC plan is SEN support
+                    names |= disclosure.figures_hidden(figs[i], complement_of=figs[ehc])
+            if "stats" in names:
+                hidden_stats.add(k)
+            r[k] = disclosure.Shown(figs[i], names)
+        if hidden_stats & {"this", "same"}:
+            r["change"] = None
+        if hidden_stats & {"ytd", "ytd_last"}:
+            r["ytd_change"] = None
+    total, pp = ctx["pa_total"], ctx["pa_pp"]
+    total_hidden = disclosure.figures_hidden(total)
+    ctx["pa_total"] = disclosure.Shown(total, total_hidden)
+    ctx["pa_pp"] = disclosure.Shown(pp, {"pa"} if disclosure.pair_hidden(pp.pa, total.pa) else ())
+    if "stats" in total_hidden:
+        ctx["weeks"] = []
+    ctx["pa_codes"] = {code: ((disclosure.SUPPRESSED, disclosure.FEWER)
+                              if disclosure.small(pupils) else (sessions, pupils))
+                       for code, (sessions, pupils) in ctx["pa_codes"].items()}
+    letters = ctx["letters"]
+    if letters:
+        for row in ([letters["total"]] if letters["total"] else []) + letters["templates"]:
+            if row["letters"] and disclosure.small(row["pupils"]):
+                for k in ("letters", "pupils", "measurable", "improved"):
+                    row[k] = disclosure.text(row[k])
+                for k in ("before_pct", "after_pct", "improved_pct"):
+                    row[k] = disclosure.SUPPRESSED
+            elif disclosure.pair_hidden(row["improved"], row["measurable"]):
+                row["improved"], row["improved_pct"] = disclosure.text(row["improved"]), \
+                    disclosure.SUPPRESSED
 
 
 @role_required(REPORT_READERS)

@@ -28,3 +28,6 @@ STAFF = MARKERS | {Role.GOVERNOR, Role.TRUST_DIRECTOR}
 WHOLE_SCHOOL_PUPIL_READERS = PUPIL_READERS - {Role.TEACHER}
 # Child-protection / child-in-need details; everyone else sees a neutral "see the DSL" marker.
 SAFEGUARDING_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.DESIGNATED_SAFEGUARDING_LEAD}
+# Report readers who may also read pupil records: the dashboards' pupil lists (drill-downs).
+# Everyone else who reads reports sees figures only (registers.disclosure).
+PUPIL_REPORT_READERS = REPORT_READERS & PUPIL_READERS

@@ -3,7 +3,8 @@
 Served on the public host (``/trust/<slug>/``) because a trust spans schemas. Each school's
 figures come from ``registers.dashboard.school_summary`` inside that school's schema: one
 query per school. Only the trust's directors may open it; anyone else gets 404 ("not there"
-and "not yours" look the same).
+and "not yours" look the same). It spans schools, so it is figures-only for every director
+(registers.disclosure): no filters beyond period and cohort, small numbers suppressed.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ from datetime import date
 from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from registers import dashboard
-from registers.views_dashboard import Cell, Table, gap_cell, pct_cell, table_response
+from registers import dashboard, disclosure
+from registers.views_dashboard import (
+    Cell,
+    Table,
+    gap_cell,
+    hidden_cell,
+    pct_cell,
+    protect,
+    table_response,
+)
 
 from .models import Trust
 
@@ -69,6 +79,22 @@ def _row(label: Cell, roll: dashboard.Rollup, target, rank) -> list[Cell]:
             Cell(f.pupils_broken)]
 
 
+def _protect_row(row: list[Cell], roll: dashboard.Rollup) -> list[Cell]:
+    """Pupil premium against the rest and all pupils against CSA, as pairs (disclosure)."""
+    f, a, pp = roll.total["csa"], roll.total["all"], roll.get("pp", True)
+    hide = set()
+    if "pupils" in disclosure.figures_hidden(pp, whole=f):
+        hide |= {14, 15}
+    if "stats" in disclosure.figures_hidden(a, complement_of=f):
+        hide.add(4)
+    return [hidden_cell(c) if j in hide else c for j, c in enumerate(row)]
+
+
+# Pupil counts of the schools' rows (and the rates that hang on them), and every figure.
+_COUNTS = {2: (), 10: (11,), 12: (13,), 16: ()}
+_FIGURES = {2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+
+
 COLUMNS = ["School", "Rank", "Pupils (CSA)", "Attendance (CSA)", "Attendance (all pupils)",
            "Target", "Gap to target", "Gap to national", "Authorised", "Unauthorised",
            "PA pupils", "PA rate", "SA pupils", "SA rate", "PP attendance", "PP gap to the rest",
@@ -81,14 +107,14 @@ def trust_table(request, trust: Trust, rows: list[dict], c: dashboard.Criteria) 
     for rank, r in enumerate(ranked, start=1):
         s = r["school"]
         label = Cell(s.name, href=_school_url(request, s, c) or None)
-        t.rows.append(_row(label, r["roll"], s.attendance_target, rank))
+        t.rows.append(_protect_row(_row(label, r["roll"], s.attendance_target, rank), r["roll"]))
     if rows:
         total = dashboard.Rollup(criteria=c, total={
             k: sum((r["roll"].total[k] for r in rows), dashboard.Figures()) for k in ("csa", "all")},
             by={"pp": {k: {True: sum((r["roll"].get("pp", True, k) for r in rows),
                                      dashboard.Figures())} for k in ("csa", "all")}})
-        t.foot.append(_row(Cell("Trust total"), total, None, None))
-    return t
+        t.foot.append(_protect_row(_row(Cell("Trust total"), total, None, None), total))
+    return protect(t, population=2, counts=_COUNTS, figure_cols=_FIGURES)
 
 
 def trust_dashboard(request, slug):
@@ -99,6 +125,8 @@ def trust_dashboard(request, slug):
         c = dashboard.criteria_from_query(request.GET, today=timezone.localdate())
     except (ValueError, KeyError) as exc:
         return HttpResponseBadRequest(f"Bad request: {exc}")
+    if c.filtered or disclosure.asks_for_safeguarding(request.GET):  # e.g. ?lac=1
+        raise PermissionDenied
     compare = request.GET.getlist("school")
     rows = trust_figures(trust, c)
     shown = [r for r in rows if r["school"].schema_name in compare] if compare else rows

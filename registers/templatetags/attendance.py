@@ -23,7 +23,10 @@ def code_meaning(code: str) -> str:
 
 @register.filter
 def pct(value) -> str:
-    """One decimal place for display; thresholds always use the unrounded value."""
+    """One decimal place for display; thresholds always use the unrounded value. Text (a
+    figure hidden by registers.disclosure) is shown as it is."""
+    if isinstance(value, str):
+        return value
     return f"{value:.1f}%" if isinstance(value, int | float) else "–"
 
 

@@ -1,6 +1,6 @@
 """Dashboards in a real browser (issue 6): the head drills from "PA: N pupils" to the list and
-into a pupil; a governor gets aggregates and anonymised lists only; a trust director compares
-two schools and opens one school's dashboard.
+into a pupil; a governor gets figures only (no lists, small numbers suppressed); a trust
+director compares two schools and opens one school's dashboard.
 
 Uses the ``live`` browser school (conftest.py) and adds, committed and removed at the end: a
 class of 12 pupils with marks for every school day so far (4 of them persistently absent), a
@@ -155,25 +155,24 @@ def test_head_drills_from_pa_to_the_list_and_into_a_pupil(page, live, dash):
     shot(page, "dashboard-qa-report")
 
 
-def test_governor_sees_anonymised_lists_and_no_safeguarding(page, live, dash):
+def test_governor_sees_figures_only_and_no_safeguarding(page, live, dash):
     login(page, live, GOVERNOR)
     expect(page.get_by_role("heading", level=1)).to_have_text("Attendance dashboard")
-    page.get_by_role("link", name=re.compile(r"^PA: \d+ pupils$")).click()
-    table = page.locator("table[data-table=pupils]")
-    expect(table).to_be_visible()
-    expect(page.get_by_text("Anonymised list for governors")).to_be_visible()
-    expect(table).not_to_contain_text("Pupil00")
-    expect(table.get_by_role("link")).to_have_count(0)
-    shot(page, "dashboard-governor-pa-list")
-    # No way into a pupil's record or a list by looked-after status.
-    response = page.goto(f"/pupils/{dash['pupils']['Pupil00']}/")
-    assert response.status == 403
-    response = page.goto("/dashboard/pupils/?lac=1&cohort=all")
-    assert response.status == 403
-    page.goto("/dashboard/")
+    expect(page.locator("[data-figure=pa-csa]")).to_contain_text("PA:")
+    expect(page.locator("[data-disclosure]")).to_contain_text("fewer than 5")
+    # No figure links to the pupils behind it, and no table of today's registers.
+    expect(page.locator("a[href*='/dashboard/pupils/']")).to_have_count(0)
+    expect(page.locator("table[data-table=today]")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("Pupil00")
     groups = page.locator("table[data-table=pupil_groups]")
-    expect(groups.get_by_role("row", name=re.compile("Looked after")).get_by_role("link")) \
-        .to_have_count(0)
+    expect(groups).to_be_visible()
+    expect(groups).not_to_contain_text("Looked after")
+    shot(page, "dashboard-governor")
+    # No list of pupils (not even initials), no pupil record, no safeguarding filter.
+    for url in ("/dashboard/pupils/?cohort=all", "/dashboard/pupils/?lac=1&cohort=all",
+                f"/pupils/{dash['pupils']['Pupil00']}/", "/dashboard/?lac=1",
+                "/dashboard/export/pupil_groups.csv?lac=1"):
+        assert page.goto(url).status == 403, url
 
 
 def test_trust_director_compares_two_schools(page, live, dash):

@@ -43,6 +43,8 @@ MARKERS = WHOLE | {TEACHER}
 PUPIL_READERS = MARKERS | {DSL}
 REPORTS = frozenset({HEAD, AO, GOV, TD})          # REPORT_READERS
 ESC = frozenset({AO, HEAD})                       # escalation, letter managers, return editors
+LISTS = REPORTS & MARKERS                         # PUPIL_REPORT_READERS: lists behind figures
+FIGURES_ONLY = frozenset({GOV, TD})               # registers.disclosure: aggregates only
 LETTER_READERS = WHOLE
 NONE = frozenset()
 
@@ -89,8 +91,8 @@ TENANT_URLS: dict[str, U] = {
                         "label": "Snow"}),
     "import_upload": U("/imports/pupils/", WHOLE, "FORM"),
     "dashboard": U("/dashboard/", REPORTS),
-    "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", REPORTS),
-    "dashboard_today": U("/dashboard/today/?day={day}&state=no_reason", REPORTS),
+    "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", LISTS),
+    "dashboard_today": U("/dashboard/today/?day={day}&state=no_reason", LISTS),
     "dashboard_qa": U("/dashboard/qa/", REPORTS),
     "dashboard_export": U("/dashboard/export/headline.csv", REPORTS),
     # absences: parents
@@ -523,24 +525,78 @@ def test_governor_never_sees_pupil_records_or_safeguarding_flags(world, people):
     head_rows = _pupils_csv(visitor(people, HEAD))
     assert any("CP" in r["Flags"] and "LAC" in r["Flags"] for r in head_rows)  # meaningful
     gov = visitor(people, GOV)
-    rows = _pupils_csv(gov)
-    assert len(rows) == 2
-    text = repr(rows)
-    assert "Khanfamily" not in text and world["child"].upn not in text
-    assert all(r["Flags"] == "" for r in rows)
-    assert gov.get("/dashboard/pupils/", {"lac": "1"}).status_code == 403
-    page = gov.get("/dashboard/today/", {"day": DAY, "state": "no_reason"}).content.decode()
-    assert "Khanfamily" not in page and f"/pupils/{world['child'].pk}/" not in page
+    # No pupil-level list at all (not even anonymised initials), whatever the query.
+    for q in ({"format": "csv", "cohort": "all"}, {"lac": "1"}, {}):
+        assert gov.get("/dashboard/pupils/", q).status_code == 403, q
+    assert gov.get("/dashboard/today/", {"day": DAY, "state": "no_reason"}).status_code == 403
     for url in (f"/pupils/{world['child'].pk}/", "/pupils/", f"/escalation/cases/{world['case'].pk}/",
                 f"/letters/pupil/{world['child'].pk}/"):
         assert gov.get(url).status_code == 403, url
 
 
 def test_trust_director_gets_no_safeguarding_flags(world, people):
-    rows = _pupils_csv(visitor(people, TD))
-    assert rows and all("CP" not in r["Flags"].split() and "LAC" not in r["Flags"].split()
-                        for r in rows)
-    assert visitor(people, TD).get("/dashboard/pupils/", {"lac": "1"}).status_code == 403
+    td = visitor(people, TD)
+    for q in ({"format": "csv", "cohort": "all"}, {"lac": "1"}):
+        assert td.get("/dashboard/pupils/", q).status_code == 403, q
+
+
+# --- figures-only viewers: every dashboard URL and export, every filter -------------------------
+
+DASHBOARD_TABLES = ("headline", "bands", "year_groups", "classes", "pupil_groups", "weekdays",
+                    "sessions", "codes", "trophy", "weekly")
+FIGURE_URLS = (["/dashboard/", "/dashboard/qa/", "/dashboard/qa/?format=pdf"]
+               + [f"/dashboard/export/{t}.{fmt}" for t in DASHBOARD_TABLES for fmt in ("csv", "xlsx")])
+# Safeguarding groups (asked for by any name) and every other narrowing of the figures.
+SAFEGUARDING_QUERIES = ["lac=1", "lac=0", "child_protection=1", "cp=1", "cin=1", "social_worker=1",
+                        "young_carer=1", "LAC=1"]
+OTHER_FILTERS = ["year_group=3", "group={group}", "gender=F", "pp=1", "sen=E", "eal=1", "band=1",
+                 "code=N", "measure=pa", "dow=2", "session=AM"]
+
+
+def _with(url: str, query: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{query}"
+
+
+@pytest.mark.parametrize("who", sorted(FIGURES_ONLY))
+@pytest.mark.parametrize("url", FIGURE_URLS)
+def test_figures_only_viewers_get_aggregates_and_no_filters(world, people, who, url):
+    client = visitor(people, who)
+    r = client.get(url, {"from": DAY, "to": DAY} if "?" not in url else None)
+    assert r.status_code == 200, url
+    body = r.content if url.endswith(("xlsx", "pdf")) else r.content.decode()
+    for child in (world["child"], world["other"]):
+        for secret in (child.legal_surname, child.upn, f"/pupils/{child.pk}/"):
+            assert (secret.encode() if isinstance(body, bytes) else secret) not in body
+    if isinstance(body, str):
+        assert "/dashboard/pupils/" not in body and "/dashboard/today/" not in body
+        assert "Looked after" not in body and "LAC" not in body
+    refused = [q for q in SAFEGUARDING_QUERIES + OTHER_FILTERS
+               if client.get(_with(url, fill(q, world))).status_code != 403]
+    assert refused == [], url
+
+
+@pytest.mark.parametrize("url", FIGURE_URLS[:2] + ["/dashboard/export/pupil_groups.csv"])
+def test_staff_with_pupil_records_keep_their_filters(world, people, url):
+    head = visitor(people, HEAD)
+    assert head.get(_with(url, "lac=1")).status_code == 200
+    assert "Looked after" in head.get("/dashboard/export/pupil_groups.csv").content.decode()
+
+
+@pytest.mark.parametrize("who", sorted(FIGURES_ONLY))
+def test_figures_only_viewers_have_no_todays_registers(world, people, who):
+    client = visitor(people, who)
+    assert client.get("/dashboard/export/today.csv").status_code == 404
+    assert 'data-table="today"' not in client.get("/dashboard/").content.decode()
+
+
+def test_trust_dashboard_refuses_every_filter(world, people, school_a):
+    td = client_for(people[TD], host="localhost")
+    url = f"/trust/{school_a.trust.slug}/"
+    for fmt in ("", "format=csv", "format=xlsx"):
+        assert td.get(_with(url, fmt) if fmt else url).status_code == 200
+        for q in SAFEGUARDING_QUERIES + OTHER_FILTERS:
+            assert td.get(_with(url, "&".join(filter(None, [fmt, fill(q, world)])))) \
+                .status_code == 403, (fmt, q)
 
 
 # --- child protection: the DSL, the head and the attendance lead only ---------------------------
