@@ -2,9 +2,10 @@
 
 ``DatabaseRetryMiddleware`` is the outermost middleware. It watches the SQL a request runs:
 
-- a database connection error (``OperationalError``/``InterfaceError``) before the request
-  wrote anything: the broken connection is closed and the whole request runs once more
-  after a short pause (a restart usually takes a second or two);
+- a lost database connection (``OperationalError``/``InterfaceError`` and the connection no
+  longer answers, or could not be made) before the request wrote anything: the broken
+  connection is closed and the whole request runs once more after a short pause (a restart
+  usually takes a second or two);
 - an error after a write was attempted, or a second failure: no retry (it could save
   twice); the person gets a 503 page that says plainly whether anything was saved, never
   a 500 and never a silent loss.
@@ -63,8 +64,18 @@ class _Watch:
 def _note_db_error(sender, request=None, **kwargs):
     exc = sys.exc_info()[1]
     watch = getattr(request, "_db_watch", None)
-    if watch is not None and isinstance(exc, (OperationalError, InterfaceError)):
+    if watch is not None and isinstance(exc, (OperationalError, InterfaceError)) and _lost(exc):
         watch.error = exc
+
+
+def _lost(exc: BaseException) -> bool:
+    """Was the connection lost (or never made)? A statement timeout or a deadlock is an
+    OperationalError too, on a connection that still works: that is not a restart."""
+    from django.db import connection
+
+    if isinstance(exc, InterfaceError) or connection.connection is None:
+        return True
+    return not connection.is_usable()
 
 
 got_request_exception.connect(_note_db_error, dispatch_uid="attendance_site.db_retry")

@@ -323,7 +323,9 @@ def batch_enqueue(*, batch_id: int) -> bool:
     chunks = list(Chunk.objects.filter(batch_id=batch_id, sent_at__isnull=True)
                   .exclude(status=Chunk.Status.DONE))
     if not chunks and not Chunk.objects.filter(batch_id=batch_id).exclude(status=Chunk.Status.DONE).exists():
-        return _enqueue(tasks.batch_finish, batch_id)
+        if not _enqueue(tasks.batch_finish, batch_id):
+            batch_finish_if_done(batch_id=batch_id)  # nothing to render: finish it here
+        return True
     return all([_send_chunk(c) for c in chunks])
 
 

@@ -254,3 +254,15 @@ def test_the_sweeper_is_on_the_beat_schedule_for_every_school(settings):
     assert entry["task"] == tasks.sweep_stalled_all_schools.name
     assert entry["schedule"] <= 300
     assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_batch_with_nothing_to_render_finishes_even_with_the_broker_down(lap1, pupils, sent):
+    first = _batch(lap1, pupils, key="once")
+    services.batch_render_chunk(chunk_id=first.chunks.get().pk)
+    sent["finish"].side_effect = BrokerDown("down")
+    again = services.batch_create_picked(template=lap1, pupils=pupils, trigger_key="once", as_of=AS_OF)
+    with AUTOCOMMIT:
+        services.batch_start(batch=again)
+    again.refresh_from_db()
+    assert again.total == 0 and sent["finish"].call_count == 1
+    assert again.status == Batch.Status.DONE
