@@ -69,13 +69,16 @@ def _note_db_error(sender, request=None, **kwargs):
 
 
 def _lost(exc: BaseException) -> bool:
-    """Was the connection lost (or never made)? A statement timeout or a deadlock is an
-    OperationalError too, on a connection that still works: that is not a restart."""
-    from django.db import connection
-
-    if isinstance(exc, InterfaceError) or connection.connection is None:
+    """Was the connection lost (or never made)? Judged by the driver's error: no SQLSTATE
+    (libpq could not connect, or the socket closed), class 08 (connection exception) or 57P
+    (the server shut down or restarted). A statement timeout (57014), a deadlock or a
+    serialisation failure is an OperationalError too, on a connection that still works:
+    that is not a restart. (Checking the connection afterwards is no guide: by the time the
+    error reaches us, Django may already have opened a fresh one.)"""
+    if isinstance(exc, InterfaceError):
         return True
-    return not connection.is_usable()
+    state = getattr(exc.__cause__, "sqlstate", None)
+    return state is None or state.startswith(("08", "57P"))
 
 
 got_request_exception.connect(_note_db_error, dispatch_uid="attendance_site.db_retry")
