@@ -286,7 +286,7 @@ def _name(user) -> str:
 def batch_start(*, batch: Batch) -> int:
     """Split the batch's queued letters that no open chunk holds into chunks of CHUNK_SIZE
     and hand the open chunks to the queue once the transaction commits. Returns the number
-    of new chunks. If the queue (Redis) is down the chunks stay unsent: ``batch_waiting``
+    of new chunks. If the queue (Redis) is down the chunks stay unsent: ``batch_health``
     says so and the stall sweeper sends them when it is back."""
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=batch.pk)

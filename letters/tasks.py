@@ -3,12 +3,16 @@ headers (tenant-schemas-celery reads it from the connection when the task is sen
 
 from __future__ import annotations
 
+import logging
+
 from django.db import OperationalError
 
 from attendance_site.celery import app
 
 from . import services
 from .models import Chunk, Letter
+
+log = logging.getLogger(__name__)
 
 
 class ChunkTask(app.Task):
@@ -52,8 +56,12 @@ def sweep_stalled_all_schools(schemas: list[str] | None = None, **limits) -> dic
         qs = qs.filter(schema_name__in=schemas)
     out = {}
     for schema in qs.values_list("schema_name", flat=True):
-        with schema_context(schema):
-            found = services.sweep_stalled(**kw)
+        try:
+            with schema_context(schema):
+                found = services.sweep_stalled(**kw)
+        except Exception:  # one school's trouble does not stop the others being swept
+            log.exception("stall sweep failed for %s", schema)
+            continue
         if any(found.values()):
             out[schema] = found
     return out
