@@ -76,6 +76,9 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 
 MIDDLEWARE = [
+    # Issue 11: outermost, so a database error anywhere (even the tenant lookup) is retried once
+    # if nothing was written yet, else answered with a clear 503 "not saved" page.
+    "attendance_site.db_retry.DatabaseRetryMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -116,6 +119,9 @@ WSGI_APPLICATION = "attendance_site.wsgi.application"
 _DATABASE_URL = env("DATABASE_URL", default="postgres://attendance_app@127.0.0.1:5432/attendance")
 DATABASES = {"default": env.db_url_config(_DATABASE_URL, engine="django_tenants.postgresql_backend")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Issue 11: a persistent connection that died (database restart) is noticed and replaced at
+# the start of the next request instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 
 
 def _owner_url_default() -> str:
@@ -256,6 +262,13 @@ CELERY_BEAT_SCHEDULE = {
     "letters-returns-due": {
         "task": "letters.tasks.returns_due_all_schools",
         "schedule": __import__("celery.schedules").schedules.crontab(hour=3, minute=0),
+    },
+    # Issue 11: batches and chunks whose worker died or whose enqueue failed are sent again;
+    # emails claimed but never confirmed are marked for a person to check.
+    "letters-sweep-stalled": {
+        "task": "letters.tasks.sweep_stalled_all_schools",
+        "schedule": 120.0,
+        "options": {"expires": 110},  # a backlogged worker runs one sweep, not a pile
     },
 }
 

@@ -11,7 +11,9 @@ class Letter(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RENDERED = "rendered", "Rendered"
+        SENDING = "sending", "Sending by email"
         EMAILED = "emailed", "Emailed"
+        CHECK = "check", "Needs checking: was it emailed?"
         PRINTED = "printed", "Printed"
         FAILED = "failed", "Failed"
 
@@ -35,13 +37,20 @@ class Letter(models.Model):
     rendered_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     emailed_to = models.CharField(max_length=300, blank=True)
+    # Issue 11: claimed (status "sending", committed) before the email goes, the provider's
+    # message id recorded after; a claim never followed by the id is for a person to check.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True,
+                                   help_text="The email provider's message id")
     printed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-pk"]
         constraints = [models.UniqueConstraint(fields=["pupil", "trigger_key"],
                                                name="one_letter_per_trigger")]
-        indexes = [models.Index(fields=["batch", "status"])]
+        indexes = [models.Index(fields=["batch", "status"]),
+                   models.Index(fields=["claimed_at"], name="letters_letter_sending",
+                                condition=models.Q(status="sending"))]
 
     def __str__(self):
         return f"{self.template_key} for {self.pupil_id} ({self.status})"
@@ -174,6 +183,36 @@ class Batch(models.Model):
 
     def __str__(self):
         return self.label
+
+
+class Chunk(models.Model):
+    """Up to CHUNK_SIZE letters of a batch rendered by one Celery task (issue 11).
+
+    Kept in the database so a chunk whose worker died, or whose enqueue failed because the
+    broker was down, is found by the stall sweeper and handed to the queue again."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")
+    letter_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    sent_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="Last handed to the queue (empty: not yet)")
+    sends = models.PositiveSmallIntegerField(default=0, help_text="Times handed to the queue")
+    started_at = models.DateTimeField(null=True, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        indexes = [models.Index(fields=["status"], name="letters_chunk_open",
+                                condition=~models.Q(status="done"))]
+
+    def __str__(self):
+        return f"chunk {self.pk} of batch {self.batch_id} ({self.status})"
 
 
 class LetterEvent(models.Model):

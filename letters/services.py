@@ -19,8 +19,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
+from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -30,7 +31,7 @@ from registers.school_year import school_year_start
 
 from . import merge, pdf, returns
 from .context import Bundle, current_school
-from .models import Batch, LAReturn, Letter, LetterEvent, LetterSettings, LetterTemplate, ReturnEntry
+from .models import Batch, Chunk, LAReturn, Letter, LetterEvent, LetterSettings, LetterTemplate, ReturnEntry
 
 log = logging.getLogger(__name__)
 
@@ -138,11 +139,15 @@ def _templates(keys) -> dict:
 
 
 def letter_email(*, letter: Letter) -> bool:
-    """Email the PDF to the correspondence contacts with an address, at most once.
+    """Email the PDF to the correspondence contacts with an address, exactly once.
 
-    The letter is claimed with a conditional UPDATE (rendered and never emailed → emailed)
-    before sending, so two workers or a retried task cannot send it twice. No address: it
-    stays rendered, for the print pack."""
+    Claim, send, record: the letter is claimed with a conditional UPDATE (rendered and never
+    claimed -> sending, with the time) that is committed before the email goes, so two
+    workers or a redelivered task cannot send it twice; after sending, the provider's message
+    id is recorded and the letter is emailed. A crash between the two leaves it "sending":
+    ``sweep_stalled`` turns that into "needs checking" for a person, never a second email.
+    Run it outside a transaction (the claim must be committed before the send). No address:
+    it stays rendered, for the print pack."""
     from registers.models import Contact
 
     to = list(Contact.objects.filter(pupil_id=letter.pupil_id, correspondence=True)
@@ -150,10 +155,9 @@ def letter_email(*, letter: Letter) -> bool:
     if not to:
         _event(letter, "to_print", "No correspondence email address: print and post.")
         return False
-    now = timezone.now()
     claimed = Letter.objects.filter(pk=letter.pk, status=Letter.Status.RENDERED,
-                                    emailed_at__isnull=True).update(
-        status=Letter.Status.EMAILED, emailed_at=now, emailed_to=", ".join(to)[:300])
+                                    claimed_at__isnull=True, emailed_at__isnull=True).update(
+        status=Letter.Status.SENDING, claimed_at=timezone.now(), emailed_to=", ".join(to)[:300])
     if not claimed:
         return False
     settings = LetterSettings.get()
@@ -164,7 +168,8 @@ def letter_email(*, letter: Letter) -> bool:
     fmt = {"school": school.name, "pupil": pupil.display_name}
     try:
         msg = EmailMessage(subject=subject.format(**fmt), body=settings.email_body.format(**fmt),
-                           to=to, reply_to=[school.email] if school.email else None)
+                           to=to, reply_to=[school.email] if school.email else None,
+                           headers={"Message-ID": make_msgid(f"letter{letter.pk}")})
         letter.file.open("rb")
         try:
             msg.attach(letter.file.name.rsplit("/", 1)[-1], letter.file.read(), "application/pdf")
@@ -172,12 +177,39 @@ def letter_email(*, letter: Letter) -> bool:
             letter.file.close()
         msg.send()
     except Exception as exc:
-        Letter.objects.filter(pk=letter.pk).update(status=Letter.Status.FAILED, emailed_at=None,
-                                                   emailed_to="", error=f"Email failed: {exc}")
+        Letter.objects.filter(pk=letter.pk, status=Letter.Status.SENDING).update(
+            status=Letter.Status.FAILED, claimed_at=None, emailed_to="", error=f"Email failed: {exc}")
         _event(letter, "failed", f"Email failed: {exc}")
         return False
+    # "check" too: a send slower than the sweeper's patience still ends as emailed.
+    Letter.objects.filter(pk=letter.pk, status__in=[Letter.Status.SENDING, Letter.Status.CHECK]).update(
+        status=Letter.Status.EMAILED, emailed_at=timezone.now(), provider_id=_provider_id(msg)[:255],
+        error="")
     _event(letter, "emailed", ", ".join(to))
     return True
+
+
+def _provider_id(msg: EmailMessage) -> str:
+    """The id the provider gave the message (django-anymail style backends set
+    ``anymail_status``), else the Message-ID header the message went out with."""
+    status = getattr(msg, "anymail_status", None)
+    return str(getattr(status, "message_id", None) or msg.extra_headers.get("Message-ID", ""))
+
+
+@transaction.atomic
+def letter_check_resolve(*, letter: Letter, sent: bool, user=None) -> bool:
+    """A person has checked a letter whose sending was interrupted: it arrived (emailed), or
+    it did not (back to rendered, to be emailed again by the caller or printed)."""
+    if sent:
+        n = Letter.objects.filter(pk=letter.pk, status=Letter.Status.CHECK).update(
+            status=Letter.Status.EMAILED, emailed_at=F("claimed_at"), error="")
+    else:
+        n = Letter.objects.filter(pk=letter.pk, status=Letter.Status.CHECK).update(
+            status=Letter.Status.RENDERED, claimed_at=None, emailed_to="", error="")
+    if n:
+        _event(letter, "checked", "It was emailed." if sent else "It was not emailed: send it again.",
+               _name(user))
+    return bool(n)
 
 
 # --- batches ------------------------------------------------------------------------
@@ -254,78 +286,145 @@ def _name(user) -> str:
     return (user.get_full_name() or user.username) if user else ""
 
 
-def batch_start(*, batch: Batch) -> None:
-    """Enqueue the batch's queued letters in parallel chunks, after the transaction commits.
-    ``chunks_left`` counts the chunks; the chunk that brings it to zero finishes the batch."""
+def batch_start(*, batch: Batch) -> int:
+    """Split the batch's queued letters that no open chunk holds into chunks of CHUNK_SIZE
+    and hand the open chunks to the queue once the transaction commits. Returns the number
+    of new chunks. If the queue (Redis) is down the chunks stay unsent: ``batch_health``
+    says so and the stall sweeper sends them when it is back."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        held = {i for ids in batch.chunks.exclude(status=Chunk.Status.DONE)
+                .values_list("letter_ids", flat=True) for i in ids}
+        ids = [i for i in batch.letters.filter(status=Letter.Status.QUEUED).order_by("pk")
+               .values_list("pk", flat=True) if i not in held]
+        chunks = Chunk.objects.bulk_create(
+            Chunk(batch=batch, letter_ids=ids[i:i + CHUNK_SIZE]) for i in range(0, len(ids), CHUNK_SIZE))
+        Batch.objects.filter(pk=batch.pk).update(
+            status=Batch.Status.RENDERING, started=timezone.now(), finished=None, error="",
+            chunks_left=batch.chunks.exclude(status=Chunk.Status.DONE).count())
+        transaction.on_commit(lambda: batch_enqueue(batch_id=batch.pk))
+    return len(chunks)
+
+
+def _enqueue(task, *args) -> bool:
+    """Hand a task to the broker, giving up after about a second if it is unreachable (the
+    caller keeps the work in the database for the sweeper). Never raises."""
+    try:
+        task.apply_async(args=args, retry=True, retry_policy={
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5})
+    except Exception:  # kombu OperationalError, redis ConnectionError, timeouts...
+        log.warning("could not queue %s%r: broker unavailable", task.name, args, exc_info=True)
+        return False
+    return True
+
+
+def batch_enqueue(*, batch_id: int) -> bool:
+    """Send the batch's open chunks that are not with the queue yet (or, with none open, the
+    task that finishes the batch). False if the broker refused any."""
     from . import tasks
 
-    ids = list(batch.letters.filter(status=Letter.Status.QUEUED).order_by("pk").values_list("pk", flat=True))
-    chunks = [ids[i:i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
-    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RENDERING, started=timezone.now(),
-                                             finished=None, error="",
-                                             chunks_left=F("chunks_left") + len(chunks))
-    if not chunks:
-        transaction.on_commit(lambda: tasks.batch_finish.delay(batch.pk))
-        return
-    for chunk in chunks:
-        transaction.on_commit(lambda c=chunk: tasks.render_chunk.delay(batch.pk, c))
+    chunks = list(Chunk.objects.filter(batch_id=batch_id, sent_at__isnull=True)
+                  .exclude(status=Chunk.Status.DONE))
+    if not chunks and not Chunk.objects.filter(batch_id=batch_id).exclude(status=Chunk.Status.DONE).exists():
+        if not _enqueue(tasks.batch_finish, batch_id):
+            batch_finish_if_done(batch_id=batch_id)  # nothing to render: finish it here
+        return True
+    return all([_send_chunk(c) for c in chunks])
 
 
-def batch_render_chunk(*, batch_id: int, letter_ids: list[int]) -> dict:
-    """Render (and email) one chunk. Letters are locked and re-checked (still queued), so a
-    redelivered task does nothing twice."""
+def _send_chunk(chunk: Chunk) -> bool:
+    from . import tasks
+
+    if not _enqueue(tasks.render_chunk, chunk.pk):
+        return False
+    Chunk.objects.filter(pk=chunk.pk).exclude(status=Chunk.Status.DONE).update(
+        sent_at=timezone.now(), sends=F("sends") + 1, status=Chunk.Status.QUEUED)
+    return True
+
+
+def _beat(chunk_id: int) -> None:
+    Chunk.objects.filter(pk=chunk_id).update(beat_at=timezone.now())
+
+
+def batch_render_chunk(*, chunk_id: int) -> dict:
+    """Render, then email, one chunk's letters. Each letter is locked, re-checked (still
+    queued) and saved in its own transaction, with a heartbeat on the chunk after each, so a
+    redelivered or re-queued chunk does nothing twice and a dead worker is noticed. A letter
+    another run of the chunk holds is left to it (and so is reporting the chunk done)."""
     done = {"rendered": 0, "failed": 0, "emailed": 0}
-    batch = Batch.objects.get(pk=batch_id)
-    with transaction.atomic():
-        letters = list(Letter.objects.select_for_update(skip_locked=True)
-                       .filter(pk__in=letter_ids, status=Letter.Status.QUEUED)
-                       .select_related("pupil"))
-        if letters:
-            templates = _templates(x.template_key for x in letters)
-            by_day: dict[date, list[Letter]] = {}
-            for x in letters:  # figures as on the trigger's night, the batch's day or today
-                by_day.setdefault(x.night or batch.as_of or timezone.localdate(), []).append(x)
-            for as_of, group in by_day.items():
-                bundle = Bundle.load([x.pupil_id for x in group], as_of=as_of)
-                for letter in group:
+    chunk = Chunk.objects.select_related("batch").get(pk=chunk_id)
+    if chunk.status == Chunk.Status.DONE:
+        return done
+    batch, now = chunk.batch, timezone.now()
+    Chunk.objects.filter(pk=chunk_id).exclude(status=Chunk.Status.DONE).update(
+        status=Chunk.Status.RUNNING, started_at=now, beat_at=now)
+    letters = list(Letter.objects.filter(pk__in=chunk.letter_ids, status=Letter.Status.QUEUED))
+    busy = False
+    if letters:
+        templates = _templates(x.template_key for x in letters)
+        by_day: dict[date, list[Letter]] = {}
+        for x in letters:  # figures as on the trigger's night, the batch's day or today
+            by_day.setdefault(x.night or batch.as_of or timezone.localdate(), []).append(x)
+        for as_of, group in by_day.items():
+            bundle = Bundle.load([x.pupil_id for x in group], as_of=as_of)
+            for x in group:
+                with transaction.atomic():
+                    letter = (Letter.objects.select_for_update(skip_locked=True)
+                              .filter(pk=x.pk, status=Letter.Status.QUEUED).first())
+                    if letter is None:
+                        busy |= Letter.objects.filter(pk=x.pk, status=Letter.Status.QUEUED).exists()
+                        continue
                     ok = letter_render(letter=letter, bundle=bundle, templates=templates)
                     done["rendered" if ok else "failed"] += 1
+                _beat(chunk_id)
     if batch.send_email:
-        for letter in letters:
-            if letter.status == Letter.Status.RENDERED and letter_email(letter=letter):
+        for letter in (Letter.objects.filter(pk__in=chunk.letter_ids, status=Letter.Status.RENDERED,
+                                             claimed_at__isnull=True)
+                       .exclude(events__kind="to_print").select_related("pupil")):
+            if letter_email(letter=letter):
                 done["emailed"] += 1
-    batch_chunk_done(batch_id=batch_id)
+            _beat(chunk_id)
+    if not busy:
+        batch_chunk_done(chunk_id=chunk_id)
     return done
 
 
-def batch_chunk_done(*, batch_id: int) -> None:
-    """Count a chunk off (rendered and emailed); the one that reaches zero finishes the batch,
-    so the print pack never catches letters another chunk is still emailing."""
+def batch_chunk_done(*, chunk_id: int) -> None:
+    """Mark a chunk done (rendered and emailed); the call that leaves no chunk open
+    finishes the batch, so the print pack never catches letters another chunk is still
+    emailing. A chunk already done counts for nothing."""
+    chunk = Chunk.objects.get(pk=chunk_id)
     with transaction.atomic():
-        batch = Batch.objects.select_for_update().get(pk=batch_id)
-        batch.chunks_left -= 1
+        batch = Batch.objects.select_for_update().get(pk=chunk.batch_id)
+        marked = Chunk.objects.filter(pk=chunk_id).exclude(status=Chunk.Status.DONE).update(
+            status=Chunk.Status.DONE, finished_at=timezone.now())
+        batch.chunks_left = batch.chunks.exclude(status=Chunk.Status.DONE).count()
         batch.save(update_fields=["chunks_left"])
-        last = batch.chunks_left == 0
+        last = marked and batch.chunks_left == 0
     if last:
-        batch_finish_if_done(batch_id=batch_id)
+        batch_finish_if_done(batch_id=batch.pk)
 
 
 def batch_finish_if_done(*, batch_id: int) -> bool:
     """Join the print pack, then mark the batch done (only while it is rendering and no
-    chunk is outstanding)."""
-    batch = Batch.objects.get(pk=batch_id)
-    if batch.status != Batch.Status.RENDERING or batch.chunks_left > 0 or \
-            batch.letters.filter(status=Letter.Status.QUEUED).exists():
-        return False
-    try:
-        batch_combine(batch=batch)
-    except Exception as exc:
-        log.exception("batch %s: print pack failed", batch_id)
-        Batch.objects.filter(pk=batch_id).update(status=Batch.Status.FAILED, finished=timezone.now(),
-                                                 error=f"Print pack failed: {exc}")
-        return True
-    Batch.objects.filter(pk=batch_id, status=Batch.Status.RENDERING).update(
-        status=Batch.Status.DONE, finished=timezone.now())
+    chunk is open). The batch row is held while joining, so two finishers never both do."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update(skip_locked=True).filter(pk=batch_id).first()
+        if batch is None or batch.status != Batch.Status.RENDERING or \
+                batch.chunks.exclude(status=Chunk.Status.DONE).exists() or \
+                batch.letters.filter(status=Letter.Status.QUEUED).exists():
+            return False
+        try:
+            with transaction.atomic():
+                batch_combine(batch=batch)
+        except Exception as exc:
+            log.exception("batch %s: print pack failed", batch_id)
+            Batch.objects.filter(pk=batch_id).update(status=Batch.Status.FAILED,
+                                                     finished=timezone.now(),
+                                                     error=f"Print pack failed: {exc}")
+            return True
+        Batch.objects.filter(pk=batch_id, status=Batch.Status.RENDERING).update(
+            status=Batch.Status.DONE, finished=timezone.now())
     return True
 
 
@@ -356,16 +455,23 @@ def batch_all_pdf(*, batch: Batch) -> bytes:
     return pdf.pdf_join([_read(x.file) for x in letters])
 
 
-@transaction.atomic
 def batch_retry(*, batch: Batch, user=None) -> int:
-    """Failed letters go back to the queue and the batch runs again."""
-    failed = list(batch.letters.filter(status=Letter.Status.FAILED))
-    for letter in failed:
-        _event(letter, "retry", letter.error, _name(user))
-    n = batch.letters.filter(status=Letter.Status.FAILED).update(status=Letter.Status.QUEUED, error="")
-    if n:
-        batch_start(batch=batch)
-    return n
+    """Set any stuck batch going again: failed letters back to the queue, open chunks handed
+    to the queue again (a chunk still running somewhere does nothing twice), a batch whose
+    print pack failed or was never joined finished again. Returns the letters queued again."""
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        failed = list(batch.letters.filter(status=Letter.Status.FAILED))
+        for letter in failed:
+            _event(letter, "retry", letter.error, _name(user))
+        batch.letters.filter(status=Letter.Status.FAILED).update(status=Letter.Status.QUEUED, error="")
+        open_chunks = batch.chunks.exclude(status=Chunk.Status.DONE)
+        held = {i for ids in open_chunks.values_list("letter_ids", flat=True) for i in ids}
+        stuck = batch.letters.filter(pk__in=held, status=Letter.Status.QUEUED).count()
+        open_chunks.update(sent_at=None, sends=0)
+        if failed or stuck or batch.status != Batch.Status.DONE:
+            batch_start(batch=batch)
+    return len(failed) + stuck
 
 
 @transaction.atomic
@@ -386,12 +492,90 @@ def batch_progress(*, batch: Batch) -> dict:
     queued = counts.get(Letter.Status.QUEUED, 0)
     return {"status": batch.status, "total": total, "done": total - queued, "queued": queued,
             "rendered": counts.get(Letter.Status.RENDERED, 0),
+            "sending": counts.get(Letter.Status.SENDING, 0),
             "emailed": counts.get(Letter.Status.EMAILED, 0),
+            "check": counts.get(Letter.Status.CHECK, 0),
             "printed": counts.get(Letter.Status.PRINTED, 0),
             "failed": counts.get(Letter.Status.FAILED, 0),
             "percent": round(100 * (total - queued) / total) if total else 100,
             "combined": bool(batch.combined), "combined_pages": batch.combined_pages,
-            "error": batch.error}
+            "error": batch.error, **batch_health(batch=batch)}
+
+
+def batch_health(*, batch: Batch, now=None) -> dict:
+    """Is an unfinished batch waiting for the queue (Redis was down when it was saved) or
+    stalled (no sign of life from a worker for STALLED_AFTER)? Both can be retried."""
+    if batch.status in (Batch.Status.DONE, Batch.Status.FAILED):
+        return {"waiting_for_queue": False, "stalled": False}
+    now = now or timezone.now()
+    open_chunks = list(batch.chunks.exclude(status=Chunk.Status.DONE)
+                       .values_list("sent_at", "beat_at"))
+    waiting = any(sent is None for sent, _ in open_chunks)
+    life = [t for pair in open_chunks for t in pair if t] + [batch.started or batch.created]
+    return {"waiting_for_queue": waiting, "stalled": max(life) < now - STALLED_AFTER}
+
+
+# --- the stall sweeper (issue 11): background work always finishes or says why ----------
+
+STALLED_AFTER = timedelta(minutes=5)   # a running chunk beats after every letter
+WAITING_AFTER = timedelta(minutes=30)  # a chunk handed to the queue and never picked up
+SENDING_AFTER = timedelta(minutes=15)  # claimed for email, no provider id recorded
+MAX_SENDS = 4                          # then its letters fail, with the reason
+WORKER_STOPPED = ("The letter worker stopped {n} times while rendering or emailing these "
+                  "letters (it crashed or was restarted). Press Retry to try again.")
+CHECK_REASON = ("The worker stopped while emailing this letter to {to} (claimed {at:%-d %b %Y "
+                "%H:%M}), before the email provider confirmed it. Check whether it arrived: "
+                "it will not be sent again unless you say so.")
+
+
+def sweep_stalled(*, now=None, stalled_after: timedelta = STALLED_AFTER,
+                  waiting_after: timedelta = WAITING_AFTER,
+                  sending_after: timedelta = SENDING_AFTER) -> dict:
+    """Find this school's stalled background work and set it going again (Celery beat).
+
+    - a letter claimed for email whose sending never finished is marked "needs checking"
+      for a person (not resent: it may have gone);
+    - an open chunk never handed to the queue (the broker was down), handed over but never
+      picked up, or running with no heartbeat is sent again; after MAX_SENDS its letters
+      fail with the reason;
+    - a batch saved but never started (the request died) is started;
+    - a batch whose chunks are all done but that never finished is finished (or its
+      queued letters that no chunk holds are given chunks)."""
+    now = now or timezone.now()
+    out = {"checks": 0, "resent": 0, "given_up": 0, "started": 0, "finished": 0}
+    for letter in Letter.objects.filter(status=Letter.Status.SENDING,
+                                        claimed_at__lt=now - sending_after):
+        reason = CHECK_REASON.format(to=letter.emailed_to, at=timezone.localtime(letter.claimed_at))
+        if Letter.objects.filter(pk=letter.pk, status=Letter.Status.SENDING).update(
+                status=Letter.Status.CHECK, error=reason):
+            _event(letter, "check", reason)
+            out["checks"] += 1
+    stalled = Chunk.objects.exclude(status=Chunk.Status.DONE).filter(
+        Q(sent_at__isnull=True) |
+        Q(status=Chunk.Status.QUEUED, sent_at__lt=now - waiting_after) |
+        Q(status=Chunk.Status.RUNNING, beat_at__lt=now - stalled_after))
+    for chunk in stalled:
+        if chunk.sends >= MAX_SENDS:
+            Letter.objects.filter(pk__in=chunk.letter_ids, status=Letter.Status.QUEUED).update(
+                status=Letter.Status.FAILED, error=WORKER_STOPPED.format(n=chunk.sends))
+            batch_chunk_done(chunk_id=chunk.pk)
+            out["given_up"] += 1
+        elif _send_chunk(chunk):
+            out["resent"] += 1
+        else:
+            break  # the broker is still down: the next sweep tries again
+    for batch in Batch.objects.filter(status=Batch.Status.PENDING, created__lt=now - stalled_after):
+        batch_start(batch=batch)
+        out["started"] += 1
+    for batch in (Batch.objects.filter(status=Batch.Status.RENDERING, started__lt=now - stalled_after)
+                  .exclude(chunks__status__in=[Chunk.Status.QUEUED, Chunk.Status.RUNNING])
+                  .exclude(chunks__finished_at__gte=now - stalled_after)):
+        if batch.letters.filter(status=Letter.Status.QUEUED).exists():
+            batch_start(batch=batch)  # queued letters no chunk holds: give them chunks
+            out["started"] += 1
+        elif batch_finish_if_done(batch_id=batch.pk):
+            out["finished"] += 1
+    return out
 
 
 def letter_queue(*, pupil: Pupil, template_key: str, trigger_key: str, case=None,

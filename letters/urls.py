@@ -18,6 +18,7 @@ urlpatterns = [
     path("batches/<int:pk>/retry/", views.batch_retry, name="batch_retry"),
     path("batches/<int:pk>/printed/", views.batch_printed, name="batch_printed"),
     path("letter/<int:pk>.pdf", views.letter_pdf, name="letter_pdf"),
+    path("letter/<int:pk>/check/", views.letter_check, name="letter_check"),
     path("pupil/<int:pk>/", views.pupil_letters, name="pupil_letters"),
     path("pupil/<int:pk>/document/", views.pupil_document, name="pupil_document"),
     path("pupil/<int:pk>/evidence.pdf", views.evidence_pdf, name="evidence_pdf"),

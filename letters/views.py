@@ -50,6 +50,7 @@ def home(request):
         "batches": Batch.objects.all()[:15],
         "queued": Letter.objects.filter(status=Letter.Status.QUEUED, batch__isnull=True).count(),
         "failed": Letter.objects.filter(status=Letter.Status.FAILED).count(),
+        "to_check": Letter.objects.filter(status=Letter.Status.CHECK).count(),
         "can_manage": bool(request.roles & LETTER_MANAGERS),
     })
 
@@ -146,6 +147,7 @@ def batch_new(request):
                     label=f"{d['template'].name}: {who}", user=request.user,
                     send_email=d["send_email"])
                 services.batch_start(batch=batch)
+                _say_if_waiting(request, batch)
                 return redirect("letters:batch_detail", pk=batch.pk)
     return render(request, "letters/batch_new.html", {"form": form})
 
@@ -158,7 +160,17 @@ def batch_queued(request):
         messages.info(request, "No letters are waiting in the queue.")
         return redirect("letters:home")
     services.batch_start(batch=batch)
+    _say_if_waiting(request, batch)
     return redirect("letters:batch_detail", pk=batch.pk)
+
+
+WAITING = ("The letter queue is not available just now, so the batch is saved but has not "
+           "started. It will start by itself when the queue is back: nothing needs doing.")
+
+
+def _say_if_waiting(request, batch: Batch) -> None:
+    if services.batch_health(batch=batch)["waiting_for_queue"]:
+        messages.warning(request, WAITING)
 
 
 @role_required(LETTER_READERS)
@@ -169,6 +181,7 @@ def batch_detail(request, pk):
     return render(request, "letters/batch_detail.html", {
         "batch": batch, "letters": letters, "progress": services.batch_progress(batch=batch),
         "failed": [x for x in letters if x.status == Letter.Status.FAILED],
+        "to_check": [x for x in letters if x.status == Letter.Status.CHECK],
         "can_manage": bool(request.roles & LETTER_MANAGERS)})
 
 
@@ -200,8 +213,28 @@ def batch_all(request, pk):
 def batch_retry(request, pk):
     batch = get_object_or_404(Batch, pk=pk)
     n = services.batch_retry(batch=batch, user=request.user)
-    messages.info(request, f"{n} letter(s) queued again.")
+    messages.info(request, f"Batch started again: {n} letter(s) queued again.")
+    _say_if_waiting(request, batch)
     return redirect("letters:batch_detail", pk=batch.pk)
+
+
+@role_required(LETTER_MANAGERS)
+@require_POST
+def letter_check(request, pk):
+    """A person's answer for a letter whose email was interrupted: it arrived, or send it."""
+    letter = get_object_or_404(Letter.objects.select_related("pupil"), pk=pk)
+    sent = request.POST.get("answer") == "sent"
+    if not services.letter_check_resolve(letter=letter, sent=sent, user=request.user):
+        messages.info(request, f"{letter.pupil.display_name}: this letter does not need checking.")
+    elif sent:
+        messages.success(request, f"{letter.pupil.display_name}: recorded as emailed.")
+    elif services.letter_email(letter=Letter.objects.select_related("pupil").get(pk=letter.pk)):
+        messages.success(request, f"{letter.pupil.display_name}: emailed again.")
+    else:
+        messages.warning(request, f"{letter.pupil.display_name}: not emailed "
+                                  f"({Letter.objects.get(pk=letter.pk).get_status_display().lower()}).")
+    return redirect("letters:batch_detail", pk=letter.batch_id) if letter.batch_id else \
+        redirect("letters:pupil_letters", pk=letter.pupil_id)
 
 
 @role_required(LETTER_READERS)

@@ -63,7 +63,7 @@ def test_batch_for_a_year_group_is_queued_after_commit(people, sam, make_pupil,
     make_pupil(group="3A", year_group=3)
     lead = client_for(people["attendance_officer"])
     t = LetterTemplate.objects.get(key="traffic_light")
-    with mock.patch("letters.tasks.render_chunk.delay") as delay, \
+    with mock.patch("letters.tasks.render_chunk.apply_async") as delay, \
             django_capture_on_commit_callbacks(execute=True):
         r = lead.post("/letters/batches/new/", {"template": t.pk, "audience": "year", "year_group": 4,
                                                 "trigger_key": "tl:autumn1", "send_email": "on"})
@@ -71,7 +71,8 @@ def test_batch_for_a_year_group_is_queued_after_commit(people, sam, make_pupil,
     assert r.status_code == 302 and r["Location"] == f"/letters/batches/{batch.pk}/"
     assert batch.total == 1 and batch.letters.get().pupil == sam
     delay.assert_called_once()
-    assert delay.call_args.args == (batch.pk, [batch.letters.get().pk])
+    assert delay.call_args.kwargs["args"] == (batch.chunks.get().pk,)
+    assert batch.chunks.get().letter_ids == [batch.letters.get().pk]
     p = lead.get(f"/letters/batches/{batch.pk}/progress/").json()
     assert p["total"] == 1 and p["queued"] == 1 and p["status"] == "rendering"
 

@@ -162,6 +162,8 @@ TENANT_URLS: dict[str, U] = {
     "letters:batch_retry": U("/letters/batches/{batch}/retry/", ESC, "POST"),
     "letters:batch_printed": U("/letters/batches/{batch}/printed/", LETTER_READERS, "POST"),
     "letters:letter_pdf": U("/letters/letter/{letter}.pdf", LETTER_READERS | {PARENT}),
+    "letters:letter_check": U("/letters/letter/{letter}/check/", ESC, "POST",
+                              data={"answer": "sent"}),
     "letters:pupil_letters": U("/letters/pupil/{child}/", LETTER_READERS),
     "letters:pupil_document": U("/letters/pupil/{child}/document/", ESC, "POST",
                                 data={"template": "{template}"}),
