@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from letters import merge, pdf, services
-from letters.models import Batch, Letter, LetterTemplate
+from letters.models import Letter, LetterTemplate
 from registers.models import Pupil
 from tests.conftest import client_for
 
@@ -139,8 +139,9 @@ def letter_pdf(template: LetterTemplate, pupil: Pupil, trigger: str = "t") -> by
     """Render the template for the pupil as a real batch does (what parents receive)."""
     batch = services.batch_create_picked(template=template, pupils=Pupil.objects.filter(pk=pupil.pk),
                                          trigger_key=trigger, as_of=AS_OF, send_email=False)
-    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RENDERING, chunks_left=1)
-    services.batch_render_chunk(batch_id=batch.pk, letter_ids=[batch.letters.get().pk])
+    services.batch_start(batch=batch)
+    for chunk in batch.chunks.all():
+        services.batch_render_chunk(chunk_id=chunk.pk)
     letter = batch.letters.get()
     if letter.status != Letter.Status.RENDERED:
         return b""
