@@ -49,6 +49,8 @@ class School(TenantMixin):
     pm_late_after = models.TimeField(default=time(13, 20))
     pm_close = models.TimeField(default=time(13, 45))
     created = models.DateTimeField(auto_now_add=True)
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in for roles that see safeguarding data", default=False)
 
     auto_create_schema = True
     auto_drop_schema = True

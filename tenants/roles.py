@@ -21,3 +21,12 @@ PUPIL_READERS = {Role.OFFICE, Role.TEACHER, Role.ATTENDANCE_OFFICER, Role.HEAD}
 ADMIN_STAFF = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
 REPORT_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.GOVERNOR, Role.TRUST_DIRECTOR}
 STAFF = MARKERS | {Role.GOVERNOR, Role.TRUST_DIRECTOR}
+
+# Roles that see safeguarding data (child protection, looked-after flags, case files): a school
+# can require two-factor sign-in for them (School.require_two_factor, tenants/twofactor.py).
+# The designated safeguarding lead joins the set where that role exists.
+SAFEGUARDING_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER}
+if hasattr(Role, "DSL"):
+    SAFEGUARDING_READERS.add(Role.DSL)
+# Who may invite staff, manage the school's two-factor rule and reset a member's two-factor.
+ACCOUNT_MANAGERS = {Role.HEAD}
