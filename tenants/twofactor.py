@@ -125,7 +125,10 @@ def otp_verify(*, request, token: str) -> bool:
     """Check a code from the app or a backup code against the person's own devices; on
     success the session counts as verified. Each device throttles repeated failures."""
     token = token.strip().replace(" ", "")
-    for device in list(devices_for_user(request.user)):
+    # Six digits come from the app, anything else is a backup code: only that kind of device
+    # is asked, so a mistyped code does not throttle the other one.
+    kind = TOTPDevice if token.isdigit() and len(token) == 6 else StaticDevice
+    for device in [d for d in devices_for_user(request.user) if isinstance(d, kind)]:
         verified = verify_token(request.user, device.persistent_id, token)
         if verified is not None:
             otp_login(request, verified)
