@@ -5,7 +5,9 @@ failures locked the real user whenever someone guessed at their account from sch
 username locks after ``AXES_FAILURE_LIMIT`` failures from anywhere, and one address locks after
 ``AXES_IP_FAILURE_LIMIT`` failures across all usernames (password spraying). Failures while
 locked out are not counted (``AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False``), so the
-cool-off runs from the failure that locked; a password reset clears the person's lockout.
+cool-off runs from the failure that locked. A password reset clears the person's lockout and,
+for a day, exempts them from their address's count: someone spraying passwords from the school's
+network cannot keep a member of staff out who has proved by email who they are.
 """
 
 from axes.attempts import get_cool_off_threshold
@@ -13,7 +15,14 @@ from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.core.cache import caches
 from django.db.models import Sum
+
+RESET_GRACE = 24 * 60 * 60
+
+
+def _reset_key(username: str) -> str:
+    return f"lockout:reset:{username}"
 
 
 def _failures(attempts) -> int:
@@ -27,6 +36,8 @@ class LockoutHandler(AxesDatabaseHandler):
         recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
         username = get_client_username(request, credentials)
         by_user = _failures(recent.filter(username=username)) if username else 0
+        if username and caches["ratelimit"].get(_reset_key(username)):
+            return by_user
         by_address = _failures(recent.filter(ip_address=request.axes_ip_address))
         scaled = by_address * settings.AXES_FAILURE_LIMIT // settings.AXES_IP_FAILURE_LIMIT
         return max(by_user, scaled)
@@ -44,4 +55,5 @@ def lockout_clear(*, username: str) -> int:
     """Forget a person's failed sign-ins (after they proved who they are by email)."""
     from axes.utils import reset
 
+    caches["ratelimit"].set(_reset_key(username), 1, timeout=RESET_GRACE)
     return reset(username=username)

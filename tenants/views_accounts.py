@@ -89,6 +89,8 @@ def two_factor_setup(request):
     if twofactor.two_factor_status(request.user)["app"]:
         messages.info(request, "Two-factor sign-in is already set up.")
         return redirect("account_security")
+    if not request.user.is_verified() and twofactor.user_has_device(request.user):
+        return redirect("two_factor_verify")  # a password alone must not add a new device
     device = twofactor.totp_pending(user=request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -148,7 +150,8 @@ def people(request):
         else:
             messages.success(request, f"Invitation sent to {user.email}.")
             return redirect("people")
-    members = (Membership.objects.filter(school_id=school.pk).select_related("user")
+    members = (Membership.objects.filter(school_id=school.pk).exclude(role=Role.PARENT)
+               .select_related("user")
                .order_by("user__last_name", "user__first_name", "role"))
     with_app = set(User.objects.filter(totpdevice__confirmed=True, memberships__school_id=school.pk)
                    .values_list("pk", flat=True))

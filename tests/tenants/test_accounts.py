@@ -26,7 +26,8 @@ def _eager_tasks_and_fresh_counters():
     """Reset mails go through a Celery task: run it in-process. Rate-limit counters live in
     Redis: forget the ones these tests use."""
     celery_app.conf.task_always_eager = True
-    keys = ["reset:ip:127.0.0.1", "reset:ip:10.0.0.7", *(f"reset:email:{e}" for e in EMAILS)]
+    keys = ["reset:ip:127.0.0.1", "reset:ip:10.0.0.7", "lockout:reset:pw_office",
+            *(f"reset:email:{e}" for e in EMAILS)]
     caches["ratelimit"].delete_many(keys)
     yield
     celery_app.conf.task_always_eager = False
@@ -207,6 +208,26 @@ def test_a_password_reset_lifts_the_lockout(office, mailoutbox, django_capture_o
     client.post(set_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
     assert not AccessAttempt.objects.filter(username="pw_office").exists()
     assert sign_in("pw_office", NEW_PASSWORD)[1].status_code == 302
+
+
+def test_after_a_reset_the_person_gets_in_from_a_sprayed_address(
+        office, school_a, settings, mailoutbox, django_capture_on_commit_callbacks):
+    """Someone spraying passwords from the school's network locks the address; a member of
+    staff there who resets their password by email still gets in (and nobody else does)."""
+    settings.AXES_IP_FAILURE_LIMIT = 10
+    person_grant(username="colleague", role=Role.TEACHER, school=school_a, password=PASSWORD)
+    for n in range(10):
+        fail(f"guess{n}", ip="10.6.6.6")
+    assert sign_in("pw_office", PASSWORD, ip="10.6.6.6")[1].status_code == 429
+    request_reset("office@a.example", django_capture_on_commit_callbacks, ip="10.6.6.6")
+    client = client_for()
+    set_url = client.get(path_of(link_in(mailoutbox[0])))["Location"]
+    client.post(set_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert sign_in("pw_office", NEW_PASSWORD, ip="10.6.6.6")[1].status_code == 302
+    assert sign_in("colleague", PASSWORD, ip="10.6.6.6")[1].status_code == 429
+    # The person's own limit still holds for them.
+    assert fail("pw_office", ip="10.6.6.6", times=5)[-1] == 429
+    assert sign_in("pw_office", NEW_PASSWORD, ip="10.6.6.6")[1].status_code == 429
 
 
 def test_locked_out_page_offers_the_reset(office):

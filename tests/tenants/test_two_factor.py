@@ -130,6 +130,19 @@ def test_setup_refuses_a_wrong_code(teacher):
     assert not TOTPDevice.objects.filter(user=teacher, confirmed=True).exists()
 
 
+def test_a_password_alone_cannot_add_a_device(teacher):
+    """Someone who has only the password of a person with backup codes cannot enrol their own
+    authenticator app."""
+    _, codes = set_up(sign_in("tf_teacher"))
+    TOTPDevice.objects.filter(user=teacher).delete()  # e.g. removed in the admin
+    intruder = sign_in("tf_teacher")
+    r = intruder.get("/accounts/two-factor/setup/")
+    assert r.status_code == 302 and r["Location"] == "/accounts/two-factor/verify/"
+    assert not TOTPDevice.objects.filter(user=teacher).exists()
+    assert intruder.post("/accounts/two-factor/verify/", {"token": codes[0]}).status_code == 302
+    assert intruder.get("/accounts/two-factor/setup/").status_code == 200
+
+
 # --- the school's requirement ---------------------------------------------------------------
 
 def require(school, on=True):
@@ -216,3 +229,17 @@ def test_reset_is_for_this_schools_members_only(head, people, school_a):
     TOTPDevice.objects.create(user=member, name="phone", confirmed=True)
     r = client_for(people["office"]).post("/accounts/people/two-factor/reset/", {"user": member.pk})
     assert r.status_code == 403 and TOTPDevice.objects.filter(user=member).exists()
+
+
+def test_platform_admin_resets_two_factor(teacher, db):
+    from tenants.models import User
+
+    admin = User.objects.create_superuser("tf_admin", "admin@example.org", PASSWORD)
+    TOTPDevice.objects.create(user=teacher, name="phone", confirmed=True)
+    backup_codes_new(user=teacher)
+    client = client_for(admin, host="localhost")
+    r = client.post("/admin/tenants/user/", {"action": "reset_two_factor",
+                                             "_selected_action": [teacher.pk]})
+    assert r.status_code == 302
+    assert not TOTPDevice.objects.filter(user=teacher).exists()
+    assert not StaticToken.objects.filter(device__user=teacher).exists()
