@@ -61,16 +61,27 @@ def _over_limit(key: str, limit: int) -> bool:
         return False
 
 
+class ResetUnavailable(RuntimeError):
+    """Redis (rate counters, task queue) cannot be reached: nothing was sent."""
+
+
 def password_reset_request(*, email: str, base: str, client_ip: str) -> bool:
     """Queue a reset email for ``email``. False when this client asked too often (the caller
     says so); too many requests for one address are dropped silently."""
-    rate = settings.PASSWORD_RESET_RATE
-    if _over_limit(f"reset:ip:{client_ip}", rate["ip"]):
-        return False
-    if not _over_limit(f"reset:email:{email.strip().lower()}", rate["email"]):
-        from .tasks import password_reset_send
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import RedisError
 
-        transaction.on_commit(lambda: password_reset_send.delay(email, base))
+    from .tasks import password_reset_send
+
+    rate = settings.PASSWORD_RESET_RATE
+    try:
+        if _over_limit(f"reset:ip:{client_ip}", rate["ip"]):
+            return False
+        if not _over_limit(f"reset:email:{email.strip().lower()}", rate["email"]):
+            password_reset_send.delay(email, base)  # nothing to commit first: no writes here
+    except (RedisError, OperationalError, OSError) as e:
+        log.exception("password reset could not be queued")
+        raise ResetUnavailable from e
     return True
 
 

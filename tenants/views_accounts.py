@@ -32,9 +32,14 @@ def password_reset(request):
     """Ask for a reset link. The answer is the same whether or not the address has an account."""
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not accounts.password_reset_request(email=form.cleaned_data["email"],
-                                               base=accounts.link_base(request),
-                                               client_ip=get_client_ip_address(request) or ""):
+        try:
+            queued = accounts.password_reset_request(
+                email=form.cleaned_data["email"], base=accounts.link_base(request),
+                client_ip=get_client_ip_address(request) or "")
+        except accounts.ResetUnavailable:
+            return render(request, "registration/password_reset_form.html",
+                          {"form": form, "unavailable": True}, status=503)
+        if not queued:
             return render(request, "registration/password_reset_form.html",
                           {"form": form, "too_many": True}, status=429)
         return redirect("password_reset_done")
