@@ -11,6 +11,10 @@ from .roles import Role
 class User(AbstractUser):
     """A person who can sign in: staff, governors, trust and LA officers, parents."""
 
+    # Kept in step with the person's confirmed two-factor devices (tenants/twofactor.py), so
+    # every request knows from the row it loads anyway whether a second step is owed.
+    two_factor = models.BooleanField("two-factor sign-in on", default=False, editable=False)
+
     def __str__(self):
         return self.get_full_name() or self.username
 

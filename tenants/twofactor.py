@@ -2,15 +2,15 @@
 
 Anyone may turn it on for themselves; a school can require it of every role that sees
 safeguarding data (``School.require_two_factor``, ``roles.SAFEGUARDING_READERS``). Whether a
-person has a device is read once, when they sign in, and kept in the session, so pages cost no
-extra query. Until verified, such a person reaches only the sign-in, verify and setup pages.
+person has a device is kept on their user row (``User.two_factor``), so pages cost no extra
+query. Until verified, such a person reaches only the sign-in, verify and setup pages.
 """
 
 import io
 from urllib.parse import urlencode
 
-from django.contrib.auth.signals import user_logged_in
 from django.db import connection, transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -23,7 +23,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .roles import SAFEGUARDING_READERS
 
-SESSION_NEEDS_OTP = "accounts_needs_otp"
 BACKUP_CODES = 10
 # Pages a signed-in person may use before the second step.
 OPEN_PAGES = {"login", "logout", "two_factor_verify", "two_factor_setup", "password_reset",
@@ -38,10 +37,15 @@ def two_factor_required(request) -> bool:
                 and getattr(request, "roles", frozenset()) & SAFEGUARDING_READERS)
 
 
-@receiver(user_logged_in)
-def _remember_device(sender, request, user, **kwargs):
-    if request is not None and hasattr(request, "session"):
-        request.session[SESSION_NEEDS_OTP] = user_has_device(user)
+@receiver([post_save, post_delete], sender=TOTPDevice)
+@receiver([post_save, post_delete], sender=StaticDevice)
+def _sync_user_flag(sender, instance, **kwargs):
+    """However devices change (set-up, reset, the admin), the person's flag follows, so a
+    session begun before two-factor was turned on is asked for a code too."""
+    from .models import User
+
+    User.objects.filter(pk=instance.user_id).update(
+        two_factor=user_has_device(User(pk=instance.user_id)))
 
 
 class TwoFactorMiddleware:
@@ -60,7 +64,7 @@ class TwoFactorMiddleware:
         match = request.resolver_match
         if match is None or match.url_name in OPEN_PAGES:
             return None
-        if request.session.get(SESSION_NEEDS_OTP):
+        if user.two_factor:
             target = "two_factor_verify"
         elif two_factor_required(request):
             target = "two_factor_setup"
@@ -106,7 +110,6 @@ def totp_confirm(*, request, device: TOTPDevice, token: str) -> list[str] | None
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=request.user).exclude(pk=device.pk).delete()
     otp_login(request, device)
-    request.session[SESSION_NEEDS_OTP] = True
     return backup_codes_new(user=request.user)
 
 

@@ -94,7 +94,7 @@ def two_factor_setup(request):
     if twofactor.two_factor_status(request.user)["app"]:
         messages.info(request, "Two-factor sign-in is already set up.")
         return redirect("account_security")
-    if not request.user.is_verified() and twofactor.user_has_device(request.user):
+    if not request.user.is_verified() and request.user.two_factor:
         return redirect("two_factor_verify")  # a password alone must not add a new device
     device = twofactor.totp_pending(user=request.user)
     form = TokenForm(request.POST or None)
@@ -116,9 +116,7 @@ def two_factor_verify(request):
     """The second step after the password: a code from the app or a backup code."""
     if request.user.is_verified():
         return redirect(twofactor.safe_next(request))
-    if not twofactor.two_factor_status(request.user)["app"] and \
-            not twofactor.two_factor_status(request.user)["backup_left"]:
-        request.session[twofactor.SESSION_NEEDS_OTP] = False  # reset by an account manager
+    if not request.user.two_factor:  # none set up, or reset by an account manager
         return redirect(twofactor.safe_next(request))
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -132,9 +130,11 @@ def two_factor_verify(request):
 @login_required
 @require_POST
 def two_factor_backup(request):
-    """New backup codes (the old ones stop working). Reached only once verified."""
+    """New backup codes (the old ones stop working), for a verified session only."""
     if not twofactor.two_factor_status(request.user)["app"]:
         return redirect("two_factor_setup")
+    if not request.user.is_verified():
+        return redirect("two_factor_verify")
     return render(request, "registration/backup_codes.html",
                   {"codes": twofactor.backup_codes_new(user=request.user), "next": "/"})
 

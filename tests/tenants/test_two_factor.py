@@ -130,6 +130,33 @@ def test_setup_refuses_a_wrong_code(teacher):
     assert not TOTPDevice.objects.filter(user=teacher, confirmed=True).exists()
 
 
+def test_a_session_begun_before_set_up_is_asked_for_a_code(teacher):
+    """A session signed in with the password before two-factor was turned on elsewhere (say,
+    someone who had learnt the password) cannot carry on without the second step."""
+    earlier = sign_in("tf_teacher")
+    assert earlier.get("/pupils/").status_code == 200
+    _, codes = set_up(sign_in("tf_teacher"))
+    r = earlier.get("/pupils/")
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/two-factor/verify/")
+    r = earlier.post("/accounts/two-factor/backup-codes/")
+    assert r.status_code == 302 and StaticToken.objects.filter(device__user=teacher).count() == 10
+
+
+def test_the_flag_follows_devices_however_they_change(teacher):
+    teacher.refresh_from_db()
+    assert not teacher.two_factor
+    device = TOTPDevice.objects.create(user=teacher, name="phone", confirmed=False)
+    teacher.refresh_from_db()
+    assert not teacher.two_factor  # not until confirmed
+    device.confirmed = True
+    device.save()
+    teacher.refresh_from_db()
+    assert teacher.two_factor
+    device.delete()
+    teacher.refresh_from_db()
+    assert not teacher.two_factor
+
+
 def test_a_password_alone_cannot_add_a_device(teacher):
     """Someone who has only the password of a person with backup codes cannot enrol their own
     authenticator app."""
