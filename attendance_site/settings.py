@@ -54,6 +54,10 @@ SHARED_APPS = [
     "csp",
     "django.contrib.humanize",
     "axes",
+    # Two-factor sign-in: devices belong to people, who are shared, so they live in public.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "crispy_forms",
     "crispy_bootstrap5",
 ]
@@ -90,9 +94,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.MembershipMiddleware",
+    "tenants.twofactor.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -154,12 +160,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Login rate limiting: 5 failures per username+IP locks that pair for 15 minutes.
+# Login rate limiting (tenants/lockout.py). A person's username locks after AXES_FAILURE_LIMIT
+# failures, wherever they come from; one address (a password sprayer) locks after the higher
+# AXES_IP_FAILURE_LIMIT. Failures during a lockout do not restart it, and a password reset
+# (by email) clears the person's lockout, so the real user can always get back in.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=50)
 AXES_COOLOFF_TIME = 0.25
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "tenants.lockout.LockoutHandler"
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+# Password reset links are short-lived; staff invitations last longer (tenants/tokens.py).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+INVITATION_TIMEOUT = env.int("INVITATION_TIMEOUT", default=3 * 24 * 60 * 60)
+# Password reset requests per hour: per address asked for, and per client address.
+PASSWORD_RESET_RATE = {"email": 3, "ip": 20}
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="School attendance")
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 10
@@ -239,6 +258,12 @@ EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Counters every web worker must share (password reset rate limits).
+    "ratelimit": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                  "LOCATION": REDIS_URL, "KEY_PREFIX": "rl"},
+}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 # A prefix on every Redis key and queue name of this installation. Under pytest (which sets

@@ -16,6 +16,15 @@ class PersonAdmin(UserAdmin):
     registers and audit trails they signed, which live in each school's schema."""
 
     inlines = [MembershipInline]
+    actions = ["reset_two_factor"]
+
+    @admin.action(description="Reset two-factor sign-in (lost phone and backup codes)")
+    def reset_two_factor(self, request, queryset):
+        from .twofactor import two_factor_reset
+
+        for user in queryset:
+            two_factor_reset(user=user)
+        self.message_user(request, f"Two-factor sign-in removed for {queryset.count()} people.")
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -13,6 +13,10 @@ from .roles import Role
 class User(AbstractUser):
     """A person who can sign in: staff, governors, trust and LA officers, parents."""
 
+    # Kept in step with the person's confirmed two-factor devices (tenants/twofactor.py), so
+    # every request knows from the row it loads anyway whether a second step is owed.
+    two_factor = models.BooleanField("two-factor sign-in on", default=False, editable=False)
+
     def __str__(self):
         return self.get_full_name() or self.username
 
@@ -51,6 +55,8 @@ class School(TenantMixin):
     pm_late_after = models.TimeField(default=time(13, 20))
     pm_close = models.TimeField(default=time(13, 45))
     created = models.DateTimeField(auto_now_add=True)
+    require_two_factor = models.BooleanField(
+        "require two-factor sign-in for roles that see safeguarding data", default=False)
 
     auto_create_schema = True
     auto_drop_schema = True

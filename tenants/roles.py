@@ -26,8 +26,11 @@ STAFF = MARKERS | {Role.GOVERNOR, Role.TRUST_DIRECTOR}
 
 # Pupil records: these roles read every pupil's; a teacher reads only their own classes'.
 WHOLE_SCHOOL_PUPIL_READERS = PUPIL_READERS - {Role.TEACHER}
-# Child-protection / child-in-need details; everyone else sees a neutral "see the DSL" marker.
+# Child-protection / child-in-need details (everyone else sees a neutral "see the DSL" marker);
+# a school can require two-factor sign-in for these roles (School.require_two_factor).
 SAFEGUARDING_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.DESIGNATED_SAFEGUARDING_LEAD}
 # Report readers who may also read pupil records: the dashboards' pupil lists (drill-downs).
 # Everyone else who reads reports sees figures only (registers.disclosure).
 PUPIL_REPORT_READERS = REPORT_READERS & PUPIL_READERS
+# Who may invite staff, manage the school's two-factor rule and reset a member's two-factor.
+ACCOUNT_MANAGERS = {Role.HEAD}

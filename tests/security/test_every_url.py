@@ -176,10 +176,25 @@ TENANT_URLS: dict[str, U] = {
                                post_roles=NONE, data={"action": "submit"}),
     "letters:return_export": U("/letters/returns/{submitted}/export.csv", ESC | {LA}),
     "letters:census": U("/letters/census/", ESC),
+    # accounts: the school's people page (account managers, tenants/roles.ACCOUNT_MANAGERS)
+    "people": U("/accounts/people/", {HEAD}, "FORM",
+                data={"email": "new@example.org", "first_name": "New", "last_name": "Person",
+                      "role": "teacher"}),
+    "people_two_factor": U("/accounts/people/two-factor/", {HEAD}, "POST",
+                           data={"require_two_factor": "on"}),
+    "people_two_factor_reset": U("/accounts/people/two-factor/reset/", {HEAD}, "POST",
+                                 data={"user": "1"}),
 }
 # Sign-in pages: open to everyone by nature, tested on their own below.
 TENANT_AUTH = {"login", "logout"}
-PUBLIC_URLS = {"home", "login", "logout", "trust_dashboard"}
+# Password change and reset, invitations and two-factor sign-in (tests/tenants/test_accounts.py,
+# test_two_factor.py): open to anyone by nature, or to any signed-in person for their own account.
+ACCOUNT_PAGES = {"password_change", "password_change_done", "password_reset", "password_reset_done",
+                 "password_reset_confirm", "password_reset_complete", "invitation_accept",
+                 "invitation_complete", "account_security", "two_factor_setup",
+                 "two_factor_verify", "two_factor_backup"}
+TENANT_AUTH |= ACCOUNT_PAGES
+PUBLIC_URLS = {"home", "login", "logout", "trust_dashboard"} | ACCOUNT_PAGES
 
 
 # --- URL enumeration --------------------------------------------------------------------

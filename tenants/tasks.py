@@ -1,0 +1,10 @@
+"""Thin Celery tasks for accounts."""
+
+from attendance_site.celery import app
+
+
+@app.task(time_limit=120, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def password_reset_send(email: str, base: str) -> None:
+    from .accounts import password_reset_send as send
+
+    send(email=email, base=base)
