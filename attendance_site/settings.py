@@ -271,6 +271,7 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 # so a `make run` worker on the same Redis never takes a test's tasks, nor the reverse.
 CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default=(
     f"test-{os.getpid()}-" if "PYTEST_VERSION" in os.environ else ""))
+CACHES["ratelimit"]["KEY_PREFIX"] = f"{CELERY_KEY_PREFIX}rl"  # test runs count on their own
 if CELERY_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
