@@ -1,0 +1,245 @@
+"""Reading an uploaded CSV file: its encoding, its header and its rows, streamed.
+
+Excel on Windows saves CSV as Windows-1252 ("CSV") or UTF-8 with a BOM ("CSV UTF-8"), and
+"Unicode text" as UTF-16; other systems write plain UTF-8. The file is read as a stream of
+lines (an upload over FILE_UPLOAD_MAX_MEMORY_SIZE is already a temporary file on disk), so
+a 50 MB file is never held in memory whole. Every problem is a RowError naming the line and
+field; nothing here raises anything but ImportRejected.
+"""
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from charset_normalizer import from_bytes
+from django.core.files import File
+
+SAMPLE = 64 * 1024        # bytes looked at to tell the encoding when the file is not UTF-8
+MAX_REPORTED = 1000       # problems kept to show; the rest are only counted
+MAX_FIELD = 10_000        # characters in one cell (addresses are the longest real ones)
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self):
+        return f"line {self.line}, {self.field}: {self.message}"
+
+
+class Problems:
+    """The bad rows of a file: the first MAX_REPORTED kept, every one counted.
+
+    A file of a million bad rows must not hold a million messages in memory.
+    """
+
+    def __init__(self):
+        self.items: list[RowError] = []
+        self.total = 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        if len(self.items) < MAX_REPORTED:
+            self.items.append(error)
+
+    def add(self, line: int, field: str, message: str) -> None:
+        self.append(RowError(line, field, message))
+
+    def __len__(self):
+        return self.total
+
+    def __bool__(self):
+        return self.total > 0
+
+
+class ImportRejected(Exception):
+    def __init__(self, errors, source: str = "", encoding: str = ""):
+        if isinstance(errors, Problems):
+            self.errors, self.total = sorted(errors.items, key=lambda e: e.line), errors.total
+        else:
+            self.errors, self.total = list(errors), len(errors)
+        self.source = source
+        self.encoding = encoding
+        super().__init__(f"{self.total} bad row(s)")
+
+    @property
+    def more(self) -> int:
+        """Problems counted but not listed."""
+        return self.total - len(self.errors)
+
+    def lines(self) -> list[str]:
+        prefix = f"{self.source}: " if self.source else ""
+        out = [f"{prefix}{e}" for e in self.errors]
+        if self.more:
+            out.append(f"{prefix}… and {self.more} more problem(s)")
+        return out
+
+
+# --- encoding ---------------------------------------------------------------------------------
+
+_BOMS = [(codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"),
+         (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"), (codecs.BOM_UTF16_BE, "utf-16", "UTF-16")]
+_LABELS = {"utf_8": ("utf-8", "UTF-8"), "utf_16_le": ("utf-16-le", "UTF-16"),
+           "utf_16_be": ("utf-16-be", "UTF-16"), "cp1252": ("cp1252", "Windows-1252")}
+_SPREADSHEETS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip) and .xls (OLE)
+
+
+def _all_utf8(binary) -> bool:
+    """Whether the whole stream is UTF-8, checked in 1 MB chunks (C speed, little memory)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        while chunk := binary.read(1024 * 1024):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    finally:
+        binary.seek(0)
+    return True
+
+
+def detect_encoding(binary) -> tuple[str, str]:
+    """(Python codec, label for people) of a seekable binary stream; rewinds it."""
+    sample = binary.read(SAMPLE)
+    binary.seek(0)
+    for bom, codec, label in _BOMS:
+        if sample.startswith(bom):
+            return codec, label
+    if sample.startswith(_SPREADSHEETS):
+        raise ImportRejected([RowError(1, "file", "is an Excel workbook, not a CSV file: in Excel "
+                                                  "choose Save As › CSV UTF-8 and upload that")])
+    if _all_utf8(binary):
+        return "utf-8", "UTF-8"
+    best = from_bytes(sample, cp_isolation=list(_LABELS)).best()
+    if best is None or best.encoding not in _LABELS:
+        raise ImportRejected([RowError(1, "file", "is not text in UTF-8, UTF-16 or "
+                                                  "Windows-1252: save it from Excel as CSV")])
+    return _LABELS[best.encoding]
+
+
+def _byte_lines(binary, codec: str, state: dict) -> Iterator[str]:
+    """Decoded lines of an 8-bit or UTF-8 stream, numbered exactly (a bad byte names its line).
+
+    Lines end at LF, CRLF or a lone CR (old Mac Excel), as csv expects with newline="".
+    """
+    decode = codecs.getdecoder(codec)
+    for chunk in binary:
+        for piece in (chunk.splitlines(keepends=True) if b"\r" in chunk else (chunk,)):
+            state["line"] += 1
+            try:
+                yield decode(piece)[0]
+            except UnicodeDecodeError as exc:
+                state["bad"] = (f"byte 0x{piece[exc.start]:02X} is not a character in "
+                                f"{state['label']}: save the file as CSV UTF-8")
+                return
+
+
+def _text_lines(stream, state: dict) -> Iterator[str]:
+    """Lines of a text stream (UTF-16, or a str given directly)."""
+    try:
+        for line in stream:
+            state["line"] += 1
+            yield line
+    except UnicodeDecodeError:
+        state["bad"] = f"the text after this line is not valid {state['label']}"
+
+
+# --- the CSV file -----------------------------------------------------------------------------
+
+class CsvFile:
+    """A CSV file with a checked header; ``rows()`` yields (line, cells) lazily.
+
+    ``data`` may be bytes, str, or a binary file object (an UploadedFile, an open file).
+    Problems met while reading (a NUL byte, a bad byte, a broken quote) go into ``problems``
+    with their line and field; such rows are not yielded.
+    """
+
+    def __init__(self, data, required: list[str], optional=(), *, source: str = ""):
+        self.source = source
+        self.problems = Problems()
+        self._state = {"line": 0, "bad": None, "label": ""}
+        if isinstance(data, str):
+            self.encoding = "text"
+            lines = _text_lines(io.StringIO(data.lstrip("\ufeff"), newline=""), self._state)
+        else:
+            binary = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+            # A Django File re-reads from the start when iterated: use the file inside it.
+            binary = getattr(binary, "file", binary) if isinstance(binary, File) else binary
+            binary.seek(0)
+            try:
+                codec, self.encoding = detect_encoding(binary)
+            except ImportRejected as exc:
+                exc.source = source
+                raise
+            self._state["label"] = self.encoding
+            if codec.startswith("utf-16"):
+                stream = io.TextIOWrapper(binary, encoding=codec, newline="")
+                lines = _text_lines(stream, self._state)
+            else:
+                lines = _byte_lines(binary, "utf-8" if codec == "utf-8-sig" else codec,
+                                    self._state)
+                if codec == "utf-8-sig":
+                    binary.read(len(codecs.BOM_UTF8))
+        csv.field_size_limit(MAX_FIELD)
+        self._reader = csv.reader(lines)
+        self.header = self._read_header(required, optional)
+
+    def rejected(self, problems=None) -> ImportRejected:
+        return ImportRejected(problems if problems is not None else self.problems,
+                              source=self.source, encoding=self.encoding)
+
+    def _read_header(self, required, optional) -> list[str]:
+        try:
+            first = next(self._reader, None)
+        except csv.Error as exc:
+            raise self.rejected([RowError(1, "header", f"cannot be read: {exc}")]) from None
+        if self._state["bad"]:
+            raise self.rejected([RowError(1, "file", self._state["bad"])])
+        if first is None:
+            raise self.rejected([RowError(1, "header", "the file is empty")])
+        header = [h.strip().lower().lstrip("\ufeff") for h in first]
+        errs = [RowError(1, "header", "contains a NUL byte")] if any("\x00" in h for h in header) \
+            else []
+        errs += [RowError(1, c, "required column is missing") for c in required if c not in header]
+        errs += [RowError(1, c[:40], "unknown column") for c in header
+                 if c not in required and c not in optional]
+        errs += [RowError(1, c, "column appears twice") for c in sorted(set(header))
+                 if header.count(c) > 1]
+        if errs:
+            raise self.rejected(errs)
+        return header
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(first line of the record, cells) of each non-blank row, rows with NULs left out."""
+        reader, header, problems = self._reader, self.header, self.problems
+        last = reader.line_num
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problems.add(last + 1, "row", f"cannot be read as CSV: {exc}")
+                last = reader.line_num
+                continue
+            line, last = last + 1, reader.line_num
+            if not raw or not any(raw):
+                continue
+            if "\x00" in "".join(raw):
+                for name, value in zip(header, raw, strict=False):
+                    if "\x00" in value:
+                        problems.add(line, name, "contains a NUL byte (0x00)")
+                continue
+            yield line, raw
+        if self._state["bad"]:
+            problems.add(self._state["line"], "file", self._state["bad"])
+
+    def dicts(self) -> Iterator[tuple[int, dict]]:
+        """Rows as {column: stripped value}; a short row simply lacks its last columns."""
+        header = self.header
+        for line, raw in self.rows():
+            yield line, dict(zip(header, (v.strip() for v in raw), strict=False))
