@@ -115,10 +115,26 @@ def detect_encoding(binary) -> tuple[str, str]:
     if _all_utf8(binary):
         return "utf-8", "UTF-8"
     best = from_bytes(sample, cp_isolation=list(_LABELS)).best()
-    if best is None or best.encoding not in _LABELS:
+    if best is not None and best.encoding in _LABELS and (
+            not best.encoding.startswith("utf_16") or _zero_half(sample)):
+        return _LABELS[best.encoding]
+    if _looks_binary(sample):
         raise ImportRejected([RowError(1, "file", "is not text in UTF-8, UTF-16 or "
                                                   "Windows-1252: save it from Excel as CSV")])
-    return _LABELS[best.encoding]
+    # Text with a byte Windows-1252 does not define: read it as that, and the line holding
+    # the byte is named when it is reached.
+    return _LABELS["cp1252"]
+
+
+def _zero_half(sample: bytes) -> bool:
+    """UTF-16 of Latin text has a zero in every other byte: not just a stray NUL or two."""
+    return max(sample[0::2].count(0), sample[1::2].count(0)) > len(sample) // 6
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """Control bytes (other than tab, CR, LF, form feed) in more than 1% of the sample."""
+    controls = sum(sample.count(bytes([b])) for b in range(32) if b not in (9, 10, 12, 13))
+    return controls > len(sample) // 100
 
 
 def _byte_lines(binary, codec: str, state: dict) -> Iterator[str]:
