@@ -89,10 +89,10 @@ _SPREADSHEETS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip) and .xls (OL
 
 
 def _all_utf8(binary) -> bool:
-    """Whether the whole stream is UTF-8, checked in 1 MB chunks (C speed, little memory)."""
+    """Whether the whole stream is UTF-8, checked in 256 KB chunks (C speed, little memory)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        while chunk := binary.read(1024 * 1024):
+        while chunk := binary.read(256 * 1024):
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
@@ -137,31 +137,21 @@ def _looks_binary(sample: bytes) -> bool:
     return controls > len(sample) // 100
 
 
-def _byte_lines(binary, codec: str, state: dict) -> Iterator[str]:
-    """Decoded lines of an 8-bit or UTF-8 stream, numbered exactly (a bad byte names its line).
-
-    Lines end at LF, CRLF or a lone CR (old Mac Excel), as csv expects with newline="".
-    """
-    decode = codecs.getdecoder(codec)
+def _bad_byte(binary, codec: str, label: str) -> tuple[int, str]:
+    """(line, message) of the first byte that is not text in ``codec``: a slow rescan, run
+    only once decoding has failed, so the message can name the line."""
+    binary.seek(0)
+    decode = codecs.getdecoder("utf-8" if codec == "utf-8-sig" else codec)
+    line = 0
     for chunk in binary:
         for piece in (chunk.splitlines(keepends=True) if b"\r" in chunk else (chunk,)):
-            state["line"] += 1
+            line += 1
             try:
-                yield decode(piece)[0]
+                decode(piece)
             except UnicodeDecodeError as exc:
-                state["bad"] = (f"byte 0x{piece[exc.start]:02X} is not a character in "
-                                f"{state['label']}: save the file as CSV UTF-8")
-                return
-
-
-def _text_lines(stream, state: dict) -> Iterator[str]:
-    """Lines of a text stream (UTF-16, or a str given directly)."""
-    try:
-        for line in stream:
-            state["line"] += 1
-            yield line
-    except UnicodeDecodeError:
-        state["bad"] = f"the text after this line is not valid {state['label']}"
+                return line, (f"byte 0x{piece[exc.start]:02X} is not a character in {label}: "
+                              "save the file as CSV UTF-8")
+    return line, f"the text is not valid {label}"
 
 
 # --- the CSV file -----------------------------------------------------------------------------
@@ -177,10 +167,10 @@ class CsvFile:
     def __init__(self, data, required: list[str], optional=(), *, source: str = ""):
         self.source = source
         self.problems = Problems()
-        self._state = {"line": 0, "bad": None, "label": ""}
+        self._binary = self._codec = None
         if isinstance(data, str):
             self.encoding = "text"
-            lines = _text_lines(io.StringIO(data.lstrip("\ufeff"), newline=""), self._state)
+            stream = io.StringIO(data.lstrip("\ufeff"), newline="")
         else:
             binary = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
             # A Django File re-reads from the start when iterated: use the file inside it.
@@ -191,30 +181,33 @@ class CsvFile:
             except ImportRejected as exc:
                 exc.source = source
                 raise
-            self._state["label"] = self.encoding
-            if codec.startswith("utf-16"):
-                stream = io.TextIOWrapper(binary, encoding=codec, newline="")
-                lines = _text_lines(stream, self._state)
-            else:
-                lines = _byte_lines(binary, "utf-8" if codec == "utf-8-sig" else codec,
-                                    self._state)
-                if codec == "utf-8-sig":
-                    binary.read(len(codecs.BOM_UTF8))
+            self._binary, self._codec = binary, codec
+            # Decoded and split into lines in C; newline="" leaves line ends to csv (LF,
+            # CRLF, or a lone CR as old Mac Excel writes).
+            stream = io.TextIOWrapper(binary, encoding=codec, newline="")
         csv.field_size_limit(MAX_FIELD)
-        self._reader = csv.reader(lines)
+        self._stream = stream  # kept: the wrapper closes the file when collected
+        self._reader = csv.reader(stream)
         self.header = self._read_header(required, optional)
 
     def rejected(self, problems=None) -> ImportRejected:
         return ImportRejected(problems if problems is not None else self.problems,
                               source=self.source, encoding=self.encoding)
 
+    def _decode_problem(self, last: int) -> RowError:
+        """The problem for text that cannot be decoded, naming its line where possible."""
+        if self._codec.startswith("utf-16"):
+            return RowError(last + 1, "file", f"the text after line {last} is not valid UTF-16")
+        line, message = _bad_byte(self._binary, self._codec, self.encoding)
+        return RowError(line, "file", message)
+
     def _read_header(self, required, optional) -> list[str]:
         try:
             first = next(self._reader, None)
         except csv.Error as exc:
             raise self.rejected([RowError(1, "header", f"cannot be read: {exc}")]) from None
-        if self._state["bad"]:
-            raise self.rejected([RowError(1, "file", self._state["bad"])])
+        except UnicodeDecodeError:
+            raise self.rejected([self._decode_problem(0)]) from None
         if first is None:
             raise self.rejected([RowError(1, "header", "the file is empty")])
         header = [h.strip().lower().lstrip("\ufeff") for h in first]
@@ -229,30 +222,33 @@ class CsvFile:
             raise self.rejected(errs)
         return header
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(first line of the record, cells) of each non-blank row, rows with NULs left out."""
+    def rows(self, *, check_nul: bool = True) -> Iterator[tuple[int, list[str]]]:
+        """(first line of the record, cells) of each non-blank row.
+
+        Rows with a NUL are reported and left out, unless ``check_nul`` is False (the caller
+        then checks each value against what it accepts, as the marks import does).
+        """
         reader, header, problems = self._reader, self.header, self.problems
         last = reader.line_num
         while True:
             try:
-                raw = next(reader)
-            except StopIteration:
-                break
+                for raw in reader:
+                    line, last = last + 1, reader.line_num
+                    if not any(raw):
+                        continue
+                    if check_nul and "\x00" in "".join(raw):
+                        for name, value in zip(header, raw, strict=False):
+                            if "\x00" in value:
+                                problems.add(line, name, "contains a NUL byte (0x00)")
+                        continue
+                    yield line, raw
+                return
             except csv.Error as exc:
                 problems.add(last + 1, "row", f"cannot be read as CSV: {exc}")
                 last = reader.line_num
-                continue
-            line, last = last + 1, reader.line_num
-            if not raw or not any(raw):
-                continue
-            if "\x00" in "".join(raw):
-                for name, value in zip(header, raw, strict=False):
-                    if "\x00" in value:
-                        problems.add(line, name, "contains a NUL byte (0x00)")
-                continue
-            yield line, raw
-        if self._state["bad"]:
-            problems.add(self._state["line"], "file", self._state["bad"])
+            except UnicodeDecodeError:
+                problems.append(self._decode_problem(last))
+                return
 
     def dicts(self) -> Iterator[tuple[int, dict]]:
         """Rows as {column: stripped value}; a short row simply lacks its last columns."""

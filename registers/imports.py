@@ -415,7 +415,7 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
         out: list[str] = []
         write = out.append
         with cur.cursor.copy("COPY import_marks FROM STDIN") as copy:
-            for line, raw in f.rows():
+            for line, raw in f.rows(check_nul=False):
                 try:
                     upn, day, session, code = raw[i_upn], raw[i_date], raw[i_session], raw[i_code]
                     minutes = raw[i_min] if i_min is not None and i_min < len(raw) else ""
@@ -461,9 +461,12 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
 def _check_mark(line, upn, day, session, code, minutes, pupils, days, valid_codes, legacy,
                 errors: Problems):
     """Normalise and check a row that is not in canonical form: the values, or None if bad."""
-    if len(upn) > 40 or len(day) > 40 or len(session) > 40 or len(code) > 40 or len(minutes) > 40:
-        errors.add(line, "row", "a value is longer than 40 characters")
-        return None
+    for name, value in (("upn", upn), ("date", day), ("session", session), ("code", code),
+                        ("minutes_late", minutes)):
+        if len(value) > 40 or "\x00" in value:
+            errors.add(line, name, "contains a NUL byte (0x00)" if "\x00" in value
+                       else "is longer than 40 characters")
+            return None
     pupil = pupils.get(upn)
     if pupil is None:
         upn = upn.strip().upper()
