@@ -66,7 +66,7 @@ class PupilAdmin(admin.ModelAdmin):
 class PupilHistoryAdmin(admin.ModelAdmin):
     """Read-only: the history is append-only."""
 
-    list_display = ("at", "pupil", "field", "old_value", "new_value", "source", "user_name")
+    list_display = ("at", "pupil_id", "field", "old_value", "new_value", "source", "user_name")
     list_filter = ("source",)
 
     def has_change_permission(self, request, obj=None):

@@ -308,33 +308,34 @@ def mark_amend(request, pk):
     return redirect(reverse("pupil_detail", args=[pupil.pk]) + "#marks")
 
 
-IMPORTS = {
-    "pupils": ("Pupils", imports.import_pupils, ", ".join(imports.PUPIL_REQUIRED)),
-    "marks": ("Marks", None, "upn, date, session, code, minutes_late (optional)"),
-    "calendar": ("Calendar", imports.import_calendar, "kind, start_date, end_date, label"),
-    "contacts": ("Contacts", imports.import_contacts,
-                 ", ".join(imports.CONTACT_REQUIRED + imports.CONTACT_OPTIONAL)),
+IMPORTS = {  # kind: (title, run(upload, request), columns shown)
+    "pupils": ("Pupils", lambda f, request: imports.import_pupils(
+        f, user=request.user, source=f.name), ", ".join(imports.PUPIL_REQUIRED)),
+    "marks": ("Marks", lambda f, request: imports.import_marks(
+        f, user=request.user, role=acting_role(request), source=f.name),
+        "upn, date, session, code, minutes_late (optional)"),
+    "calendar": ("Calendar", lambda f, request: imports.import_calendar(f, source=f.name),
+                 "kind, start_date, end_date, label"),
+    "contacts": ("Contacts", lambda f, request: imports.import_contacts(
+        f, user=request.user, source=f.name),
+        ", ".join(imports.CONTACT_REQUIRED + imports.CONTACT_OPTIONAL)),
 }
 
 
 @role_required(ADMIN_STAFF)
 @require_http_methods(["GET", "POST"])
 def import_upload(request, kind):
-    """Upload a CSV file: it is streamed from its temporary file, never read whole."""
+    """Upload a CSV file. Over FILE_UPLOAD_MAX_MEMORY_SIZE it is a temporary file on disk,
+    and the import reads it as a stream: it is never read into memory whole."""
     if kind not in IMPORTS:
         raise Http404
-    title, func, columns = IMPORTS[kind]
+    title, run, columns = IMPORTS[kind]
     form = ImportForm(request.POST or None, request.FILES or None)
     problems, rejected = [], None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            if kind == "marks":
-                result = imports.import_marks(upload, user=request.user, role=acting_role(request),
-                                              source=upload.name)
-            else:
-                result = func(upload, user=request.user, source=upload.name) \
-                    if kind in ("pupils", "contacts") else func(upload, source=upload.name)
+            result = run(upload, request)
         except imports.ImportRejected as exc:
             problems, rejected = exc.errors, exc
             read_as = f" (read as {exc.encoding})" if exc.encoding not in ("", "text") else ""
