@@ -18,7 +18,7 @@ from stdnum.gb import upn as upn_check
 
 from . import codes
 from .calendar import calendar_replace
-from .csvfile import CsvFile, ImportRejected, Problems, RowError
+from .csvfile import MAX_REPORTED, CsvFile, ImportRejected, Problems, RowError
 from .models import (
     CalendarEntry,
     Contact,
@@ -382,9 +382,9 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
 
     Rows are checked in Python against in-memory lookups (pupils' roll dates, open school
     days, the code set) and copied, CHUNK_ROWS at a time, into a temporary table inside the
-    import's transaction; duplicates are then found in SQL. Only when no row is bad are
-    they merged into the marks in two set-based statements: an amendment row for each mark
-    that changes, and an upsert of the marks (or one plain INSERT when none of the file's
+    import's transaction; a bitmap of the sessions seen finds duplicates. Only when no row
+    is bad are they merged into the marks in two set-based statements: an amendment row for
+    each mark that changes, and an upsert of the marks (or one plain INSERT when none of the file's
     pupils has a mark yet in its date span: see _load_marks). A rejected file rolls back.
 
     The loop is the hot path of a migration (a school year is ~400k rows): a field that is
@@ -396,12 +396,18 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
     i_min = idx.get("minutes_late")
 
     # pk as text: it is only written to the COPY stream. Only canonical UPNs can match.
-    pupils = {upn: (str(pk), adm.isoformat(), leave.isoformat() if leave else "9999-12-31")
-              for upn, pk, adm, leave in Pupil.objects.values_list(
-                  "upn", "pk", "admission_date", "leaving_date")
+    # (pk, admission, leaving, index): the index places the pupil in the ``taken`` bitmap.
+    pupils = {upn: (str(pk), adm.isoformat(), leave.isoformat() if leave else "9999-12-31", i)
+              for i, (upn, pk, adm, leave) in enumerate(Pupil.objects.values_list(
+                  "upn", "pk", "admission_date", "leaving_date"))
               if upn == upn.strip().upper()}
-    days = {d.isoformat() for d in SchoolDay.objects.filter(closed=False)
-            .values_list("date", flat=True)}
+    days = {d.isoformat(): j for j, d in enumerate(SchoolDay.objects.filter(closed=False)
+                                                   .values_list("date", flat=True))}
+    # One bit per (pupil, day, session) seen: a duplicate is found in constant memory (a
+    # school of 2,000 pupils and ten years of days is 1 MB), whatever the file's size.
+    n_days = len(days)
+    taken = bytearray((len(pupils) * n_days * 2) // 8 + 1)
+    duplicates: list[tuple] = []
     valid_codes = set(codes.MARKABLE_CODES)
     legacy = codes.LEGACY_CODE_MAP if history else {}
     errors = f.problems
@@ -434,6 +440,14 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
                     if checked is None:
                         continue
                     pupil, day, session, code, minutes = checked
+                k = (pupil[3] * n_days + days[day]) * 2 + (session == "PM")
+                if taken[k >> 3] & (1 << (k & 7)):
+                    if len(duplicates) < MAX_REPORTED:
+                        duplicates.append((line, int(pupil[0]), day, session))
+                    else:
+                        errors.add(line, "row", "duplicate of an earlier row")
+                    continue
+                taken[k >> 3] |= 1 << (k & 7)
                 if pupil is not last_pupil:  # files usually run pupil by pupil
                     pupil_ids.add(pupil[0])
                     last_pupil = pupil
@@ -447,7 +461,7 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
                     out.clear()
             copy.write("".join(out))
             out.clear()
-        _report_duplicates(cur, errors)
+        _report_duplicates(cur, duplicates, errors)
         if errors:
             raise f.rejected()
         result = _load_marks(cur, count, user=user, role=role,
@@ -514,14 +528,17 @@ def _check_mark(line, upn, day, session, code, minutes, pupils, days, valid_code
     return (pupil, day, session, code, minutes) if row_ok else None
 
 
-def _report_duplicates(cur, errors: Problems) -> None:
-    """Rows of the file for a session an earlier row already gave, found in SQL."""
+def _report_duplicates(cur, duplicates: list[tuple], errors: Problems) -> None:
+    """Name the earlier line of each duplicate row: the first one is in import_marks."""
+    if not duplicates:
+        return
+    lines, pupil_ids, days, sessions = zip(*duplicates, strict=True)
     cur.execute("""
-        SELECT line, first FROM (
-            SELECT line, min(line) OVER (PARTITION BY pupil_id, date, session) AS first
-            FROM import_marks) t
-        WHERE line <> first ORDER BY line""")
-    for line, first in cur:
+        SELECT d.line, t.line FROM unnest(%s::integer[], %s::bigint[], %s::date[], %s::text[])
+            AS d(line, pupil_id, date, session)
+        JOIN import_marks t USING (pupil_id, date, session)""",
+                [list(lines), list(pupil_ids), list(days), list(sessions)])
+    for line, first in cur.fetchall():
         errors.add(line, "row", f"duplicate of line {first}")
 
 
