@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "tenants.middleware.MembershipMiddleware",
     "tenants.twofactor.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
+    "attendance_site.middleware.RejectNulMiddleware",  # issue 11.4: NUL in a parameter is a 400
 ]
 
 TEMPLATES = [
@@ -240,7 +241,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploads over 2.5 MB are streamed to a temporary file on disk, never held in a worker's
+# memory; the imports read them line by line (issue 11.8).
+FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 20000
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

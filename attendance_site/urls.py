@@ -10,3 +10,9 @@ urlpatterns = [
     path("accounts/people/", include("tenants.urls_people")),
     path("accounts/", include("tenants.urls")),
 ]
+
+# The app's own error pages, with the navigation (attendance_site/errors.py).
+handler400 = "attendance_site.errors.bad_request"
+handler403 = "attendance_site.errors.permission_denied"
+handler404 = "attendance_site.errors.page_not_found"
+handler500 = "attendance_site.errors.server_error"

@@ -117,7 +117,7 @@ def main() -> None:
     from attendance_site.celery import app
     from letters import returns, services
     from letters.models import Batch, LetterTemplate
-    from registers.models import Contact, Pupil
+    from registers.models import Contact, Mark, Pupil
 
     rng = random.Random(args.seed)
     results = Results(f"Letters and returns: {args.pupils} pupils, {args.letters}-letter batch, "
@@ -131,7 +131,10 @@ def main() -> None:
         t0 = time.perf_counter()
         n = load_marks(ids, days, rng)
         print(f"loaded {n:,} marks in {time.perf_counter() - t0:.1f} s")
-        # Joiners and leavers for the admission-register returns.
+        # Joiners and leavers for the admission-register returns (their marks outside the
+        # roll go first: roll dates may not hide marks).
+        Mark.objects.filter(pupil_id__in=ids[:20], date__lt=days[40]).delete()
+        Mark.objects.filter(pupil_id__in=ids[20:35], date__gt=days[150]).delete()
         Pupil.objects.filter(pk__in=ids[:20]).update(admission_date=days[40])
         Pupil.objects.filter(pk__in=ids[20:35]).update(leaving_date=days[150], deletion_ground="moved_away")
         Contact.objects.bulk_create(

@@ -8,6 +8,48 @@ from .services import PaymentOutcome
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
+class YearGroupField(forms.Field):
+    """A year group as people type it: R, Reception, 4, Y4, Year 4, N1 (an int, or None)."""
+
+    def to_python(self, value):
+        from registers.models import year_group_from_text
+
+        value = str(value or "").strip()
+        if not value:
+            return None
+        year = year_group_from_text(value[:20])
+        if year is None:
+            raise forms.ValidationError(f"'{value[:20]}' is not a year group: use R, 1–14, N1 or N2.")
+        return year
+
+
+ID = {"required": False, "min_value": 1, "max_value": 2**63 - 1}
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters. A bad value is dropped with a message; the queue still shows."""
+
+    status = forms.ChoiceField(required=False, choices=[("live", "live"), ("open", "open"),
+                                                        ("hold", "hold"), ("closed", "closed")])
+    year = YearGroupField(required=False)
+    class_ = forms.IntegerField(**ID)
+    stage = forms.IntegerField(**ID)
+    group = forms.CharField(required=False, max_length=20)
+    owner = forms.CharField(required=False, max_length=40)
+    track = forms.SlugField(required=False, max_length=30)
+
+    def __init__(self, data, *args, **kwargs):
+        data = data.copy()
+        if "class" in data:  # "class" is the query parameter; class_ the field
+            data["class_"] = data.pop("class")[-1]
+        super().__init__(data, *args, **kwargs)
+
+    def filters(self) -> dict:
+        """The valid filters, by name; an invalid one is left out."""
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
 class ContactForm(forms.Form):
     channel = forms.ChoiceField(label="Contact type", choices=CaseEvent.Channel.choices)
     detail = forms.CharField(label="What was said or agreed", widget=forms.Textarea(attrs={"rows": 2}))

@@ -28,6 +28,7 @@ from .forms import (
     OwnerForm,
     PenaltyForm,
     PenaltyPaymentForm,
+    QueueFilterForm,
     ReasonForm,
     StageForm,
     SupportPlanForm,
@@ -45,17 +46,21 @@ def _errors(request, exc: ValidationError):
 @role_required(ESCALATION)
 def queue(request):
     f = request.GET
-    status = f.get("status") or "live"
-    owner = f.get("owner", "")
+    form = QueueFilterForm(f)
+    ok = form.filters()
+    for name, errs in form.errors.items():
+        messages.warning(request, f"Filter {name.rstrip('_')} ignored: {' '.join(errs)}")
+    status = ok.get("status", "live")
+    owner = ok.get("owner", "")
     cases = selectors.queue(
         status=status,
-        group_id=f.get("class") or None,
-        year=f.get("year") or None,
-        group=f.get("group", ""),
-        stage_id=f.get("stage") or None,
+        group_id=ok.get("class_"),
+        year=ok.get("year"),
+        group=ok.get("group", ""),
+        stage_id=ok.get("stage"),
         owner_role="" if owner == "mine" else owner,
         owner_id=request.user.pk if owner == "mine" else None,
-        track=f.get("track", ""),
+        track=ok.get("track", ""),
     )
     cases = list(cases[:500])
     snaps = selectors.latest_snapshots(c.pupil_id for c in cases)

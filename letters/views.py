@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from attendance_site.params import id_param
 from escalation.services import active_bands, band_for
 from registers.exports import to_csv
 from registers.models import Pupil
@@ -86,7 +87,7 @@ def template_preview(request):
     """Live preview: the unsaved body merged for a real pupil, as HTML (JSON) or as the PDF."""
     pupil = None
     if request.POST.get("pupil"):
-        pupil = get_object_or_404(Pupil, pk=request.POST["pupil"])
+        pupil = get_object_or_404(Pupil, pk=id_param(request.POST["pupil"]))
     kind = request.POST.get("kind") or LetterTemplate.Kind.LETTER
     try:
         html = services.template_preview(body=request.POST.get("body", ""), kind=kind, pupil=pupil)
@@ -280,7 +281,8 @@ def pupil_letters(request, pk):
 def pupil_document(request, pk):
     """Render one template for one pupil now (a plan, a contract, a one-off letter)."""
     pupil = get_object_or_404(Pupil, pk=pk)
-    template = get_object_or_404(LetterTemplate, pk=request.POST.get("template"), active=True)
+    template = get_object_or_404(LetterTemplate, pk=id_param(request.POST.get("template")),
+                                 active=True)
     stamp = timezone.localtime().strftime("%Y%m%d%H%M%S")
     letter = services.letter_queue(pupil=pupil, template_key=template.key,
                                    trigger_key=f"manual:{template.key}:{stamp}")

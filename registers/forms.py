@@ -15,8 +15,16 @@ class AmendForm(forms.Form):
         attrs={"placeholder": "e.g. parent phoned: illness"}))
 
 
+class PupilSearchForm(forms.Form):
+    """The pupil list's filters: a bad value is ignored with a message, never an error page."""
+
+    q = forms.CharField(required=False, max_length=100)
+    group = forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1)
+
+
 class ImportForm(forms.Form):
-    file = forms.FileField(help_text="CSV, UTF-8, with a header row.")
+    file = forms.FileField(max_length=200,
+                           help_text="CSV with a header row: UTF-8, UTF-16 or Windows-1252.")
 
     def clean_file(self):
         f = self.cleaned_data["file"]

@@ -11,6 +11,21 @@ YEAR_GROUPS = [(-2, "Nursery 1"), (-1, "Nursery 2"), (0, "Reception")] + [
 YEAR_GROUP_CODES = {"N1": -2, "N2": -1, "R": 0, **{str(n): n for n in range(1, 15)}}
 
 
+def year_group_from_text(value: str) -> int | None:
+    """The NC year a person typed or a file holds: "R", "Reception", "4", "Y4", "Year 4", "N1".
+
+    None when it is not a year group (the caller says so; it never raises).
+    """
+    text = " ".join(str(value).upper().split())
+    if text == "RECEPTION":
+        text = "R"
+    for prefix in ("YEAR ", "YEAR", "Y"):
+        if text.startswith(prefix) and text[len(prefix):] in YEAR_GROUP_CODES:
+            text = text[len(prefix):]
+            break
+    return YEAR_GROUP_CODES.get(text)
+
+
 class Session(models.TextChoices):
     AM = "AM", "AM"
     PM = "PM", "PM"
@@ -210,8 +225,10 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["pupil", "priority"]
+        # Deferred: an import that swaps two contacts' priorities updates both rows in place.
         constraints = [models.UniqueConstraint(fields=["pupil", "priority"],
-                                               name="unique_contact_priority")]
+                                               name="unique_contact_priority",
+                                               deferrable=models.Deferrable.DEFERRED)]
 
     def __str__(self):
         return f"{self.title} {self.forename} {self.surname}".strip()
@@ -284,3 +301,38 @@ class MarkAmendment(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.session}: {self.original_code or '–'} → {self.new_code}"
+
+
+class PupilHistory(models.Model):
+    """Append-only history of a pupil's record and contacts (issue 11.3).
+
+    Written only by database triggers on registers_pupil and registers_contact (migration
+    0007), so every path (import, form, admin, raw SQL) is recorded; a trigger refuses
+    UPDATE, DELETE and TRUNCATE on this table. ``source`` and the person come from the
+    transaction's settings (registers.pupils.history_context); unset, the source is "system".
+    """
+
+    class Source(models.TextChoices):
+        FORM = "form", "Form"
+        IMPORT = "import", "Import"
+        ADMIN = "admin", "Admin"
+        SYSTEM = "system", "System"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.DO_NOTHING, related_name="history",
+                              db_constraint=False, db_index=False)  # (pupil, at) index below
+    at = models.DateTimeField()
+    source = models.CharField(max_length=20)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    user_name = models.CharField(max_length=150, blank=True)
+    field = models.CharField(max_length=250)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["pupil", "at"])]
+        verbose_name_plural = "pupil history"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.field}: {self.old_value} → {self.new_value}"

@@ -258,19 +258,25 @@ class RollError(Exception):
 
 
 @transaction.atomic
-def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str) -> Pupil:
-    """Delete a pupil from the admission register on a date, with a regulation 9 ground."""
+def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None) -> Pupil:
+    """Delete a pupil from the admission register on a date, with a regulation 9 ground.
+
+    Recorded in the pupil's history as a form change by ``user``. A leaving date before
+    some of the pupil's marks is refused, naming them: they would vanish from statistics.
+    """
     from .models import DeletionGround
+    from .pupils import history_context, marks_outside_roll, roll_change_refusal
 
     if ground not in DeletionGround.values:
         raise RollError("Choose a deletion ground.")
     if leaving_date < pupil.admission_date:
         raise RollError(f"The leaving date is before the admission date "
                         f"({pupil.admission_date:%-d %B %Y}).")
-    later = Mark.objects.filter(pupil=pupil, date__gt=leaving_date).count()
+    later = marks_outside_roll({pupil.pk: (pupil.admission_date, leaving_date)}).get(pupil.pk)
     if later:
-        raise RollError(f"{pupil.display_name} has {later} mark(s) after {leaving_date:%-d %B %Y}; "
-                        "correct those first or choose a later leaving date.")
-    pupil.leaving_date, pupil.deletion_ground = leaving_date, ground
-    pupil.save(update_fields=["leaving_date", "deletion_ground"])
+        raise RollError(f"{pupil.display_name}: a leaving date of {leaving_date:%-d %B %Y} "
+                        + roll_change_refusal(later, pupil.admission_date, leaving_date) + ".")
+    with history_context(source="form", user=user):
+        pupil.leaving_date, pupil.deletion_ground = leaving_date, ground
+        pupil.save(update_fields=["leaving_date", "deletion_ground"])
     return pupil

@@ -25,8 +25,9 @@ from tenants.roles import (
 
 from . import codes, imports, policy, selectors
 from .calendar import calendar_entry_add, calendar_entry_delete
-from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm
+from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
 from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
+from .pupils import pupil_history
 from .school_year import learning_lost, school_year_start
 from .services import Entry, RegisterError, RollError, mark_token, marks_save, pupil_off_roll
 from .services import mark_amend as amend_service
@@ -265,7 +266,9 @@ def office_session(request, day, session):
 
 @role_required(PUPIL_READERS)
 def pupil_list(request):
-    q = request.GET.get("q", "").strip()
+    search = PupilSearchForm(request.GET)
+    search.is_valid()  # a bad value is dropped and shown as a message on the form
+    q, group = search.cleaned_data.get("q", ""), search.cleaned_data.get("group")
     visible = selectors.pupils_visible_to(user=request.user, roles=request.roles)
     pupils = visible.select_related("registration_group")
     if request.GET.get("leavers") != "1":
@@ -273,8 +276,7 @@ def pupil_list(request):
     if q:
         pupils = pupils.filter(Q(legal_surname__icontains=q) | Q(legal_forename__icontains=q)
                                | Q(preferred_forename__icontains=q) | Q(upn__iexact=q))
-    group = request.GET.get("group", "")
-    if group.isdigit():
+    if group:
         pupils = pupils.filter(registration_group_id=group)
     today = timezone.localdate()
     pupils = list(pupils[:500])
@@ -287,7 +289,8 @@ def pupil_list(request):
     if not request.roles & WHOLE_SCHOOL_PUPIL_READERS:
         groups = groups.filter(teachers=request.user)
     return render(request, "registers/pupil_list.html", {
-        "pupils": pupils, "q": q, "groups": groups, "group": group})
+        "pupils": pupils, "q": q, "groups": groups, "group": str(group) if group else "",
+        "search_errors": [e for errs in search.errors.values() for e in errs]})
 
 
 def pupil_for_request(request, pk: int) -> Pupil:
@@ -326,6 +329,7 @@ def pupil_detail(request, pk):
         "code_rows": [(codes.CODES[c], n) for c, n in counts.items() if c in codes.CODES],
         "lost": learning_lost(stats.absent), "weeks": _marks_calendar(pupil, start, today),
         "amendments": pupil.amendments.all()[:200] if is_staff else [],
+        "history": pupil_history(pupil=pupil) if is_staff else [],
         "contacts": pupil.contacts.all() if is_staff else [],
         "form": AmendForm(initial={"day": today}),
         "off_roll_form": OffRollForm(initial={"leaving_date": today}),
@@ -355,39 +359,45 @@ def mark_amend(request, pk):
     return redirect(reverse("pupil_detail", args=[pupil.pk]) + "#marks")
 
 
-IMPORTS = {
-    "pupils": ("Pupils", imports.import_pupils, ", ".join(imports.PUPIL_REQUIRED)),
-    "marks": ("Marks", None, "upn, date, session, code, minutes_late (optional)"),
-    "calendar": ("Calendar", imports.import_calendar, "kind, start_date, end_date, label"),
-    "contacts": ("Contacts", imports.import_contacts,
-                 ", ".join(imports.CONTACT_REQUIRED + imports.CONTACT_OPTIONAL)),
+IMPORTS = {  # kind: (title, run(upload, request), columns shown)
+    "pupils": ("Pupils", lambda f, request: imports.import_pupils(
+        f, user=request.user, source=f.name), ", ".join(imports.PUPIL_REQUIRED)),
+    "marks": ("Marks", lambda f, request: imports.import_marks(
+        f, user=request.user, role=acting_role(request), source=f.name),
+        "upn, date, session, code, minutes_late (optional)"),
+    "calendar": ("Calendar", lambda f, request: imports.import_calendar(f, source=f.name),
+                 "kind, start_date, end_date, label"),
+    "contacts": ("Contacts", lambda f, request: imports.import_contacts(
+        f, user=request.user, source=f.name),
+        ", ".join(imports.CONTACT_REQUIRED + imports.CONTACT_OPTIONAL)),
 }
 
 
 @role_required(ADMIN_STAFF)
 @require_http_methods(["GET", "POST"])
 def import_upload(request, kind):
+    """Upload a CSV file. Over FILE_UPLOAD_MAX_MEMORY_SIZE it is a temporary file on disk,
+    and the import reads it as a stream: it is never read into memory whole."""
     if kind not in IMPORTS:
         raise Http404
-    title, func, columns = IMPORTS[kind]
+    title, run, columns = IMPORTS[kind]
     form = ImportForm(request.POST or None, request.FILES or None)
-    problems = []
+    problems, rejected = [], None
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data["file"].read()
+        upload = form.cleaned_data["file"]
         try:
-            if kind == "marks":
-                result = imports.import_marks(data, user=request.user, role=acting_role(request))
-            else:
-                result = func(data)
+            result = run(upload, request)
         except imports.ImportRejected as exc:
-            problems = exc.errors
-            messages.error(request, f"Nothing was imported: {len(problems)} problem(s) found.")
+            problems, rejected = exc.errors, exc
+            read_as = f" (read as {exc.encoding})" if exc.encoding not in ("", "text") else ""
+            messages.error(request, f"Nothing was imported from {upload.name}{read_as}: "
+                                    f"{exc.total} problem(s) found.")
         else:
-            messages.success(request, f"{title} imported: {result.created} new, "
-                                      f"{result.updated} updated. " + " ".join(result.notes))
+            messages.success(request, f"{title} imported from {upload.name}: {result.summary()}.")
             return redirect("import_upload", kind=kind)
     return render(request, "registers/import.html", {
-        "form": form, "kind": kind, "title": title, "columns": columns, "problems": problems})
+        "form": form, "kind": kind, "title": title, "columns": columns, "problems": problems,
+        "rejected": rejected})
 
 
 @role_required(ADMIN_STAFF)
@@ -422,7 +432,7 @@ def pupil_leave(request, pk):
     if form.is_valid():
         try:
             pupil_off_roll(pupil=pupil, leaving_date=form.cleaned_data["leaving_date"],
-                           ground=form.cleaned_data["ground"])
+                           ground=form.cleaned_data["ground"], user=request.user)
         except RollError as exc:
             messages.error(request, str(exc))
         else:

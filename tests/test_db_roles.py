@@ -70,6 +70,18 @@ def test_the_app_cannot_rewrite_the_amendment_trail(trail, sql):
     assert _one("SHOW session_replication_role") == "origin"
 
 
+@pytest.mark.parametrize("sql", ["UPDATE registers_pupilhistory SET new_value = 'rewritten'",
+                                 "DELETE FROM registers_pupilhistory",
+                                 "TRUNCATE registers_pupilhistory",
+                                 "ALTER TABLE registers_pupilhistory DISABLE TRIGGER ALL"])
+def test_the_app_cannot_rewrite_the_pupil_history(school_a, sql):
+    """The pupil record's history is append-only for the app too (attendance_site.db_roles)."""
+    with pytest.raises(DatabaseError) as refused, transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql)
+    assert refused.value.__cause__.sqlstate == "42501"  # insufficient_privilege
+    assert _one("SELECT has_table_privilege('registers_pupilhistory', 'SELECT, INSERT')")
+
+
 def test_the_app_reads_and_adds_to_the_trail_in_every_school(school_a, school_b, make_pupil):
     for school in (school_a, school_b):
         connection.set_tenant(school)

@@ -26,13 +26,21 @@ class SchoolCommand(BaseCommand):
                 exc.source = exc.source or options.get("file", "")
                 for line in exc.lines():
                     self.stderr.write(line)
-                self.stderr.write(f"Nothing was imported: {len(exc.errors)} bad row(s).")
+                read_as = f" (read as {exc.encoding})" if exc.encoding not in ("", "text") else ""
+                self.stderr.write(f"Nothing was imported: {exc.total} problem(s){read_as}.")
                 sys.exit(1)
 
     def read_file(self, path: str) -> bytes:
         try:
             with open(path, "rb") as f:
                 return f.read()
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc.strerror}", returncode=2) from None
+
+    def open_file(self, path: str):
+        """The file, opened for reading as a stream (imports never read it whole)."""
+        try:
+            return open(path, "rb")  # noqa: SIM115 - the caller closes it
         except OSError as exc:
             raise CommandError(f"cannot read {path}: {exc.strerror}", returncode=2) from None
 

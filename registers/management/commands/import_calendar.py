@@ -10,9 +10,7 @@ class Command(SchoolCommand):
         super().add_arguments(parser)
         parser.add_argument("file")
 
-
     def handle_school(self, **o):
-        result = imports.import_calendar(self.read_file(o["file"]))
-        self.stdout.write(f"{o['file']}: {result.created} created, {result.updated} updated"
-                          + (f", {result.unchanged} unchanged" if result.unchanged else "")
-                          + "".join(f"; {n}" for n in result.notes))
+        with self.open_file(o["file"]) as fh:
+            result = imports.import_calendar(fh, source=o["file"])
+        self.stdout.write(f"{o['file']}: {result.summary()}")

@@ -13,5 +13,6 @@ class Command(SchoolCommand):
         parser.add_argument("file")
 
     def handle_school(self, **o):
-        result = imports.import_contacts(self.read_file(o["file"]))
-        self.stdout.write(f"{o['file']}: {result.created} contacts {' '.join(result.notes)}")
+        with self.open_file(o["file"]) as fh:
+            result = imports.import_contacts(fh, source=o["file"])
+        self.stdout.write(f"{o['file']}: {result.summary()}")

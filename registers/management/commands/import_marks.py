@@ -13,7 +13,6 @@ class Command(SchoolCommand):
                             help="accept pre-2024 codes, mapped as in registers/codes.py")
 
     def handle_school(self, **o):
-        result = imports.import_marks(self.read_file(o["file"]), history=o["history"])
-        self.stdout.write(f"{o['file']}: {result.created} created, {result.updated} updated"
-                          + (f", {result.unchanged} unchanged" if result.unchanged else "")
-                          + "".join(f"; {n}" for n in result.notes))
+        with self.open_file(o["file"]) as fh:
+            result = imports.import_marks(fh, source=o["file"], history=o["history"])
+        self.stdout.write(f"{o['file']}: {result.summary()}")
