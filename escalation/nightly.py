@@ -561,6 +561,7 @@ class Engine:
     rows: list = field(default_factory=list)
     new_cases: list = field(default_factory=list)
     changed_cases: dict = field(default_factory=dict)
+    previous_letters: dict = field(default_factory=dict)  # case pk -> (template key, night)
 
     def __post_init__(self):
         self.at = event_time(self.as_of)
@@ -572,10 +573,14 @@ class Engine:
 
     def enter(self, case: Case, stage: Stage, *, explanation: str, measure, kind: str, key: str,
               trigger_key: str, f: Figures) -> None:
+        context = self.letter_context(f)
+        if case.pk in self.previous_letters:  # a letter can name the one before it and its date
+            template, night = self.previous_letters[case.pk]
+            context.update(previous_letter=template,
+                           previous_letter_date=night.isoformat() if night else None)
         self.rows += stage_entry_plan(case=case, stage=stage, night=self.as_of, explanation=explanation,
                                       measure=measure, version=self.version, kind=kind, key=key,
-                                      trigger_key=trigger_key, letter_context=self.letter_context(f),
-                                      at=self.at)
+                                      trigger_key=trigger_key, letter_context=context, at=self.at)
         self.stats["letters_queued"] += bool(stage.letter_template)
         if case.pk:
             self.changed_cases[case.pk] = case
@@ -828,6 +833,9 @@ def _run(*, as_of: date, started) -> NightlyRun:
     waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
                and (r[6] or (r[5] is not None and r[5] <= as_of) or r[0] in carry or r[0] in due_down)]
     cases = Case.objects.select_related("stage").in_bulk([m[3] for m in moves if m[3]] + waiting)
+    eng.previous_letters = {case_id: (template, night) for case_id, template, night in Letter.objects.filter(
+        case_id__in=list(cases), night__lt=as_of).order_by("case_id", "night", "pk").values_list(
+        "case_id", "template_key", "night")}
 
     for pid, f, track, pk, stage, key in moves:
         fired = evaluate(stage, f, windows=windows)

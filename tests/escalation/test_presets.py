@@ -80,6 +80,9 @@ def test_lap_a_pupil_falling_from_green_to_severe_absence_climbs_letter_by_lette
         ("lap_letter_1", date(2025, 10, 3)), ("lap_letter_2", date(2025, 11, 14)),
         ("lap_letter_3", date(2025, 12, 12))]
     assert Case.objects.filter(pupil=p, track="attendance").count() == 1
+    # Letter 3 "Following our last communication": it can name Letter 2 and its date
+    third = Letter.objects.get(pupil=p, template_key="lap_letter_3").context
+    assert (third["previous_letter"], third["previous_letter_date"]) == ("lap_letter_2", "2025-11-14")
 
 
 def test_lap_two_weeks_of_term_are_not_evidence(two_years, pupil):
