@@ -141,6 +141,7 @@ class StageForm(forms.ModelForm):
             "trigger",
             "threshold",
             "threshold_inclusive",
+            "band",
             "count",
             "window",
             "window_n",

@@ -126,6 +126,10 @@ class Stage(models.Model):
     threshold = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
                                     help_text="X for 'below X%' triggers")
     threshold_inclusive = models.BooleanField(default=False, help_text="'at or below' instead of 'below'")
+    band = models.CharField(
+        max_length=50, blank=True,
+        help_text="Follow this band of the active band set: the threshold and its edge are the band's upper "
+                  "edge, and move when the school changes its bands")
     count = models.PositiveSmallIntegerField(null=True, blank=True,
                                              help_text="N for count and continuous-absence triggers")
     window = models.CharField(max_length=20, choices=Window.choices, default=Window.YTD)

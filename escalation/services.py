@@ -87,6 +87,7 @@ def band_set_create(*, name: str, bands: list[BandSpec], activate: bool = True, 
     band_set = BandSet.objects.create(name=name, active=activate)
     Band.objects.bulk_create(Band(band_set=band_set, **vars(b)) for b in bands)
     if activate:
+        stages_follow_bands()
         policy_version_record(user=user, note=f"Band set '{name}' created and made active")
     return band_set
 
@@ -96,8 +97,30 @@ def band_set_activate(*, band_set: BandSet, user=None) -> BandSet:
     BandSet.objects.filter(active=True).exclude(pk=band_set.pk).update(active=False)
     band_set.active = True
     band_set.save(update_fields=["active"])
-    policy_version_record(user=user, note=f"Band set '{band_set.name}' made active")
+    moved = stages_follow_bands()
+    note = f"Band set '{band_set.name}' made active"
+    if moved:
+        note += "; thresholds moved: " + ", ".join(f"{s.key} {'≤' if s.threshold_inclusive else '<'} "
+                                                  f"{float(s.threshold):g}%" for s in moved)
+    policy_version_record(user=user, note=note)
     return band_set
+
+
+def stages_follow_bands() -> list[Stage]:
+    """One definition per edge (domain.md 5): a stage that follows a band takes that band's upper
+    edge of the active set as its threshold, inclusive or not as the band is. Returns the stages
+    whose threshold moved. A band the active set does not have leaves the threshold as it was."""
+    bands = {b.name: b for b in active_bands()}
+    moved = []
+    for s in Stage.objects.filter(active=True).exclude(band="").order_by("track", "order", "key"):
+        b = bands.get(s.band)
+        if b is None or b.upper is None or s.trigger not in PERCENT_TRIGGERS:
+            continue
+        if (s.threshold, s.threshold_inclusive) != (b.upper, b.upper_inclusive):
+            s.threshold, s.threshold_inclusive = b.upper, b.upper_inclusive
+            s.save(update_fields=["threshold", "threshold_inclusive"])
+            moved.append(s)
+    return moved
 
 
 def active_bands() -> list[Band]:
@@ -114,9 +137,9 @@ def band_for(pct: float | None, bands: list[Band]) -> Band | None:
 
 PERCENT_TRIGGERS = {Trigger.BELOW, Trigger.BELOW_DECLINING}
 COUNT_TRIGGERS = {Trigger.UNAUTHORISED, Trigger.CONTINUOUS, Trigger.U_COUNT, Trigger.NO_CONTACT}
-STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "count",
-                "window", "window_n", "min_possible", "letter_template", "meeting_type", "task", "referral",
-                "owner_role", "review_days", "monitor_school_days", "description", "enforcement",
+STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "band",
+                "count", "window", "window_n", "min_possible", "letter_template", "meeting_type", "task",
+                "referral", "owner_role", "review_days", "monitor_school_days", "description", "enforcement",
                 "direct_entry", "direct_entry_reason", "once_per_year", "exit_threshold", "exit_after_days",
                 "recovery_letter", "recovery_task", "active"]
 
@@ -129,6 +152,8 @@ def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
     p, name = [], f"Stage '{stage.name or stage.key}'"
     if stage.trigger not in Trigger.values:
         p.append(f"{name}: unknown trigger '{stage.trigger}'.")
+    if stage.band and stage.trigger not in PERCENT_TRIGGERS:
+        p.append(f"{name}: only an 'attendance below X%' trigger can follow a band.")
     if stage.trigger in PERCENT_TRIGGERS:
         if stage.threshold is None or not 0 < stage.threshold <= 100:
             p.append(f"{name}: 'attendance below X%' needs X between 0 and 100.")
@@ -317,6 +342,7 @@ def stages_replace(*, specs: list[dict], user=None, note: str = "") -> list[Stag
             s = created[spec["key"]]
             s.next_stage = created[spec["next_stage"]]
             s.save(update_fields=["next_stage"])
+    stages_follow_bands()
     stages_validate(list(Stage.objects.filter(active=True)))
     policy_version_record(user=user, note=note or "Stages replaced")
     return list(created.values())
@@ -325,7 +351,17 @@ def stages_replace(*, specs: list[dict], user=None, note: str = "") -> list[Stag
 @transaction.atomic
 def stage_save(*, stage: Stage, user=None) -> Stage:
     """Create or edit one stage; validated against all the others, then versioned."""
+    followed = next((b for b in active_bands() if b.name == stage.band), None) if stage.band else None
+    if followed is not None and followed.upper is not None and stage.threshold is not None:
+        edge = (followed.upper, followed.upper_inclusive)
+        if (Decimal(stage.threshold), stage.threshold_inclusive) != edge:
+            raise ValidationError(
+                f"Stage '{stage.name}' follows the band '{followed.name}' (its edge is "
+                f"{'at or below' if edge[1] else 'below'} {float(edge[0]):g}%): change the band, or clear "
+                "'band' to set a threshold of its own.")
     stage.save()
+    if stage.band and stage in stages_follow_bands():
+        stage.refresh_from_db()
     stages_validate(list(Stage.objects.filter(active=True)))
     if not stage.active and (problems := stage_problems(stage, stages=list(Stage.objects.all()))):
         raise ValidationError(problems)

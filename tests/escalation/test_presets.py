@@ -203,6 +203,30 @@ def test_cheetwood_last_four_weeks_and_its_two_band_sets(two_years, pupil):
     assert PupilSnapshot.objects.get(pupil=q).band == "Red-Amber"
 
 
+def test_cheetwood_stage_thresholds_follow_the_band_set_it_chooses(two_years, pupil):
+    """Issue 12 item 8: "stage thresholds follow the band set the school chose". Appendix 1's set
+    moves Red-Amber's edge from "93% or below" (8.2) to "below 94%"; Red stays "below 90%"."""
+    from escalation.models import Stage
+    from escalation.nightly import Figures, Windows, stage_fires
+
+    presets.apply("cheetwood")
+
+    def edges():
+        return {s.key: (float(s.threshold), s.threshold_inclusive)
+                for s in Stage.objects.filter(key__in=("chw-ag", "chw-ra", "chw-red"))}
+
+    assert edges() == {"chw-ag": (97.0, False), "chw-ra": (93.0, True), "chw-red": (90.0, False)}
+    windows = Windows.build(date(2025, 10, 24), Stage.objects.all())
+    at_93_5 = Figures(w={"last4": (200, 187, 13, 0, 0)})
+    assert not stage_fires(Stage.objects.get(key="chw-ra"), at_93_5, windows=windows)
+    band_set_activate(band_set=BandSet.objects.get(name__contains="appendix"), user=None)
+    assert edges() == {"chw-ag": (97.0, False), "chw-ra": (94.0, False), "chw-red": (90.0, False)}
+    assert stage_fires(Stage.objects.get(key="chw-ra"), at_93_5, windows=windows)
+    version = PolicyVersion.objects.order_by("-number").first()
+    assert "thresholds moved: chw-ra < 94%" in version.note
+    assert next(s for s in version.snapshot["stages"] if s["key"] == "chw-ra")["threshold"] == "94.00"
+
+
 def test_cheetwood_green_to_red_goes_through_the_red_amber_steps(two_years, pupil):
     """Cheetwood Appendix 1, Red: "Ensure that the pupil has already spoken to a member of staff
     at the stages preceding RED intervention". Red-Amber: "where unauthorised absence has occurred
@@ -311,6 +335,9 @@ def test_a_school_copies_a_preset_and_edits_it(school_a, people):
     presets.preset_copy("stlukes", user=people["head"])
     s = Stage.objects.get(key="stl-95")
     s.threshold = 94
+    with pytest.raises(Exception, match="follows the band 'Concern letter' \\(its edge is below 95%\\)"):
+        stage_save(stage=s, user=people["head"])
+    s.band = ""  # a threshold of its own
     stage_save(stage=s, user=people["head"])
     v = PolicyVersion.objects.order_by("-number").first()
     assert v.created_by == people["head"]
