@@ -769,15 +769,18 @@ def _run(*, as_of: date, started) -> NightlyRun:
     # A track closed tonight is not reopened by a rerun of the night; one a person closed this
     # school year reopens only above the stage they closed it at (their decision stands).
     closed_tonight, closed_floor = set(), {}
-    by_job = set(CaseEvent.objects.filter(kind=CaseEvent.Kind.CLOSED, night__isnull=False,
-                                          case__closed_on__gte=ytd).values_list("case_id", flat=True))
-    for pk, pid, track, order, closed_on in Case.objects.filter(
-            status=Case.Status.CLOSED, closed_on__gte=ytd).values_list(
-            "pk", "pupil_id", "track", "stage__order", "closed_on"):
-        if closed_on >= as_of:
-            closed_tonight.add((pid, track))
-        elif pk not in by_job:
-            closed_floor[(pid, track)] = max(order, closed_floor.get((pid, track), 0))
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.pupil_id, c.track, s."order", c.closed_on,
+                   EXISTS (SELECT 1 FROM escalation_caseevent e WHERE e.case_id = c.id AND e.kind = 'closed'
+                           AND e.night IS NOT NULL)
+            FROM escalation_case c JOIN escalation_stage s ON s.id = c.stage_id
+            WHERE c.status = 'closed' AND c.closed_on >= %s""", [ytd])
+        for pid, track, order, closed_on, by_job in cur.fetchall():
+            if closed_on >= as_of:
+                closed_tonight.add((pid, track))
+            elif not by_job:
+                closed_floor[(pid, track)] = max(order, closed_floor.get((pid, track), 0))
     candidates = []  # (pupil, figures, track, live case pk or None, [(stage, trigger key)] preferred first)
     for pid, f in figs.items():
         for track, (ascending, direct) in ladders.items():
@@ -786,10 +789,16 @@ def _run(*, as_of: date, started) -> NightlyRun:
                 if (pid, track) in closed_tonight:
                     continue
                 floor = closed_floor.get((pid, track), 0)
-                fired = [(s, f"{s.key}:{p}") for s in ascending if s.order > floor
+                # Direct entries first (the highest), then the ladder from the bottom: up to the
+                # first stage not limited to once a year, which is the choice if nothing before it is.
+                prefs = [(s, f"{s.key}:{p}") for s in direct if s.order > floor
                          and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
-                if fired:
-                    prefs = [x for x in fired[::-1] if x[0].direct_entry] + fired  # direct entries first
+                for s in ascending:
+                    if s.order > floor and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f):
+                        prefs.append((s, f"{s.key}:{p}"))
+                        if not s.once_per_year:
+                            break
+                if prefs:
                     candidates.append((pid, f, track, None, prefs))
             elif direct and row[3] == Case.Status.OPEN and not row[6]:
                 order = all_stages[row[4]].order
