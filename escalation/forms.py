@@ -183,6 +183,7 @@ class StageForm(forms.ModelForm):
             "trigger",
             "threshold",
             "threshold_inclusive",
+            "band",
             "count",
             "window",
             "window_n",
@@ -197,6 +198,13 @@ class StageForm(forms.ModelForm):
             "next_stage",
             "description",
             "enforcement",
+            "direct_entry",
+            "direct_entry_reason",
+            "once_per_year",
+            "exit_threshold",
+            "exit_after_days",
+            "recovery_letter",
+            "recovery_task",
             "active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
@@ -206,10 +214,15 @@ class StageForm(forms.ModelForm):
         self.fields["owner_role"].choices = [
             (r.value, r.label) for r in (Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER, Role.OFFICE)
         ]
+        self.fields["exit_after_days"].required = False
         qs = Stage.objects.filter(active=True)
         if self.instance.pk:
             qs = qs.exclude(pk=self.instance.pk)
         self.fields["next_stage"].queryset = qs
+
+    def clean_exit_after_days(self):
+        value = self.cleaned_data.get("exit_after_days")
+        return value if value is not None else (self.instance.exit_after_days or 28)
 
 
 class PenaltyForm(forms.Form):

@@ -104,12 +104,17 @@ class MeetingType(models.TextChoices):
     FORMAL = "formal", "Formal meeting"
 
 
+DEFAULT_MIN_POSSIBLE = 40  # four school weeks of sessions before a percentage trigger counts
+
+
 class Stage(models.Model):
     """One step of the graduated response (domain.md section 5).
 
-    Stages of the same ``track`` form a ladder ordered by ``order``: a pupil has at most
-    one live case per track, which climbs when a higher stage's trigger fires or when a
-    review finds no improvement (``next_stage``).
+    Stages of the same ``track`` form a ladder of rungs ordered by ``order``: a pupil has at
+    most one live case per track. It opens at the lowest rung whose trigger holds (or at a
+    ``direct_entry`` stage), climbs one rung at a time at a review that finds no improvement
+    when the next rung's condition holds, and steps down or closes once the figure has stayed
+    recovered for ``exit_after_days`` (escalation.ladder).
     """
 
     key = models.SlugField(max_length=40, unique=True)
@@ -121,13 +126,19 @@ class Stage(models.Model):
     threshold = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
                                     help_text="X for 'below X%' triggers")
     threshold_inclusive = models.BooleanField(default=False, help_text="'at or below' instead of 'below'")
+    band = models.CharField(
+        max_length=50, blank=True,
+        help_text="Follow this band of the active band set: the threshold and its edge are the band's upper "
+                  "edge, and move when the school changes its bands")
     count = models.PositiveSmallIntegerField(null=True, blank=True,
                                              help_text="N for count and continuous-absence triggers")
     window = models.CharField(max_length=20, choices=Window.choices, default=Window.YTD)
     window_n = models.PositiveSmallIntegerField(null=True, blank=True,
                                                 help_text="N for rolling weeks or months")
     min_possible = models.PositiveSmallIntegerField(
-        default=0, help_text="Percentage triggers wait until the window has this many possible sessions")
+        default=DEFAULT_MIN_POSSIBLE,
+        help_text="Percentage triggers wait until the window has this many possible sessions "
+                  "(40 = four school weeks); 'declining' needs it in both windows compared")
     letter_template = models.CharField(max_length=60, blank=True)
     meeting_type = models.CharField(max_length=30, choices=MeetingType.choices, blank=True)
     task = models.CharField(max_length=300, blank=True)
@@ -144,6 +155,24 @@ class Stage(models.Model):
         default=False,
         help_text="Legal enforcement (penalty warnings and notices, legal action): only for pupils of "
                   "compulsory school age, counting sessions from the day they reached it")
+    direct_entry = models.BooleanField(
+        default=False, help_text="A case may open here (or jump here) without the stages below it, "
+                                 "e.g. severe absence or a safeguarding concern")
+    direct_entry_reason = models.CharField(max_length=300, blank=True,
+                                           help_text="Why this stage may be entered directly")
+    once_per_year = models.BooleanField(
+        default=False, help_text="Act on this stage at most once per pupil per school year")
+    exit_threshold = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True,
+        help_text="Attendance % at or above which the pupil has recovered (blank: the trigger no "
+                  "longer holds)")
+    exit_after_days = models.PositiveSmallIntegerField(
+        default=28, help_text="Days the figure must stay recovered before the case steps down or closes")
+    recovery_letter = models.CharField(max_length=60, blank=True,
+                                       help_text="Letter template queued when the case steps down or closes")
+    recovery_task = models.CharField(max_length=300, blank=True,
+                                     help_text="Task recorded when the case steps down or closes "
+                                               "(e.g. a positive call home)")
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -246,6 +275,8 @@ class Case(models.Model):
     policy_version = models.ForeignKey(PolicyVersion, null=True, on_delete=models.PROTECT, related_name="+")
     explanation = models.TextField(blank=True, help_text="Why the current stage applies")
     entry_measure = models.FloatField(null=True, help_text="The trigger's figure when the stage began")
+    recovered_since = models.DateField(null=True, blank=True,
+                                       help_text="First night of the current run of recovered figures")
     closed_on = models.DateField(null=True, blank=True)
     close_reason = models.CharField(max_length=200, blank=True)
 
@@ -269,6 +300,8 @@ class CaseEvent(models.Model):
     class Kind(models.TextChoices):
         OPENED = "opened", "Case opened"
         ADVANCED = "advanced", "Moved to the next stage"
+        STEPPED_DOWN = "stepped_down", "Stepped down"
+        TASK = "task", "Task"
         REVIEW = "review", "Review"
         MONITORING = "monitoring", "Monitoring"
         LETTER = "letter", "Letter queued"

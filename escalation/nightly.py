@@ -14,7 +14,7 @@ asks for); the same pass finds the dates behind the current runs of absence.
 import gc
 import logging
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attendance_site.bulk_sql import insert_rows, update_rows
+from letters.models import Letter
 from registers import codes
 from registers.models import MarkAmendment, Pupil, SchoolDay
 from registers.school_year import csa_start, of_compulsory_school_age, school_year_start
@@ -35,14 +36,18 @@ from .services import (
     band_for,
     case_event,
     event_time,
+    next_rung,
     policy_version_current,
     rows_save,
+    rung_base,
     stage_entry_plan,
+    track_rungs,
 )
 
 log = logging.getLogger(__name__)
 
 N_TO_O_SCHOOL_DAYS = 5
+EVIDENCE_WAIT_DAYS = 7  # a review without the evidence a percentage needs waits a week
 RUN_LOOKBACK_DAYS = 70  # how far back a run of absence or of no contact is looked for
 N_TO_O_REASON = "No reason received within 5 school days"
 NIGHTLY_ROLE = "Nightly job"
@@ -326,25 +331,31 @@ def stage_fires(stage: Stage, f: Figures, *, windows: Windows) -> str | None:
 def stage_check(stage: Stage, windows: Windows):
     """``stage_fires`` for one stage and night as a function of the figures alone: the nightly
     job asks it of every stage for every pupil, so the stage's settings are read once here."""
-    key, t, year = stage_window_key(stage), stage.trigger, str(windows.starts["ytd"].year)
-    count, min_possible = stage.count, stage.min_possible
+    key, t = stage_window_key(stage), stage.trigger
+    # A stage acted on once a year is keyed by the school year; any other by the night it fired
+    # (a case closed and reopened later is a new episode).
+    year = str(windows.starts["ytd"].year) if stage.once_per_year else windows.as_of.isoformat()
+    count, min_possible = stage.count, max(stage.min_possible, 1)
     if t in (Trigger.BELOW, Trigger.BELOW_DECLINING):
         x, inclusive = float(stage.threshold), stage.threshold_inclusive
         declining = t == Trigger.BELOW_DECLINING
 
         def below(f: Figures) -> str | None:
             possible, attended = f.w.get(key, NO_MARKS)[:2]
-            if not possible or possible < min_possible:
+            if possible < min_possible:
                 return None
             hit = attended * 100 <= x * possible if inclusive else attended * 100 < x * possible
-            return year if hit and (not declining or f.declining) else None
+            if hit and declining:  # both windows compared must have the evidence too
+                hit = (f.w.get("last4", NO_MARKS)[0] >= min_possible
+                       and f.w.get("prev4", NO_MARKS)[0] >= min_possible and f.declining)
+            return year if hit else None
         return below
     if t in (Trigger.PERSISTENT, Trigger.SEVERE):
         limit = 10 if t == Trigger.PERSISTENT else 50
 
         def absent(f: Figures) -> str | None:
             possible, _, authorised, unauthorised, _ = f.w.get(key, NO_MARKS)
-            if not possible or possible < min_possible:
+            if possible < min_possible:
                 return None
             return year if (authorised + unauthorised) * 100 >= limit * possible else None
         return absent
@@ -506,6 +517,42 @@ def cases_insert(cases: list[Case]) -> None:
         c._state.adding, c._state.db = False, connection.alias
 
 
+PERCENT_BASED = (Trigger.BELOW, Trigger.BELOW_DECLINING, Trigger.PERSISTENT, Trigger.SEVERE)
+
+
+def evidence(stage: Stage, f: Figures) -> tuple[int, int] | None:
+    """(possible sessions in the window, sessions needed) when a percentage trigger lacks its
+    minimum evidence, else None."""
+    if stage.trigger not in PERCENT_BASED:
+        return None
+    possible = f.w.get(stage_window_key(stage), NO_MARKS)[0]
+    need = max(stage.min_possible, 1)
+    return (possible, need) if possible < need else None
+
+
+def stage_recovered(stage: Stage, base: Stage | None, f: Figures, checks: dict) -> bool | None:
+    """Has the pupil recovered from ``stage``? Its exit threshold if set (attendance % at or
+    above it), else its trigger (or, for a stage with no trigger, that of the stage it stands
+    on) no longer holds; for 'below X% and declining' the figure is back at X% or above. None
+    when the window has too little evidence to say (the start of a school year)."""
+    if base is None or evidence(base, f):
+        return None
+    key = stage_window_key(base)
+    if stage.exit_threshold is not None:
+        pct = f.pct(key if base.trigger in PERCENT_BASED else "ytd")
+        return pct is not None and pct >= float(stage.exit_threshold)
+    if base.trigger == Trigger.BELOW_DECLINING:
+        pct = f.pct(key)
+        x = float(base.threshold)
+        return pct is not None and (pct > x if base.threshold_inclusive else pct >= x)
+    return checks[base.pk](f) is None
+
+
+def cases_recovered_set(pks: list[int], since: date | None) -> None:
+    if pks:
+        Case.objects.filter(pk__in=pks).update(recovered_since=since)
+
+
 @dataclass
 class Engine:
     as_of: date
@@ -514,6 +561,7 @@ class Engine:
     rows: list = field(default_factory=list)
     new_cases: list = field(default_factory=list)
     changed_cases: dict = field(default_factory=dict)
+    previous_letters: dict = field(default_factory=dict)  # case pk -> (template key, night)
 
     def __post_init__(self):
         self.at = event_time(self.as_of)
@@ -525,10 +573,14 @@ class Engine:
 
     def enter(self, case: Case, stage: Stage, *, explanation: str, measure, kind: str, key: str,
               trigger_key: str, f: Figures) -> None:
+        context = self.letter_context(f)
+        if case.pk in self.previous_letters:  # a letter can name the one before it and its date
+            template, night = self.previous_letters[case.pk]
+            context.update(previous_letter=template,
+                           previous_letter_date=night.isoformat() if night else None)
         self.rows += stage_entry_plan(case=case, stage=stage, night=self.as_of, explanation=explanation,
                                       measure=measure, version=self.version, kind=kind, key=key,
-                                      trigger_key=trigger_key, letter_context=self.letter_context(f),
-                                      at=self.at)
+                                      trigger_key=trigger_key, letter_context=context, at=self.at)
         self.stats["letters_queued"] += bool(stage.letter_template)
         if case.pk:
             self.changed_cases[case.pk] = case
@@ -537,6 +589,89 @@ class Engine:
         self.rows.append((CaseEvent, dict(case=case, pupil=case.pupil_id, kind=kind, detail=detail, key=key,
                                           stage=case.stage, user_name=NIGHTLY_ROLE, night=self.as_of,
                                           at=self.at, policy_version=self.version, data=data or {})))
+
+    def review(self, case: Case, f: Figures, base: Stage | None, stages: list[Stage], checks: dict,
+               may_enforce) -> None:
+        """A review: too little evidence postpones it; improvement keeps the stage; otherwise the
+        case climbs one rung if the next stage's condition holds (no trigger: always)."""
+        stage, as_of = case.stage, self.as_of
+        key = f"review:{case.track}:{stage.key}:{case.review_due}"
+        if base is not None and (short := evidence(base, f)):
+            self.event(case, kind=CaseEvent.Kind.REVIEW, key=key, data={"improved": None},
+                       detail=f"Not enough evidence yet ({short[0]} of the {short[1]} possible sessions the "
+                              f"stage waits for): reviewed again in {EVIDENCE_WAIT_DAYS} days")
+            case.review_due = as_of + timedelta(days=EVIDENCE_WAIT_DAYS)
+            self.changed_cases[case.pk] = case
+            self.stats["reviews_postponed"] += 1
+            return
+        now, entry = stage_measure(stage, f), case.entry_measure
+        improved = (now is not None and entry is not None
+                    and (now < entry if lower_is_better(stage) else now > entry))
+        fmt = "{:.1f}%".format if not lower_is_better(stage) else "{:g}".format
+        change = f"{fmt(entry) if entry is not None else '–'} → {fmt(now) if now is not None else '–'}"
+        rung = next_rung(stage, stages)
+        target = None if improved else next(
+            (s for s in rung
+             if (s.trigger == Trigger.MANUAL or checks[s.pk](f) is not None) and may_enforce(s)), None)
+        if target is not None:
+            self.enter(case, target, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
+                       trigger_key=f"{target.key}:{case.track}:{case.review_due}",
+                       measure=stage_measure(target, f),
+                       explanation=f"no improvement by the review due {case.review_due:%-d %b %Y} ({change})")
+            self.stats["cases_advanced"] += 1
+            return
+        if improved:
+            detail = f"Improved since the stage began ({change}); next review in {stage.review_days} days"
+        elif rung:
+            detail = (f"No improvement ({change}), but the next stage's condition does not hold "
+                      f"({', '.join(s.name for s in rung)}): staying at this stage; next review in "
+                      f"{stage.review_days} days")
+        else:
+            detail = f"No improvement ({change}) and no further stage: decide the next step"
+        self.event(case, kind=CaseEvent.Kind.REVIEW, detail=detail, key=key, data={"improved": improved})
+        case.review_due = as_of + timedelta(days=stage.review_days)
+        self.changed_cases[case.pk] = case
+        self.stats["reviews"] += 1
+
+    def step_down(self, case: Case, ascending: list[Stage], checks: dict, f: Figures, may_enforce) -> None:
+        """The figure has stayed recovered for the stage's exit time: step down to the highest
+        stage below whose trigger still holds, or close; then the stage's recovery actions."""
+        stage, since = case.stage, case.recovered_since
+        days = (self.as_of - since).days
+        now = stage_measure(stage, f)
+        figure = (f"{now:.1f}%" if now is not None and not lower_is_better(stage) else
+                  f"{now:g}" if now is not None else "–")
+        why = f"recovered since {since:%-d %b %Y} ({days} days; now {figure})"
+        lower = next((s for s in reversed(ascending) if s.order < stage.order
+                      and checks[s.pk](f) is not None and may_enforce(s)), None)
+        suffix = f"{case.track}:{stage.key}:{since}"
+        if lower is not None:
+            case.stage, case.stage_since, case.owner_role = lower, self.as_of, lower.owner_role
+            case.review_due = self.as_of + timedelta(days=lower.review_days)
+            case.monitor_until, case.recovered_since = None, None
+            case.entry_measure = stage_measure(lower, f)
+            case.explanation = f"stepped down from '{stage.name}': {why}"
+            self.event(case, kind=CaseEvent.Kind.STEPPED_DOWN, key=f"down:{suffix}",
+                       detail=f"{stage.name} → {lower.name}: {why}",
+                       data={"from": stage.key, "to": lower.key})
+            self.stats["cases_stepped_down"] += 1
+        else:
+            case.status, case.closed_on = Case.Status.CLOSED, self.as_of
+            case.close_reason = f"Recovered from '{stage.name}': {why}"[:200]
+            self.event(case, kind=CaseEvent.Kind.CLOSED, key=f"close:{suffix}", detail=case.close_reason,
+                       data={"from": stage.key, "recovered": True})
+            self.stats["cases_closed_recovered"] += 1
+        self.changed_cases[case.pk] = case
+        if stage.recovery_letter:
+            trigger_key = f"recovered:{suffix}"[:120]
+            self.rows.append((Letter, dict(pupil=case.pupil_id, trigger_key=trigger_key, night=self.as_of,
+                                           case=case, template_key=stage.recovery_letter,
+                                           context=self.letter_context(f))))
+            self.event(case, kind=CaseEvent.Kind.LETTER, key=f"letter:{trigger_key}"[:120],
+                       detail=f"Letter '{stage.recovery_letter}' queued")
+            self.stats["letters_queued"] += 1
+        if stage.recovery_task:
+            self.event(case, kind=CaseEvent.Kind.TASK, key=f"task:{suffix}"[:120], detail=stage.recovery_task)
 
 
 @contextmanager
@@ -576,8 +711,9 @@ def _run(*, as_of: date, started) -> NightlyRun:
     version = policy_version_current()
     eng = Engine(as_of, version)
     eng.stats["n_to_o"] = n_to_o(as_of=as_of)
-    stages = list(Stage.objects.filter(active=True).select_related("next_stage"))
-    windows = Windows.build(as_of, stages)
+    all_stages = {s.pk: s for s in Stage.objects.all()}  # inactive ones too: live cases may be at one
+    stages = [s for s in all_stages.values() if s.active]
+    windows = Windows.build(as_of, all_stages.values())
     born = dict(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
                                      admission_date__lte=as_of).values_list("pk", "date_of_birth"))
     on_roll = set(born)
@@ -617,35 +753,102 @@ def _run(*, as_of: date, started) -> NightlyRun:
                                           if s["penalty_unauthorised"] >= PENALTY_SESSIONS
                                           and csa_since.get(pid, as_of) <= windows.starts["pn"])
 
-    # Triggers: the highest firing stage of each track (ties: the first in key order).
-    tracks = defaultdict(list)
-    for s in sorted(stages, key=lambda s: -s.order):
-        if s.trigger != Trigger.MANUAL:
-            tracks[s.track].append((s, stage_check(s, windows)))
+    # The ladders (domain.md section 5): a case opens at the lowest stage whose trigger holds
+    # (or at a direct entry), climbs one rung at a time at a review, steps down on recovery.
+    ladders = {}
+    for track in sorted({s.track for s in stages}):
+        ascending = [s for rung in track_rungs(stages, track) for s in rung if s.trigger != Trigger.MANUAL]
+        ladders[track] = (ascending, [s for s in reversed(ascending) if s.direct_entry])
+    checks = {s.pk: stage_check(s, windows) for s in all_stages.values() if s.trigger != Trigger.MANUAL}
+    bases = {pk: rung_base(s, stages + ([] if s.active else [s])) for pk, s in all_stages.items()}
+    ytd, year = windows.starts["ytd"], windows.starts["ytd"].year
     # Live cases are read as plain rows; only those the night acts on are loaded as objects.
     live = {(r[1], r[2]): r for r in Case.objects.exclude(status=Case.Status.CLOSED).values_list(
-        "pk", "pupil_id", "track", "status", "stage__order", "review_due", "monitor_until") if r[1] in figs}
-    candidates = []
+        "pk", "pupil_id", "track", "status", "stage_id", "review_due", "monitor_until", "recovered_since",
+        "stage_since") if r[1] in figs}
+    # A track closed tonight is not reopened by a rerun of the night; one a person closed this
+    # school year reopens only above the stage they closed it at (their decision stands).
+    closed_tonight, closed_floor = set(), {}
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.pupil_id, c.track, s."order", c.closed_on,
+                   EXISTS (SELECT 1 FROM escalation_caseevent e WHERE e.case_id = c.id AND e.kind = 'closed'
+                           AND e.night IS NOT NULL)
+            FROM escalation_case c JOIN escalation_stage s ON s.id = c.stage_id
+            WHERE c.status = 'closed' AND c.closed_on >= %s""", [ytd])
+        for pid, track, order, closed_on, by_job in cur.fetchall():
+            if closed_on >= as_of:
+                closed_tonight.add((pid, track))
+            elif not by_job:
+                closed_floor[(pid, track)] = max(order, closed_floor.get((pid, track), 0))
+    candidates = []  # (pupil, figures, track, live case pk or None, [(stage, trigger key)] preferred first)
     for pid, f in figs.items():
-        for track, track_stages in tracks.items():
-            top, period = next(((s, p) for s, check in track_stages
-                                if (p := check(f)) is not None and may_enforce(pid, s, f)), (None, None))
-            if top is None:
-                continue
-            row = live.get((pid, track))  # (pk, pupil, track, status, stage order, review due, monitor until)
-            if row is not None and not (row[3] == Case.Status.OPEN and row[4] < top.order):
-                continue
-            # key == evaluate(top, ...).key: a trigger acted on once is not acted on again
-            candidates.append((pid, f, track, top, row[0] if row else None, f"{top.key}:{period}"))
-    seen = keys_seen([(c[0], c[5]) for c in candidates])
-    moves = [c[:5] for c in candidates if (c[0], c[5]) not in seen]
+        for track, (ascending, direct) in ladders.items():
+            row = live.get((pid, track))
+            if row is None:
+                if (pid, track) in closed_tonight:
+                    continue
+                floor = closed_floor.get((pid, track), 0)
+                # Direct entries first (the highest), then the ladder from the bottom: up to the
+                # first stage not limited to once a year, which is the choice if nothing before it is.
+                prefs = [(s, f"{s.key}:{p}") for s in direct if s.order > floor
+                         and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
+                for s in ascending:
+                    if s.order > floor and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f):
+                        prefs.append((s, f"{s.key}:{p}"))
+                        if not s.once_per_year:
+                            break
+                if prefs:
+                    candidates.append((pid, f, track, None, prefs))
+            elif direct and row[3] == Case.Status.OPEN and not row[6]:
+                order = all_stages[row[4]].order
+                fired = [(s, f"{s.key}:{p}") for s in direct if s.order > order
+                         and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
+                if fired:
+                    candidates.append((pid, f, track, row[0], fired))
+    # Open cases from an earlier school year carry over to a review (once).
+    pupil_of = {r[0]: r[1] for r in live.values()}
+    carry = {r[0]: f"carry:{r[2]}:{year}" for r in live.values()
+             if r[3] == Case.Status.OPEN and not r[6] and r[8] < ytd}
+    seen = keys_seen([(c[0], key) for c in candidates for _, key in c[4]]
+                     + [(pupil_of[pk], key) for pk, key in carry.items()])
+    moves = []
+    for pid, f, track, pk, prefs in candidates:
+        # A stage acted on once this year (once_per_year) is passed over, the next one taken.
+        choice = next(((s, key) for s, key in prefs if (pid, key) not in seen), None)
+        if choice:
+            moves.append((pid, f, track, pk, *choice))
     touched = {(pid, track) for pid, _, track, *_ in moves}
-    waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
-               and (r[6] or (r[5] is not None and r[5] <= as_of))]  # monitored, or due for review
-    cases = Case.objects.select_related("stage", "stage__next_stage").in_bulk(
-        [pk for *_, pk in moves if pk] + waiting)
 
-    for pid, f, track, top, pk in moves:
+    # Recovery: the first night of a run of recovered figures is kept on the case.
+    recovered_from, recovered_clear, due_down = [], [], []
+    for key, r in live.items():
+        if key in touched or r[3] != Case.Status.OPEN or r[6]:
+            continue
+        stage = all_stages[r[4]]
+        rec = stage_recovered(stage, bases[stage.pk], figs[r[1]], checks)
+        since = r[7]
+        if rec and since is None:
+            recovered_from.append(r[0])
+            since = as_of
+        elif rec is False and since is not None:
+            recovered_clear.append(r[0])
+            since = None
+        if rec and (as_of - since).days >= stage.exit_after_days:
+            due_down.append(r[0])
+    cases_recovered_set(recovered_from, as_of)
+    cases_recovered_set(recovered_clear, None)
+    carry = {pk: key for pk, key in carry.items() if (pupil_of[pk], key) not in seen}
+    waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
+               and (r[6] or (r[5] is not None and r[5] <= as_of) or r[0] in carry or r[0] in due_down)]
+    cases = Case.objects.select_related("stage").in_bulk([m[3] for m in moves if m[3]] + waiting)
+    eng.previous_letters = {case_id: (template, night) for case_id, template, night in Letter.objects.filter(
+        case_id__in=list(cases), night__lt=as_of).order_by("case_id", "night", "pk").values_list(
+        "case_id", "template_key", "night")}
+
+    for pid, f, track, pk, stage, key in moves:
+        fired = evaluate(stage, f, windows=windows)
+        explanation = fired.explanation
         if pk is None:
             case = Case(pupil_id=pid, track=track, opened_on=as_of)
             eng.new_cases.append(case)
@@ -656,11 +859,12 @@ def _run(*, as_of: date, started) -> NightlyRun:
             eng.stats["cases_advanced"] += 1
         else:
             continue
-        fired = evaluate(top, f, windows=windows)
-        eng.enter(case, top, explanation=fired.explanation, measure=fired.measure, kind=kind,
-                  key=fired.key, trigger_key=fired.key, f=f)
+        if stage.direct_entry and (pk is not None or stage is not ladders[track][0][0]):
+            explanation += f" (direct entry: {stage.direct_entry_reason})"
+        eng.enter(case, stage, explanation=explanation, measure=fired.measure, kind=kind, key=key,
+                  trigger_key=key, f=f)
 
-    # Reviews and monitoring periods of the cases not moved tonight.
+    # Step-downs, carry-overs, reviews and monitoring periods of the cases not moved tonight.
     waiting = [cases[pk] for pk in waiting if pk in cases]
     monitored = [c for c in waiting if c.monitor_until]
     absences = unauthorised_dates(cases=monitored, as_of=as_of)
@@ -669,11 +873,12 @@ def _run(*, as_of: date, started) -> NightlyRun:
         if case.monitor_until:
             dates = absences.get(case.pk)
             key = f"monitor:{case.track}:{stage.key}:{case.stage_since}"
-            if dates and stage.next_stage and may_enforce(case.pupil_id, stage.next_stage, f):
+            target = next((s for s in next_rung(stage, stages) if may_enforce(case.pupil_id, s, f)), None)
+            if dates and target:
                 listed = ", ".join(f"{d:%-d %b}" for d in dates)
-                eng.enter(case, stage.next_stage, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
-                          trigger_key=f"{stage.next_stage.key}:{case.track}:{case.stage_since}",
-                          measure=stage_measure(stage.next_stage, f),
+                eng.enter(case, target, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
+                          trigger_key=f"{target.key}:{case.track}:{case.stage_since}",
+                          measure=stage_measure(target, f),
                           explanation=f"unauthorised absence during the monitoring period ({listed})")
                 eng.stats["cases_advanced"] += 1
             elif not dates and as_of >= case.monitor_until:
@@ -684,33 +889,26 @@ def _run(*, as_of: date, started) -> NightlyRun:
                 eng.changed_cases[case.pk] = case
                 eng.stats["monitoring_completed"] += 1
             continue
+        if case.pk in due_down:
+            eng.step_down(case, ladders[case.track][0], checks, f, lambda s, c=case, f=f: may_enforce(
+                c.pupil_id, s, f))
+            continue
+        if case.pk in carry:
+            eng.event(case, kind=CaseEvent.Kind.REVIEW, key=carry[case.pk],
+                      detail=f"Carried over into the school year {year}/{str(year + 1)[2:]}: reviewed "
+                             "once this year's marks give enough evidence")
+            case.review_due = as_of
+            eng.changed_cases[case.pk] = case
+            eng.stats["cases_carried_over"] += 1
         if case.review_due is None or case.review_due > as_of:
             continue
-        now, entry = stage_measure(stage, f), case.entry_measure
-        improved = (now is not None and entry is not None
-                    and (now < entry if lower_is_better(stage) else now > entry))
-        fmt = "{:.1f}%".format if not lower_is_better(stage) else "{:g}".format
-        change = f"{fmt(entry) if entry is not None else '–'} → {fmt(now) if now is not None else '–'}"
-        key = f"review:{case.track}:{stage.key}:{case.review_due}"
-        if not improved and stage.next_stage and may_enforce(case.pupil_id, stage.next_stage, f):
-            eng.enter(case, stage.next_stage, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
-                      trigger_key=f"{stage.next_stage.key}:{case.track}:{case.review_due}",
-                      measure=stage_measure(stage.next_stage, f),
-                      explanation=f"no improvement by the review due {case.review_due:%-d %b %Y} ({change})")
-            eng.stats["cases_advanced"] += 1
-        else:
-            detail = (f"Improved since the stage began ({change}); next review in {stage.review_days} days"
-                      if improved else
-                      f"No improvement ({change}) and no further stage: decide the next step")
-            eng.event(case, kind=CaseEvent.Kind.REVIEW, detail=detail, key=key, data={"improved": improved})
-            case.review_due = as_of + timedelta(days=stage.review_days)
-            eng.changed_cases[case.pk] = case
-            eng.stats["reviews"] += 1
+        eng.review(case, f, bases[stage.pk], stages, checks, lambda s, c=case, f=f: may_enforce(
+            c.pupil_id, s, f))
 
     cases_insert(eng.new_cases)
     update_rows(list(eng.changed_cases.values()), [
         "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation", "entry_measure",
-        "policy_version", "status", "closed_on", "close_reason"])
+        "policy_version", "status", "closed_on", "close_reason", "recovered_since"])
     rows_save(eng.rows)
     summary = {k: v for k, v in sorted(eng.stats.items()) if v}
     summary["policy_version"] = version.number

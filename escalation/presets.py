@@ -11,6 +11,7 @@ from django.db import transaction
 
 from tenants.presets import PRESETS, band
 
+from .models import DEFAULT_MIN_POSSIBLE
 from .services import band_set_create, policy_version_record, stages_replace
 
 AO, HEAD, TEACHER = "attendance_officer", "head", "teacher"
@@ -25,10 +26,11 @@ def stage(
     track="attendance",
     threshold=None,
     inclusive=False,
+    band="",
     count=None,
     window="ytd",
     window_n=None,
-    min_possible=0,
+    min_possible=DEFAULT_MIN_POSSIBLE,
     letter="",
     meeting="",
     task="",
@@ -39,6 +41,12 @@ def stage(
     next_stage=None,
     description="",
     enforcement=None,
+    direct_entry_reason="",
+    once_per_year=False,
+    exit_threshold=None,
+    exit_after_days=28,
+    recovery_letter="",
+    recovery_task="",
 ):
     return {
         "key": key,
@@ -48,6 +56,7 @@ def stage(
         "trigger": trigger,
         "threshold": None if threshold is None else D(str(threshold)),
         "threshold_inclusive": inclusive,
+        "band": band,
         "count": count,
         "window": window,
         "window_n": window_n,
@@ -63,6 +72,13 @@ def stage(
         "description": description,
         # Every penalty-track stage is enforcement; other tracks say so stage by stage.
         "enforcement": track == "penalty" if enforcement is None else enforcement,
+        "direct_entry": bool(direct_entry_reason),
+        "direct_entry_reason": direct_entry_reason,
+        "once_per_year": once_per_year,
+        "exit_threshold": None if exit_threshold is None else D(str(exit_threshold)),
+        "exit_after_days": exit_after_days,
+        "recovery_letter": recovery_letter,
+        "recovery_task": recovery_task,
     }
 
 
@@ -101,7 +117,11 @@ def common(prefix, *, penalty=True):
     return out
 
 
-MIN = 20  # percentage triggers wait for two school weeks of sessions
+MIN = DEFAULT_MIN_POSSIBLE  # percentage triggers wait for four school weeks of sessions
+# The two 4-week windows 'declining' compares, and Cheetwood's last-4-weeks lists, hold at most
+# 40 sessions; 36 lets a week with an INSET day or a bank holiday still count.
+MIN_4_WEEKS = 36
+BEECROFT_POSITIVE_CALL = "Motivating and positive call to parents: attendance has improved"
 
 STAGES = {
     "lap": [
@@ -111,6 +131,7 @@ STAGES = {
             1,
             "below",
             threshold=96,
+            band="Letter 1",
             min_possible=MIN,
             letter="lap_letter_1",
             owner=TEACHER,
@@ -125,13 +146,15 @@ STAGES = {
             2,
             "below",
             threshold=90,
+            band="Letter 2 (PA)",
+            inclusive=True,  # persistent absence is absence >= 10%: exactly 90.0% is PA
             min_possible=MIN,
             letter="lap_letter_2",
             meeting="attendance_support",
             review=28,
             next_stage="lap-letter-3",
             task="Lead professional; agree an Attendance Targeted Support Plan",
-            description="Pupil's attendance slips below 90%: persistently absent.",
+            description="Pupil's attendance slips below 90%: persistently absent (90.0% included).",
         ),
         stage(
             "lap-letter-3",
@@ -153,12 +176,13 @@ STAGES = {
             "below_declining",
             enforcement=True,
             threshold=90,
-            min_possible=MIN,
+            inclusive=True,
+            min_possible=MIN_4_WEEKS,
             letter="lap_letter_3",
             meeting="attendance_contract",
             review=35,
             referral="Ask the LA attendance team to attend the Attendance Contract meeting",
-            description="Attendance below 90% and declining.",
+            description="Attendance at or below 90% (PA) and declining over the last 4 school weeks.",
         ),
         *common("lap"),
     ],
@@ -169,11 +193,13 @@ STAGES = {
             1,
             "below",
             threshold=96,
+            band="Yellow",
             min_possible=MIN,
             owner=TEACHER,
             next_stage="bee-amber",
             task="Class teacher monitors; phone call from the attendance officer",
             description="Pupils having too many days off.",
+            recovery_task=BEECROFT_POSITIVE_CALL,
         ),
         stage(
             "bee-amber",
@@ -181,12 +207,14 @@ STAGES = {
             2,
             "below",
             threshold=91,
+            band="Amber",
             inclusive=True,
             min_possible=MIN,
             meeting="sap",
             task="Home visit",
             next_stage="bee-red",
             description="91% or below: a serious concern.",
+            recovery_task=BEECROFT_POSITIVE_CALL,
         ),
         stage(
             "bee-red",
@@ -194,6 +222,7 @@ STAGES = {
             3,
             "below",
             threshold=90,
+            band="Red",
             inclusive=True,
             min_possible=MIN,
             meeting="sap",
@@ -202,6 +231,7 @@ STAGES = {
             next_stage="bee-ews",
             task="SAP meeting with the head, deputy and attendance officer; parent contract",
             description="90% or below: persistently absent.",
+            recovery_task=BEECROFT_POSITIVE_CALL,
         ),
         stage(
             "bee-ews",
@@ -216,17 +246,20 @@ STAGES = {
         *common("bee"),
     ],
     "cheetwood": [
+        # Appendix 1 as one ladder: Amber-Green's conversation, letter and meeting come before
+        # Red-Amber's, and Red-Amber's before Red's ("Ensure that the pupil has already spoken to a
+        # member of staff at the stages preceding RED intervention").
         stage(
             "chw-ag",
             "Amber-Green: conversation and target",
             1,
             "below",
             threshold=97,
+            band="Amber-Green",
             window="last_4_weeks",
-            min_possible=10,
-            next_stage="chw-ag-letter",
+            min_possible=MIN_4_WEEKS,
             task="Class teacher and attendance officer speak to the pupil; target in sessions; review date",
-            description="Appendix 1, Amber-Green.",
+            description="Appendix 1, Amber-Green: attendance below 97%.",
         ),
         stage(
             "chw-ag-letter",
@@ -234,8 +267,8 @@ STAGES = {
             2,
             "manual",
             letter="cheetwood_concern",
-            next_stage="chw-ag-meeting",
-            description="Unauthorised absence or no improvement after review.",
+            description="Where unauthorised absence has occurred or attendance has not improved following "
+            "the review with the parent.",
         ),
         stage(
             "chw-ag-meeting",
@@ -243,7 +276,6 @@ STAGES = {
             3,
             "manual",
             meeting="parent",
-            next_stage="chw-pn-monitoring",
             description="Outcomes: resolved, parenting contract, or 15-day penalty monitoring.",
         ),
         stage(
@@ -252,61 +284,66 @@ STAGES = {
             4,
             "below",
             threshold=93,
+            band="Red-Amber",
             inclusive=True,
             window="last_4_weeks",
-            min_possible=10,
-            next_stage="chw-ra-meeting",
+            min_possible=MIN_4_WEEKS,
             task="Speak to parents; Pastoral Support Plan; target in sessions; review date",
+            description="Appendix 1, Red-Amber: 93% or below.",
+        ),
+        stage(
+            "chw-ra-letter",
+            "Red-Amber: letter of concern",
+            5,
+            "manual",
             letter="cheetwood_concern",
-            description="Appendix 1, Red-Amber.",
+            description="Where unauthorised absence has occurred or attendance has not improved following "
+            "the review with the pupil.",
         ),
         stage(
             "chw-ra-meeting",
             "Red-Amber: meeting with parents",
-            5,
+            6,
             "manual",
             meeting="parent",
-            next_stage="chw-panel",
-            description="If no improvement after the review.",
+            description="If improvement has not occurred following this intervention.",
         ),
         stage(
             "chw-red",
             "Red: persistent absence group lead",
-            6,
+            7,
             "below",
             threshold=90,
+            band="Red",
             window="last_4_weeks",
-            min_possible=10,
-            next_stage="chw-panel",
+            min_possible=MIN_4_WEEKS,
             review=7,
             task="Weekly contact with pupil and parents; target; key contact for agencies",
-            description="Below 90%: persistently absent.",
+            description="Below 90% (as written: 90.0% is Red-Amber).",
         ),
         stage(
             "chw-panel",
             "Attendance Panel",
-            7,
+            8,
             "manual",
             meeting="panel",
             owner=HEAD,
             review=28,
-            next_stage="chw-pn-monitoring",
             task="Early help assessment; at least two home visits before any LA referral",
         ),
         stage(
             "chw-pn-monitoring",
             "Penalty notice: 15 school days monitoring",
-            8,
+            9,
             "manual",
             enforcement=True,
             monitor=15,
-            next_stage="chw-la-referral",
             letter="cheetwood_pn_monitoring",
         ),
         stage(
             "chw-la-referral",
             "Referral to the LA for legal action",
-            9,
+            10,
             "manual",
             enforcement=True,
             owner=HEAD,
@@ -321,6 +358,7 @@ STAGES = {
             1,
             "below",
             threshold=95,
+            band="Concern letter",
             min_possible=MIN,
             letter="stlukes_below_95",
             review=42,
@@ -333,6 +371,7 @@ STAGES = {
             2,
             "below",
             threshold=90,
+            band="Monitoring",
             min_possible=MIN,
             letter="stlukes_below_90",
             review=42,
@@ -346,6 +385,7 @@ STAGES = {
             3,
             "below",
             threshold=85,
+            band="LA informed",
             min_possible=MIN,
             meeting="formal",
             referral="Inform the Local Authority",
@@ -420,6 +460,7 @@ STAGES = {
             1,
             "below",
             threshold=96,
+            band="Concern",
             min_possible=MIN,
             review=28,
             task="Attendance monitoring meeting (teacher, pastoral staff, SENCO)",
@@ -451,14 +492,15 @@ STAGES = {
 }
 
 ALTERNATIVE_BANDS = {
-    # Cheetwood's appendix uses 94 and 91 as its edges: the school can choose this set.
+    # Cheetwood's appendix uses 94 as the Amber-Green edge and "RED pupils with attendance below
+    # 90%": the school can choose this set.
     "cheetwood": (
-        "Cheetwood appendix 1 bands (94/91 edges)",
+        "Cheetwood appendix 1 bands (94/90 edges)",
         [
             band("Green", "#2e7d32", 97, True, None, True, "97–100%"),
             band("Amber-Green", "#7cb342", 94, True, 97, False, "94–96.9%"),
-            band("Red-Amber", "#e65100", 91, True, 94, False, "91–93.9%"),
-            band("Red", "#c62828", None, True, 91, False, "below 91%"),
+            band("Red-Amber", "#e65100", 90, True, 94, False, "90–93.9% (appendix: 91–93%)"),
+            band("Red", "#c62828", None, True, 90, False, "below 90%"),
         ],
     ),
 }

@@ -225,3 +225,83 @@ def stage_counts(*, status: str) -> list[dict]:
         .annotate(n=Count("id"))
         .order_by("stage__track", "stage__order", "stage__name")
     )
+
+
+# --- the cases export (interfaces.md: export_cases) ---------------------------------------------
+
+CASE_EXPORT_FIELDS = ["upn", "track", "stage_key", "stage_name", "status", "opened_on", "closed_on",
+                      "close_reason", "history", "letters"]
+EXPORT_EVENTS = {"opened": "opened", "advanced": "advanced", "stepped_down": "stepped_down", "hold": "held",
+                 "closed": "closed", "letter": "letter_queued"}
+STAGE_EVENTS = ("opened", "advanced", "stepped_down")
+
+
+def _day(value) -> date | None:
+    from django.utils import timezone
+
+    if value is None:
+        return None
+    return timezone.localtime(value).date() if hasattr(value, "tzinfo") else value
+
+
+def cases_export(*, as_of: date) -> list[dict]:
+    """Every case open at any time up to ``as_of``, as it stood on ``as_of``: its stage and status
+    then, its chronology (events, letters sent, meetings held) and its letters, in a fixed number
+    of queries. A person's event has no night; its day is when it was recorded."""
+    from letters.models import Letter
+
+    from .models import CaseEvent, Meeting, Stage
+
+    cases = list(Case.objects.filter(opened_on__lte=as_of).select_related("pupil", "stage")
+                 .order_by("opened_on", "pk"))
+    ids = [c.pk for c in cases]
+    stages = {s.pk: s for s in Stage.objects.all()}
+    history: dict[int, list] = {pk: [] for pk in ids}
+    stage_then: dict[int, int] = {}
+    held_then: dict[int, bool] = {}
+    for e in CaseEvent.objects.filter(case_id__in=ids).order_by("at", "pk"):
+        day = e.night or _day(e.at)
+        if day > as_of:
+            continue
+        if e.kind in STAGE_EVENTS and e.stage_id:
+            stage_then[e.case_id] = e.stage_id
+        if e.kind in ("hold", "resumed"):
+            held_then[e.case_id] = e.kind == "hold"
+        if e.kind in EXPORT_EVENTS:
+            history[e.case_id].append((day, 0, e.pk, EXPORT_EVENTS[e.kind], e.stage_id))
+    letters: dict[int, list] = {pk: [] for pk in ids}
+    for letter in Letter.objects.filter(case_id__in=ids).order_by("pk"):
+        queued = letter.night or _day(letter.created)
+        if queued > as_of:
+            continue
+        sent = min((d for d in (_day(getattr(letter, "sent_at", None)), _day(letter.emailed_at),
+                                _day(letter.printed_at)) if d is not None), default=None)
+        if sent is not None and sent > as_of:
+            sent = None
+        # A letter sent after ``as_of`` was still waiting then.
+        went = letter.status in (Letter.Status.EMAILED, Letter.Status.PRINTED)
+        status = Letter.Status.RENDERED if went and not sent else letter.status
+        letters[letter.case_id].append({"template_key": letter.template_key, "queued_on": queued.isoformat(),
+                                        "sent_on": sent.isoformat() if sent else None, "status": status})
+        if sent:
+            history[letter.case_id].append((sent, 1, letter.pk, "letter_sent", None))
+    for m in Meeting.objects.filter(case_id__in=ids, status=Meeting.Status.HELD, starts_at__isnull=False):
+        day = _day(m.starts_at)
+        if day <= as_of:
+            history[m.case_id].append((day, 1, m.pk, "meeting_held", m.stage_id))
+    out = []
+    for c in cases:
+        closed = c.closed_on if c.closed_on and c.closed_on <= as_of else None
+        stage = stages.get(stage_then.get(c.pk), c.stage)
+        status = "closed" if closed else "hold" if held_then.get(c.pk) else "open"
+        out.append({
+            "upn": c.pupil.upn, "track": c.track, "stage_key": stage.key, "stage_name": stage.name,
+            "status": status, "opened_on": c.opened_on.isoformat(),
+            "closed_on": closed.isoformat() if closed else None,
+            "close_reason": c.close_reason if closed else "",
+            "history": [{"date": d.isoformat(), "event": ev,
+                         "stage_key": stages[sid].key if sid in stages else None}
+                        for d, _, _, ev, sid in sorted(history[c.pk], key=lambda h: h[:3])],
+            "letters": letters[c.pk],
+        })
+    return out

@@ -87,6 +87,7 @@ def band_set_create(*, name: str, bands: list[BandSpec], activate: bool = True, 
     band_set = BandSet.objects.create(name=name, active=activate)
     Band.objects.bulk_create(Band(band_set=band_set, **vars(b)) for b in bands)
     if activate:
+        stages_follow_bands()
         policy_version_record(user=user, note=f"Band set '{name}' created and made active")
     return band_set
 
@@ -96,8 +97,30 @@ def band_set_activate(*, band_set: BandSet, user=None) -> BandSet:
     BandSet.objects.filter(active=True).exclude(pk=band_set.pk).update(active=False)
     band_set.active = True
     band_set.save(update_fields=["active"])
-    policy_version_record(user=user, note=f"Band set '{band_set.name}' made active")
+    moved = stages_follow_bands()
+    note = f"Band set '{band_set.name}' made active"
+    if moved:
+        note += "; thresholds moved: " + ", ".join(f"{s.key} {'≤' if s.threshold_inclusive else '<'} "
+                                                  f"{float(s.threshold):g}%" for s in moved)
+    policy_version_record(user=user, note=note)
     return band_set
+
+
+def stages_follow_bands() -> list[Stage]:
+    """One definition per edge (domain.md 5): a stage that follows a band takes that band's upper
+    edge of the active set as its threshold, inclusive or not as the band is. Returns the stages
+    whose threshold moved. A band the active set does not have leaves the threshold as it was."""
+    bands = {b.name: b for b in active_bands()}
+    moved = []
+    for s in Stage.objects.filter(active=True).exclude(band="").order_by("track", "order", "key"):
+        b = bands.get(s.band)
+        if b is None or b.upper is None or s.trigger not in PERCENT_TRIGGERS:
+            continue
+        if (s.threshold, s.threshold_inclusive) != (b.upper, b.upper_inclusive):
+            s.threshold, s.threshold_inclusive = b.upper, b.upper_inclusive
+            s.save(update_fields=["threshold", "threshold_inclusive"])
+            moved.append(s)
+    return moved
 
 
 def active_bands() -> list[Band]:
@@ -114,9 +137,14 @@ def band_for(pct: float | None, bands: list[Band]) -> Band | None:
 
 PERCENT_TRIGGERS = {Trigger.BELOW, Trigger.BELOW_DECLINING}
 COUNT_TRIGGERS = {Trigger.UNAUTHORISED, Trigger.CONTINUOUS, Trigger.U_COUNT, Trigger.NO_CONTACT}
-STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "count",
-                "window", "window_n", "min_possible", "letter_template", "meeting_type", "task", "referral",
-                "owner_role", "review_days", "monitor_school_days", "description", "enforcement", "active"]
+STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "band",
+                "count", "window", "window_n", "min_possible", "letter_template", "meeting_type", "task",
+                "referral", "owner_role", "review_days", "monitor_school_days", "description", "enforcement",
+                "direct_entry", "direct_entry_reason", "once_per_year", "exit_threshold", "exit_after_days",
+                "recovery_letter", "recovery_task", "active"]
+
+
+WINDOW_CAPACITY = {Window.LAST_4_WEEKS: 40}  # most possible sessions a window can hold
 
 
 def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
@@ -124,6 +152,8 @@ def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
     p, name = [], f"Stage '{stage.name or stage.key}'"
     if stage.trigger not in Trigger.values:
         p.append(f"{name}: unknown trigger '{stage.trigger}'.")
+    if stage.band and stage.trigger not in PERCENT_TRIGGERS:
+        p.append(f"{name}: only an 'attendance below X%' trigger can follow a band.")
     if stage.trigger in PERCENT_TRIGGERS:
         if stage.threshold is None or not 0 < stage.threshold <= 100:
             p.append(f"{name}: 'attendance below X%' needs X between 0 and 100.")
@@ -139,12 +169,34 @@ def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
             p.append(f"{name}: the window '{Window(stage.window).label}' needs N between 1 and 60.")
     elif stage.window not in Window.values:
         p.append(f"{name}: unknown measurement window '{stage.window}'.")
+    if stage.trigger in PERCENT_TRIGGERS | {Trigger.PERSISTENT, Trigger.SEVERE}:
+        capacity = (10 * stage.window_n if stage.window == Window.ROLLING_WEEKS and stage.window_n
+                    else WINDOW_CAPACITY.get(stage.window))
+        if capacity is not None and stage.min_possible > capacity:
+            p.append(f"{name}: the window '{Window(stage.window).label}' holds at most {capacity} sessions, "
+                     f"fewer than the {stage.min_possible} possible sessions the trigger waits for: it "
+                     "could never fire.")
+        if stage.trigger == Trigger.BELOW_DECLINING and stage.min_possible > 40:
+            p.append(f"{name}: 'declining' compares two windows of 4 school weeks (at most 40 sessions "
+                     f"each), fewer than the {stage.min_possible} possible sessions it waits for.")
     if not (stage.letter_template or stage.meeting_type or stage.task or stage.referral
             or stage.monitor_school_days):
         p.append(f"{name}: choose at least one action (letter, meeting, task, referral or monitoring).")
     if stage.review_days < 1 or stage.review_days > 366:
         p.append(f"{name}: the review interval must be 1–366 days.")
-    if stage.monitor_school_days and not stage.next_stage_id:
+    if stage.direct_entry:
+        if stage.trigger == Trigger.MANUAL:
+            p.append(f"{name}: a direct entry needs a trigger that says when to enter it.")
+        if not stage.direct_entry_reason.strip():
+            p.append(f"{name}: say why this stage may be entered directly (e.g. severe absence, "
+                     "safeguarding).")
+    if stage.exit_threshold is not None and not 0 < stage.exit_threshold <= 100:
+        p.append(f"{name}: the exit threshold is an attendance % between 0 and 100.")
+    if not 1 <= stage.exit_after_days <= 366:
+        p.append(f"{name}: the figure must stay recovered for 1–366 days before the case steps down.")
+    same_track = [s for s in stages if s.track == stage.track and s.active and s.pk != stage.pk]
+    above = [s for s in same_track if s.order > stage.order]
+    if stage.monitor_school_days and not (stage.next_stage_id or above):
         p.append(f"{name}: a monitoring period needs a next stage to move to if absence continues.")
     by_pk = {s.pk: s for s in stages}
     if stage.next_stage_id:
@@ -158,10 +210,72 @@ def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
         elif nxt.order <= stage.order:
             p.append(f"{name}: the next stage '{nxt.name}' must come later in the ladder "
                      f"(order {nxt.order} is not after {stage.order}).")
-    if stage.trigger == Trigger.MANUAL and not any(
-            s.next_stage_id == stage.pk for s in stages if s.pk != stage.pk):
-        p.append(f"{name}: a stage with no trigger must be the next stage of another stage.")
+        elif (skipped := sorted({s.order for s in above if s.order < nxt.order})):
+            p.append(f"{name}: the next stage '{nxt.name}' (order {nxt.order}) skips the stages at order "
+                     f"{', '.join(map(str, skipped))}: a case climbs one stage at a time.")
+    if (stage.trigger == Trigger.MANUAL and stage.active
+            and not any(s.order < stage.order for s in same_track)):
+        p.append(f"{name}: a stage with no trigger is reached only from the stage below it, and nothing on "
+                 f"the track '{stage.track}' comes below it.")
     return p
+
+
+def ladder_problems(stages: list[Stage]) -> list[str]:
+    """Problems with whole ladders: ones that open at the wrong end or cannot be climbed."""
+    p = []
+    active = [s for s in stages if s.active and s.trigger in Trigger.values]
+    for track in sorted({s.track for s in active}):
+        ladder = sorted((s for s in active if s.track == track), key=lambda s: (s.order, s.key))
+        for lo in ladder:
+            for hi in ladder:
+                if hi.order <= lo.order:
+                    continue
+                if lo.enforcement and not hi.enforcement:
+                    p.append(f"Track '{track}': '{lo.name}' is enforcement but comes before the support "
+                             f"stage '{hi.name}': support comes first.")
+                if hi.trigger != lo.trigger or hi.window != lo.window or hi.window_n != lo.window_n:
+                    continue
+                if lo.trigger in PERCENT_TRIGGERS and lo.threshold is not None and hi.threshold is not None:
+                    easier = (hi.threshold, hi.threshold_inclusive) > (lo.threshold, lo.threshold_inclusive)
+                    what = f"below {float(hi.threshold):g}% against {float(lo.threshold):g}%"
+                elif lo.trigger in COUNT_TRIGGERS and lo.count and hi.count:
+                    easier, what = hi.count < lo.count, f"{hi.count} against {lo.count}"
+                else:
+                    continue
+                if easier:
+                    p.append(f"Track '{track}': '{hi.name}' (order {hi.order}) is easier to reach than "
+                             f"'{lo.name}' below it (order {lo.order}; {what}): cases would open above the "
+                             "stage meant to come first. Swap their order or thresholds.")
+    return p
+
+
+def track_rungs(stages: list[Stage], track: str) -> list[list[Stage]]:
+    """The track's active stages grouped by ``order``, lowest rung first."""
+    rungs: dict[int, list[Stage]] = {}
+    for s in sorted((s for s in stages if s.track == track and s.active), key=lambda s: (s.order, s.key)):
+        rungs.setdefault(s.order, []).append(s)
+    return [rungs[o] for o in sorted(rungs)]
+
+
+def next_rung(stage: Stage, stages: list[Stage]) -> list[Stage]:
+    """The stages a case at ``stage`` may climb to: its ``next_stage`` and that stage's rung
+    (LAP's Letter 3 has two triggers), else the lowest rung above it."""
+    above = [r for r in track_rungs(stages, stage.track) if r[0].order > stage.order]
+    if stage.next_stage_id:
+        for rung in above:
+            if any(s.pk == stage.next_stage_id for s in rung):
+                return sorted(rung, key=lambda s: s.pk != stage.next_stage_id)
+    return above[0] if above else []
+
+
+def rung_base(stage: Stage, stages: list[Stage]) -> Stage | None:
+    """The stage whose trigger measures ``stage``: itself, or for a stage with no trigger the
+    nearest triggered stage below it on its track (Cheetwood's letter and meeting stages)."""
+    if stage.trigger != Trigger.MANUAL:
+        return stage
+    below = [s for s in stages if s.track == stage.track and s.order < stage.order
+             and s.trigger != Trigger.MANUAL]
+    return max(below, key=lambda s: (s.order, s.key), default=None)
 
 
 def stages_validate(stages: list[Stage]) -> None:
@@ -171,6 +285,7 @@ def stages_validate(stages: list[Stage]) -> None:
         problems.append(f"Two stages share the key '{k}'.")
     for s in stages:
         problems += stage_problems(s, stages=stages)
+    problems += ladder_problems(stages)
     if problems:
         raise ValidationError(problems)
 
@@ -227,6 +342,7 @@ def stages_replace(*, specs: list[dict], user=None, note: str = "") -> list[Stag
             s = created[spec["key"]]
             s.next_stage = created[spec["next_stage"]]
             s.save(update_fields=["next_stage"])
+    stages_follow_bands()
     stages_validate(list(Stage.objects.filter(active=True)))
     policy_version_record(user=user, note=note or "Stages replaced")
     return list(created.values())
@@ -235,7 +351,17 @@ def stages_replace(*, specs: list[dict], user=None, note: str = "") -> list[Stag
 @transaction.atomic
 def stage_save(*, stage: Stage, user=None) -> Stage:
     """Create or edit one stage; validated against all the others, then versioned."""
+    followed = next((b for b in active_bands() if b.name == stage.band), None) if stage.band else None
+    if followed is not None and followed.upper is not None and stage.threshold is not None:
+        edge = (followed.upper, followed.upper_inclusive)
+        if (Decimal(stage.threshold), stage.threshold_inclusive) != edge:
+            raise ValidationError(
+                f"Stage '{stage.name}' follows the band '{followed.name}' (its edge is "
+                f"{'at or below' if edge[1] else 'below'} {float(edge[0]):g}%): change the band, or clear "
+                "'band' to set a threshold of its own.")
     stage.save()
+    if stage.band and stage in stages_follow_bands():
+        stage.refresh_from_db()
     stages_validate(list(Stage.objects.filter(active=True)))
     if not stage.active and (problems := stage_problems(stage, stages=list(Stage.objects.all()))):
         raise ValidationError(problems)
@@ -327,6 +453,7 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
     case.monitor_until = (_add_school_days(night, stage.monitor_school_days)
                           if stage.monitor_school_days else None)
     case.explanation, case.entry_measure, case.policy_version = explanation, measure, version
+    case.recovered_since = None
     auto = user is None
     at = at or (event_time(night) if auto else timezone.now())
     common = dict(case=case, pupil=case.pupil_id, stage=stage, user=user, user_name=_user_name(user),
@@ -360,7 +487,7 @@ def rows_save(rows: list[PlannedRow]) -> None:
 def case_advance(*, case: Case, user, to_stage: Stage | None = None, reason: str = "") -> Case:
     """Move a case to its next stage (or a later stage of the same track) by hand."""
     case = Case.objects.select_for_update().get(pk=case.pk)
-    target = to_stage or case.stage.next_stage
+    target = to_stage or next(iter(next_rung(case.stage, list(Stage.objects.filter(active=True)))), None)
     if target is None:
         raise ValidationError(f"'{case.stage.name}' has no next stage: close the case or choose a stage.")
     if target.track != case.track or target.order <= case.stage.order:

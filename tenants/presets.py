@@ -34,15 +34,17 @@ PRESETS = {
     },
     "cheetwood": {
         "name": "Cheetwood Community Primary School", "la_name": "Manchester", "la_code": 352,
-        "attendance_target": D("96"), "headteacher": "",
+        # "CHEETWOOD COMMUNITY PRIMARY SCHOOL ATTENDANCE TARGET FOR 2023/2024 IS 97%"
+        "attendance_target": D("97"), "headteacher": "",
         "times": {"am": (time(8, 50), time(8, 50), time(9, 20)),
                   "pm": (time(13, 0), time(13, 0), time(13, 30))},
         "bands_name": "Cheetwood section 8.2 bands",
         "bands": [
             band("Green", GREEN, 97, True, None, True, "97–100%"),
             band("Amber-Green", AMBER_GREEN, 93, False, 97, False, "93.1–96.9%"),
-            band("Red-Amber", RED_AMBER, 90, False, 93, True, "90.1–93%"),
-            band("Red", RED, None, True, 90, True, "below 90%"),
+            # "RED pupils with attendance below 90%": exactly 90.0% is Red-Amber, as the stages say.
+            band("Red-Amber", RED_AMBER, 90, True, 93, True, "90–93%"),
+            band("Red", RED, None, True, 90, False, "below 90%"),
         ],
     },
     "lap": {
@@ -53,9 +55,11 @@ PRESETS = {
         "bands_name": "LAP graduated-response stages",
         "bands": [
             band("Expected", GREEN, 96, True, None, True, "96% and above"),
-            band("Letter 1", AMBER, 90, True, 96, False, "below 96%"),
-            band("Letter 2 (PA)", RED_AMBER, 50, True, 90, False, "below 90%: persistent absence"),
-            band("Letter 3 (SA)", RED, None, True, 50, False, "below 50%: severe absence"),
+            # Persistent absence is absence >= 10%: exactly 90.0% is Letter 2 (PA).
+            band("Letter 1", AMBER, 90, False, 96, False, "below 96% and above 90%"),
+            band("Letter 2 (PA)", RED_AMBER, 50, False, 90, True, "90% or below: persistent absence"),
+            # Severe absence is absence >= 50%: exactly 50.0% is Letter 3 (SA).
+            band("Letter 3 (SA)", RED, None, True, 50, True, "50% or below: severe absence"),
         ],
     },
     "stlukes": {

@@ -44,3 +44,10 @@ def dump(tables: list[str], *, ignore: dict | None = None) -> dict:
             keep = [i for i, n in enumerate(names) if n not in skip]
             out[t] = sorted(tuple(repr(r[i]) for i in keep) for r in cur.fetchall())
     return out
+
+
+def put_through(pupil, start: date, end: date, head: str, then: str) -> date:
+    """``head`` from ``start``, then ``then`` repeated to fill every session up to ``end``."""
+    n = 2 * len(open_days(start, end))
+    rest = max(n - len(head), 0)
+    return put(pupil, start, (head + then * (rest // max(len(then), 1) + 1))[:n], end=end)

@@ -26,9 +26,11 @@ def test_every_preset_is_a_valid_band_set(preset):
     ("beecroft", 90.0, "Red"), ("beecroft", 0.0, "Red"),
     ("cheetwood", 97.0, "Green"), ("cheetwood", 96.95, "Amber-Green"),
     ("cheetwood", 93.05, "Amber-Green"), ("cheetwood", 93.0, "Red-Amber"),
-    ("cheetwood", 90.05, "Red-Amber"), ("cheetwood", 90.0, "Red"),
-    ("lap", 96.0, "Expected"), ("lap", 95.9, "Letter 1"), ("lap", 90.0, "Letter 1"),
-    ("lap", 89.99, "Letter 2 (PA)"), ("lap", 50.0, "Letter 2 (PA)"), ("lap", 49.9, "Letter 3 (SA)"),
+    # Cheetwood 8.2: "RED pupils with attendance below 90%" - 90.0% is Red-Amber, as its stage says.
+    ("cheetwood", 90.05, "Red-Amber"), ("cheetwood", 90.0, "Red-Amber"), ("cheetwood", 89.99, "Red"),
+    # LAP Letter 2 is persistent absence (absence >= 10%: 90.0% included); Letter 3 severe (>= 50%).
+    ("lap", 96.0, "Expected"), ("lap", 95.9, "Letter 1"), ("lap", 90.01, "Letter 1"),
+    ("lap", 90.0, "Letter 2 (PA)"), ("lap", 50.01, "Letter 2 (PA)"), ("lap", 50.0, "Letter 3 (SA)"),
     ("stlukes", 95.0, "Target met"), ("stlukes", 94.9, "Concern letter"),
     ("stlukes", 89.9, "Monitoring"), ("stlukes", 84.9, "LA informed"),
 ])

@@ -64,7 +64,7 @@ def live(django_db_setup, django_db_blocker):
                 entries=[
                     CalendarEntry(
                         kind="term",
-                        start_date=monday - timedelta(weeks=6),
+                        start_date=monday - timedelta(weeks=12),
                         end_date=monday + timedelta(weeks=2, days=4),
                         label="Term",
                     )
@@ -81,7 +81,10 @@ def live(django_db_setup, django_db_blocker):
                 registration_group=g,
                 admission_date=date(2020, 9, 1),
             )
-            last = put(p, monday - timedelta(weeks=6), ("/" * 16 + "I" * 4) * 3)  # 80%: Letter 2
+            # 80% all along: Letter 1 once four weeks of evidence exist, then Letter 2 at its
+            # 42-day review (no improvement, and at or below 90%)
+            last = put(p, monday - timedelta(weeks=12), ("/" * 16 + "I" * 4) * 6)
+            night_run(as_of=monday - timedelta(weeks=8, days=3))
             night_run(as_of=last)
         connection.set_schema_to_public()
     server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
@@ -125,7 +128,7 @@ def test_officer_works_a_case_opened_overnight(page, live, django_db_blocker):
     shot(page, "escalation-queue")
     page.get_by_role("link", name="Nightingale, Robin").first.click()
     assert "Letter 2" in page.get_by_test_id("stage").inner_text()
-    assert "below 90%" in page.content()
+    assert "no improvement by the review" in page.content()
 
     page.get_by_label("Contact type").select_option("call")
     page.get_by_label("What was said or agreed").fill("Called mum: Robin anxious about swimming lessons")

@@ -54,14 +54,15 @@ def url(case, action=""):
 
 def test_owner_candidates_are_this_schools_stage_role_officer_and_head(site, people):
     case = site["case"]
-    assert case.stage.owner_role == Role.ATTENDANCE_OFFICER
-    names = set(services.case_owner_candidates(case=case).values_list("username", flat=True))
-    assert names == {"a_attendance_officer", "a_head"}
-    # a stage owned by teachers adds this school's teachers, never the other school's staff
-    Stage.objects.filter(pk=case.stage_id).update(owner_role=Role.TEACHER)
-    case.stage.refresh_from_db()
+    # LAP Letter 1 (where the ladder opens) is the class teacher's: this school's teachers are
+    # candidates, never the other school's staff
+    assert case.stage.owner_role == Role.TEACHER
     names = set(services.case_owner_candidates(case=case).values_list("username", flat=True))
     assert names == {"a_attendance_officer", "a_head", "a_teacher"}
+    Stage.objects.filter(pk=case.stage_id).update(owner_role=Role.ATTENDANCE_OFFICER)
+    case.stage.refresh_from_db()
+    names = set(services.case_owner_candidates(case=case).values_list("username", flat=True))
+    assert names == {"a_attendance_officer", "a_head"}
 
 
 def test_owner_set_records_event_and_refuses_others(site, people):

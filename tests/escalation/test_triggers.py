@@ -37,7 +37,15 @@ CASES = [
     ("pa-under", "persistent", {}, P * 46 + A * 4, False),
     ("sa-exactly-50pct", "severe", {}, P * 25 + O * 25, True),
     ("sa-under", "severe", {}, P * 26 + O * 24, False),
-    ("declining", "below_declining", {"threshold": 90}, P * 40 + P * 20 + A * 20, True),
+    # The last 4 school weeks to 3 Nov hold 32 sessions (half term), the 4 before them 40.
+    ("declining", "below_declining", {"threshold": 90, "min_possible": 30}, P * 40 + P * 20 + A * 20, True),
+    # '"declining" compares two windows that both meet it' (domain.md 5): 32 of 40 is too few.
+    ("declining-needs-evidence-in-both-windows", "below_declining", {"threshold": 90},
+     P * 40 + P * 20 + A * 20, False),
+    # 'a minimum of possible sessions in its window (default four school weeks)' (domain.md 5).
+    ("below-96-before-four-weeks", "below", {"threshold": 96}, P * 30 + A * 8, False),   # 38 sessions
+    ("below-96-after-four-weeks", "below", {"threshold": 96}, P * 32 + A * 8, True),     # 40 sessions
+    ("pa-before-four-weeks", "persistent", {}, P * 20 + A * 18, False),
     ("below-not-declining", "below_declining", {"threshold": 90}, A * 20 + P * 60, False),
     ("unauth-10-in-10-weeks", "unauthorised", {"count": 10, "window": "rolling_weeks", "window_n": 10},
      P * 30 + O * 4 + U * 3 + "G" * 2 + N, True),
@@ -100,7 +108,13 @@ def test_trigger_explains_itself(two_years, pupil):
     ({"trigger": "persistent", "count": 3}, "N only applies"),
     ({"trigger": "persistent", "task": ""}, "at least one action"),
     ({"trigger": "persistent", "monitor_school_days": 15}, "needs a next stage"),
-    ({"trigger": "manual"}, "must be the next stage of another"),
+    ({"trigger": "manual"}, "nothing on the track 'attendance' comes below it"),
+    ({"trigger": "persistent", "direct_entry": True}, "say why this stage may be entered directly"),
+    ({"trigger": "manual", "direct_entry": True, "direct_entry_reason": "x"},
+     "a direct entry needs a trigger"),
+    ({"trigger": "below", "threshold": 96, "window": "last_4_weeks", "min_possible": 41}, "could never fire"),
+    ({"trigger": "below", "threshold": 96, "window": "rolling_weeks", "window_n": 2}, "could never fire"),
+    ({"trigger": "persistent", "exit_threshold": 101}, "exit threshold"),
     ({"trigger": "persistent", "review_days": 0}, "review interval"),
 ])
 def test_bad_stages_are_rejected_with_a_clear_message(school_a, spec, message):
