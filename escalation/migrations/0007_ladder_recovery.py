@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('escalation', '0005_stage_enforcement'),
+        ('escalation', '0006_role_dsl'),
     ]
 
     operations = [
