@@ -1,0 +1,118 @@
+"""Pages for a pupil's arrangements: session patterns and part-time timetables (thin views
+over registers.arrangements)."""
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from attendance_site.spreadsheet import csv_from_dicts
+from tenants.access import role_required
+from tenants.roles import WHOLE_SCHOOL_MARKERS, Role
+
+from . import arrangements
+from .forms import PartTimeTimetableForm, SessionPatternForm
+from .models import PartTimeTimetable, SessionPattern
+from .views import pupil_for_request
+
+# The attendance lead and the head record part-time timetables; the office sees them.
+TIMETABLE_WRITERS = {Role.ATTENDANCE_OFFICER, Role.HEAD}
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def part_time_list(request):
+    today = timezone.localdate()
+    timetables = list(arrangements.current_timetables(today))
+    for t in timetables:
+        t.is_overrun = t.overrun(today)
+        t.long = bool(arrangements.timetable_warnings(t.start_date, t.planned_end))
+        t.slots = arrangements.slots_text(t.sessions)
+        t.next_review = next((r for r in t.reviews.all() if r.done_on is None), None)
+    return render(request, "registers/part_time_list.html", {
+        "timetables": timetables, "today": today,
+        "can_write": bool(request.roles & TIMETABLE_WRITERS)})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def part_time_export(request):
+    today = timezone.localdate()
+    response = HttpResponse(csv_from_dicts(arrangements.timetable_rows(today),
+                                           arrangements.CSV_FIELDS),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (f'attachment; filename="{request.tenant.schema_name}-'
+                                       f'part-time-timetables-{today}.csv"')
+    return response
+
+
+@role_required(TIMETABLE_WRITERS)
+def part_time_new(request, pk):
+    pupil = pupil_for_request(request, pk)
+    form = PartTimeTimetableForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        draft = arrangements.TimetableDraft(
+            start_date=d["start_date"], planned_end=d["planned_end"], sessions=d["sessions"],
+            reason=d["reason"], parent_agreed_on=d["parent_agreed_on"],
+            review_dates=d["review_dates"],
+            social_worker_informed_on=d["social_worker_informed_on"],
+            la_consulted_on=d["la_consulted_on"], la_notified_on=d["la_notified_on"])
+        try:
+            _, warnings = arrangements.part_time_record(pupil=pupil, draft=draft,
+                                                        user=request.user)
+        except arrangements.ArrangementError as exc:
+            for p in exc.problems:
+                form.add_error(None, p)
+        else:
+            messages.success(request, f"Part-time timetable recorded for {pupil.display_name}: "
+                                      "the register proposes C2 for the other sessions.")
+            for w in warnings:
+                messages.warning(request, w)
+            return redirect("part_time_list")
+    return render(request, "registers/part_time_form.html", {
+        "pupil": pupil, "form": form,
+        "history": PartTimeTimetable.objects.filter(pupil=pupil).prefetch_related("reviews")})
+
+
+@role_required(TIMETABLE_WRITERS)
+@require_POST
+def part_time_update(request, pk):
+    """Record a review as held, or end the timetable (``action``)."""
+    timetable = get_object_or_404(PartTimeTimetable.objects.select_related("pupil"), pk=pk)
+    today = timezone.localdate()
+    try:
+        if request.POST.get("action") == "end":
+            arrangements.part_time_end(timetable=timetable, on=today)
+            messages.success(request, f"{timetable.pupil.display_name}'s part-time timetable "
+                                      f"ended on {today:%-d %B %Y}.")
+        else:
+            arrangements.part_time_review_done(timetable=timetable, on=today,
+                                               notes=request.POST.get("notes", ""))
+            messages.success(request, f"Review recorded for {timetable.pupil.display_name}.")
+    except arrangements.ArrangementError as exc:
+        messages.error(request, str(exc))
+    return redirect("part_time_list")
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def session_pattern(request, pk):
+    pupil = pupil_for_request(request, pk)
+    form = SessionPatternForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            arrangements.session_pattern_set(pupil=pupil, label=d["label"],
+                                             sessions=d["sessions"], start_date=d["start_date"],
+                                             end_date=d["end_date"])
+        except arrangements.ArrangementError as exc:
+            for p in exc.problems:
+                form.add_error(None, p)
+        else:
+            messages.success(request, f"Sessions recorded for {pupil.display_name}: the "
+                                      "register proposes X for the others.")
+            return redirect("pupil_detail", pk=pupil.pk)
+    patterns = list(SessionPattern.objects.filter(pupil=pupil))
+    for p in patterns:
+        p.slots = arrangements.slots_text(p.sessions)
+    return render(request, "registers/session_pattern.html",
+                  {"pupil": pupil, "form": form, "patterns": patterns})
