@@ -1,7 +1,7 @@
 from django import forms
 
 from . import codes
-from .models import SESSION_SLOTS, CalendarEntry, DeletionGround, Session
+from .models import SESSION_SLOTS, CalendarEntry, DeletionGround, RemovalEnquiry, Session
 
 
 class AmendForm(forms.Form):
@@ -30,6 +30,9 @@ class ImportForm(forms.Form):
 class OffRollForm(forms.Form):
     leaving_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     ground = forms.ChoiceField(label="Deletion ground", choices=DeletionGround.choices)
+    override_reason = forms.CharField(
+        required=False, max_length=300, label="Head's override reason",
+        help_text="Only for the head, when the 20-day conditions are not all met.")
 
 
 class CalendarEntryForm(forms.ModelForm):
@@ -97,3 +100,9 @@ class PartTimeTimetableForm(forms.Form):
             except ValueError:
                 raise forms.ValidationError(f"'{part[:20]}' is not a date (YYYY-MM-DD).") from None
         return out
+
+
+class RemovalEnquiryForm(forms.Form):
+    kind = forms.ChoiceField(choices=RemovalEnquiry.Kind.choices)
+    done_on = _date_input()
+    notes = forms.CharField(required=False, max_length=300)

@@ -366,3 +366,49 @@ class PartTimeReview(models.Model):
 
     def __str__(self):
         return f"review of {self.timetable_id} due {self.due}"
+
+
+# --- lawful removal from roll (issue 13) ---------------------------------------------------
+
+class RemovalEnquiry(models.Model):
+    """An enquiry made before taking a pupil off roll on the 20-day ground (the checklist)."""
+
+    class Kind(models.TextChoices):
+        CALLS = "calls", "Called every contact"
+        HOME_VISIT = "home_visit", "Home visit"
+        LA_JOINT = "la_joint", "Joint enquiries with the local authority"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="removal_enquiries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    done_on = models.DateField()
+    notes = models.CharField(max_length=300, blank=True)
+    user_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["pupil", "kind"]
+        constraints = [models.UniqueConstraint(fields=["pupil", "kind"],
+                                               name="one_enquiry_of_each_kind")]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.kind} {self.done_on}"
+
+
+class RollRemoval(models.Model):
+    """Append-only record of each deletion from the admission register: the ground, the
+    20-day run found at the time and any head's override (db_roles.APPEND_ONLY_TABLES)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="removals",
+                              db_constraint=False)
+    leaving_date = models.DateField()
+    ground = models.CharField(max_length=30, choices=DeletionGround.choices)
+    run_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    override_reason = models.CharField(max_length=300, blank=True)
+    user_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=40, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.pupil_id} off roll {self.leaving_date} ({self.ground})"

@@ -258,9 +258,18 @@ class RollError(Exception):
 
 
 @transaction.atomic
-def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str) -> Pupil:
-    """Delete a pupil from the admission register on a date, with a regulation 9 ground."""
-    from .models import DeletionGround
+def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, role: str = "",
+                   roles=None, override_reason: str = "") -> Pupil:
+    """Delete a pupil from the admission register on a date, with a regulation 9 ground.
+
+    On the 20-school-day ground the run must hold at the leaving date and every enquiry be
+    recorded (registers.removal), unless the head overrides with a reason. Each removal is
+    logged (RollRemoval, append-only) and feeds the deletion return from the pupil's row.
+    """
+    from tenants.roles import Role
+
+    from . import removal
+    from .models import DeletionGround, RollRemoval
 
     if ground not in DeletionGround.values:
         raise RollError("Choose a deletion ground.")
@@ -271,6 +280,28 @@ def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str) -> Pupil:
     if later:
         raise RollError(f"{pupil.display_name} has {later} mark(s) after {leaving_date:%-d %B %Y}; "
                         "correct those first or choose a later leaving date.")
+    run_days, override = None, ""
+    if ground == DeletionGround.TWENTY_DAYS:
+        run = removal.absence_run(pupil, leaving_date)
+        run_days = run.days
+        problems = []
+        if not run.qualifies:
+            problems.append(f"{pupil.display_name} has been continuously absent (G, N or O) for "
+                            f"{run.days} school day(s) up to {leaving_date:%-d %B %Y}, not "
+                            f"{removal.RUN_DAYS}")
+        missing = removal.enquiries_missing(pupil)
+        if missing:
+            problems.append("these enquiries are not recorded: " + ", ".join(missing))
+        if problems:
+            if roles is None and user is not None:
+                roles = _roles_of(user, connection.tenant, None)
+            if not (Role.HEAD in frozenset(roles or ()) and override_reason.strip()):
+                raise RollError("Cannot remove on the 20-day ground: " + "; ".join(problems)
+                                + ". Only the head can override, with a reason.")
+            override = override_reason.strip()[:300]
     pupil.leaving_date, pupil.deletion_ground = leaving_date, ground
     pupil.save(update_fields=["leaving_date", "deletion_ground"])
+    RollRemoval.objects.create(pupil=pupil, leaving_date=leaving_date, ground=ground,
+                               run_days=run_days, override_reason=override,
+                               user_name=_user_name(user), role=role)
     return pupil

@@ -428,7 +428,9 @@ def pupil_leave(request, pk):
     if form.is_valid():
         try:
             pupil_off_roll(pupil=pupil, leaving_date=form.cleaned_data["leaving_date"],
-                           ground=form.cleaned_data["ground"])
+                           ground=form.cleaned_data["ground"], user=request.user,
+                           role=acting_role(request), roles=request.roles,
+                           override_reason=form.cleaned_data["override_reason"])
         except RollError as exc:
             messages.error(request, str(exc))
         else:

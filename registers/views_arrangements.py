@@ -11,9 +11,9 @@ from attendance_site.spreadsheet import csv_from_dicts
 from tenants.access import role_required
 from tenants.roles import WHOLE_SCHOOL_MARKERS, Role
 
-from . import arrangements
-from .forms import PartTimeTimetableForm, SessionPatternForm
-from .models import PartTimeTimetable, SessionPattern
+from . import arrangements, removal
+from .forms import PartTimeTimetableForm, RemovalEnquiryForm, SessionPatternForm
+from .models import PartTimeTimetable, RemovalEnquiry, SchoolDay, SessionPattern
 from .views import pupil_for_request
 
 # The attendance lead and the head record part-time timetables; the office sees them.
@@ -116,3 +116,42 @@ def session_pattern(request, pk):
         p.slots = arrangements.slots_text(p.sessions)
     return render(request, "registers/session_pattern.html",
                   {"pupil": pupil, "form": form, "patterns": patterns})
+
+
+# --- lawful removal from roll (registers.removal) -----------------------------------------
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def removal_candidates(request):
+    """Pupils meeting the 20-school-day rule, with the enquiries still to record."""
+    as_of = latest_open_day_before(timezone.localdate())
+    rows = []
+    for pupil, run in (removal.twenty_day_candidates(as_of) if as_of else []):
+        rows.append({"pupil": pupil, "run": run, "missing": removal.enquiries_missing(pupil)})
+    return render(request, "registers/removal_candidates.html",
+                  {"rows": rows, "as_of": as_of, "run_days": removal.RUN_DAYS})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def removal_enquiries(request, pk):
+    """The enquiries checklist for one pupil (calls, home visit, LA joint enquiries)."""
+    pupil = pupil_for_request(request, pk)
+    form = RemovalEnquiryForm(request.POST or None,
+                              initial={"done_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        removal.enquiry_record(pupil=pupil, kind=d["kind"], done_on=d["done_on"],
+                               notes=d["notes"], user=request.user)
+        messages.success(request, "Enquiry recorded.")
+        return redirect("removal_enquiries", pk=pupil.pk)
+    as_of = latest_open_day_before(timezone.localdate())
+    done = {e.kind: e for e in RemovalEnquiry.objects.filter(pupil=pupil)}
+    return render(request, "registers/removal_enquiries.html", {
+        "pupil": pupil, "form": form, "run": removal.absence_run(pupil, as_of) if as_of else None,
+        "as_of": as_of, "run_days": removal.RUN_DAYS,
+        "checklist": [(k.label, done.get(k.value)) for k in removal.REQUIRED_ENQUIRIES]})
+
+
+def latest_open_day_before(today):
+    """The last school day before today: its registers are complete."""
+    return SchoolDay.objects.filter(closed=False, date__lt=today).order_by("-date") \
+        .values_list("date", flat=True).first()
