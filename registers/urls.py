@@ -23,6 +23,8 @@ urlpatterns = [
     path("part-time/", views_arrangements.part_time_list, name="part_time_list"),
     path("part-time/export.csv", views_arrangements.part_time_export, name="part_time_export"),
     path("part-time/<int:pk>/", views_arrangements.part_time_update, name="part_time_update"),
+    path("office/<isodate:day>/<session:session>/arrangements/",
+         views_arrangements.arrangements_fill, name="arrangements_fill"),
     path("off-roll/twenty-days/", views_arrangements.removal_candidates, name="removal_candidates"),
     path("pupils/<int:pk>/enquiries/", views_arrangements.removal_enquiries,
          name="removal_enquiries"),

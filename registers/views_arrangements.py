@@ -95,6 +95,28 @@ def part_time_update(request, pk):
 
 
 @role_required(WHOLE_SCHOOL_MARKERS)
+@require_POST
+def arrangements_fill(request, day, session):
+    """Enter the X and C2 that patterns and part-time timetables give for one session, for
+    pupils not yet marked (ahead of time too: registers.policy allows these on this basis)."""
+    from .services import RegisterError
+    from .views import acting_role
+
+    try:
+        result = arrangements.arrangement_marks_fill(school=request.tenant, day=day,
+                                                     session=session, user=request.user,
+                                                     role=acting_role(request),
+                                                     roles=request.roles)
+    except RegisterError as exc:
+        messages.error(request, "Nothing was entered: " + "; ".join(
+            str(v) for v in exc.errors.values()))
+    else:
+        messages.success(request, f"{result['created']} X / C2 mark(s) entered for "
+                                  f"{day:%-d %B} {session}.")
+    return redirect("office_session", day=day, session=session)
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
 def session_pattern(request, pk):
     pupil = pupil_for_request(request, pk)
     form = SessionPatternForm(request.POST or None)

@@ -267,3 +267,14 @@ def test_office_may_fill_x_and_c2_ahead_but_nothing_else(calendar, nursery, year
         marks_save(school=school, day=TOMORROW, session="AM", pupils=[nursery["noah"]],
                    entries=[Entry(nursery["noah"].pk, "X")], user=people["teacher"],
                    role="Teacher", basis=policy.ARRANGEMENT)
+
+
+def test_office_button_enters_the_week_ahead(nursery, people, clock):
+    clock(TODAY, 8, 50)
+    c = client_for(people["office"])
+    r = c.post(f"/office/{TOMORROW}/PM/arrangements/", follow=True)
+    assert b"1 X / C2 mark(s) entered" in r.content
+    assert code(nursery["nia"], TOMORROW, "PM") == "X" and code(nursery["noah"], TOMORROW, "PM") is None
+    # Again: nothing more, nothing changed.
+    assert b"0 X / C2" in c.post(f"/office/{TOMORROW}/PM/arrangements/", follow=True).content
+    assert client_for(people["teacher"]).post(f"/office/{TOMORROW}/PM/arrangements/").status_code == 403

@@ -102,6 +102,7 @@ TENANT_URLS: dict[str, U] = {
     "part_time_list": U("/part-time/", WHOLE),
     "part_time_export": U("/part-time/export.csv", WHOLE),
     "part_time_update": U("/part-time/{timetable}/", ESC, "POST", data={"action": "end"}),
+    "arrangements_fill": U("/office/{day}/AM/arrangements/", WHOLE, "POST"),
     "removal_candidates": U("/off-roll/twenty-days/", WHOLE),
     "removal_enquiries": U("/pupils/{child}/enquiries/", WHOLE, "FORM",
                            data={"kind": "calls", "done_on": "{day}", "notes": "No answer"}),
