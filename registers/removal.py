@@ -95,3 +95,46 @@ def enquiry_record(*, pupil: Pupil, kind: str, done_on: date, notes: str, user) 
         pupil=pupil, kind=kind,
         defaults={"done_on": done_on, "notes": notes.strip()[:300], "user_name": name})
     return enquiry
+
+
+# --- failed to return after agreed leave ----------------------------------------------------
+
+RETURN_DAYS = 10
+
+
+def not_returned(pupil: Pupil, as_of: date):
+    """(the latest granted leave that ended before ``as_of``, whether the pupil failed to
+    attend in the 10 school days after it): each of those sessions marked G, N or O."""
+    from absences.models import LeaveRequest
+
+    leave = (LeaveRequest.objects.filter(pupil=pupil, last_day__lt=as_of, status__in=[
+        LeaveRequest.Status.GRANTED, LeaveRequest.Status.PART_GRANTED])
+        .order_by("-last_day").first())
+    if leave is None:
+        return None, False
+    days = list(SchoolDay.objects.filter(closed=False, date__gt=leave.last_day, date__lte=as_of)
+                .order_by("date").values_list("date", flat=True)[:RETURN_DAYS])
+    if len(days) < RETURN_DAYS:
+        return leave, False
+    marks = {(m.date, m.session): m.code
+             for m in Mark.objects.filter(pupil=pupil, date__in=days).only("date", "session", "code")}
+    return leave, all(marks.get((d, s)) in RUN_CODES for d in days for s in ("AM", "PM"))
+
+
+def not_returned_candidates(as_of: date, lookback_days: int = 120) -> list[tuple[Pupil, object]]:
+    """Pupils on roll whose granted leave ended in the last ``lookback_days`` and who have not
+    attended in the 10 school days since."""
+    from absences.models import LeaveRequest
+
+    pupil_ids = set(LeaveRequest.objects.filter(
+        last_day__lt=as_of, last_day__gte=date.fromordinal(as_of.toordinal() - lookback_days),
+        status__in=[LeaveRequest.Status.GRANTED, LeaveRequest.Status.PART_GRANTED],
+        pupil__admission_date__lte=as_of).filter(
+        Q(pupil__leaving_date__isnull=True) | Q(pupil__leaving_date__gte=as_of))
+        .values_list("pupil_id", flat=True))
+    out = []
+    for pupil in Pupil.objects.filter(pk__in=pupil_ids).select_related("registration_group"):
+        leave, failed = not_returned(pupil, as_of)
+        if failed:
+            out.append((pupil, leave))
+    return sorted(out, key=lambda pl: (pl[1].last_day, pl[0].upn))

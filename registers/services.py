@@ -262,8 +262,10 @@ def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, 
                    roles=None, override_reason: str = "") -> Pupil:
     """Delete a pupil from the admission register on a date, with a regulation 9 ground.
 
-    On the 20-school-day ground the run must hold at the leaving date and every enquiry be
-    recorded (registers.removal), unless the head overrides with a reason. Each removal is
+    On the 20-school-day ground the run must hold at the leaving date, and on the "failed to
+    return after leave" ground the 10 school days after granted leave must have passed with
+    only G, N or O; on both every enquiry must be recorded (registers.removal), unless the
+    head overrides with a reason. Each removal is
     logged (RollRemoval, append-only) and feeds the deletion return from the pupil's row.
     """
     from tenants.roles import Role
@@ -281,14 +283,24 @@ def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, 
         raise RollError(f"{pupil.display_name} has {later} mark(s) after {leaving_date:%-d %B %Y}; "
                         "correct those first or choose a later leaving date.")
     run_days, override = None, ""
-    if ground == DeletionGround.TWENTY_DAYS:
-        run = removal.absence_run(pupil, leaving_date)
-        run_days = run.days
+    if ground in (DeletionGround.TWENTY_DAYS, DeletionGround.NOT_RETURNED):
         problems = []
-        if not run.qualifies:
-            problems.append(f"{pupil.display_name} has been continuously absent (G, N or O) for "
-                            f"{run.days} school day(s) up to {leaving_date:%-d %B %Y}, not "
-                            f"{removal.RUN_DAYS}")
+        if ground == DeletionGround.TWENTY_DAYS:
+            run = removal.absence_run(pupil, leaving_date)
+            run_days = run.days
+            if not run.qualifies:
+                problems.append(f"{pupil.display_name} has been continuously absent (G, N or O) "
+                                f"for {run.days} school day(s) up to {leaving_date:%-d %B %Y}, "
+                                f"not {removal.RUN_DAYS}")
+        else:
+            leave, failed = removal.not_returned(pupil, leaving_date)
+            if leave is None:
+                problems.append(f"{pupil.display_name} has no granted leave that ended before "
+                                f"{leaving_date:%-d %B %Y}")
+            elif not failed:
+                problems.append(f"{removal.RETURN_DAYS} school days after the leave that ended "
+                                f"{leave.last_day:%-d %B %Y} have not all passed with only G, N "
+                                "or O by then")
         missing = removal.enquiries_missing(pupil)
         if missing:
             problems.append("these enquiries are not recorded: " + ", ".join(missing))
@@ -296,7 +308,8 @@ def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, 
             if roles is None and user is not None:
                 roles = _roles_of(user, connection.tenant, None)
             if not (Role.HEAD in frozenset(roles or ()) and override_reason.strip()):
-                raise RollError("Cannot remove on the 20-day ground: " + "; ".join(problems)
+                label = "20-day" if ground == DeletionGround.TWENTY_DAYS else "not-returned"
+                raise RollError(f"Cannot remove on the {label} ground: " + "; ".join(problems)
                                 + ". Only the head can override, with a reason.")
             override = override_reason.strip()[:300]
     pupil.leaving_date, pupil.deletion_ground = leaving_date, ground

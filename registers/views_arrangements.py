@@ -149,8 +149,11 @@ def removal_candidates(request):
     rows = []
     for pupil, run in (removal.twenty_day_candidates(as_of) if as_of else []):
         rows.append({"pupil": pupil, "run": run, "missing": removal.enquiries_missing(pupil)})
+    not_returned = [{"pupil": p, "leave": leave, "missing": removal.enquiries_missing(p)}
+                    for p, leave in (removal.not_returned_candidates(as_of) if as_of else [])]
     return render(request, "registers/removal_candidates.html",
-                  {"rows": rows, "as_of": as_of, "run_days": removal.RUN_DAYS})
+                  {"rows": rows, "as_of": as_of, "run_days": removal.RUN_DAYS,
+                   "not_returned": not_returned, "return_days": removal.RETURN_DAYS})
 
 
 @role_required(WHOLE_SCHOOL_MARKERS)

@@ -162,3 +162,50 @@ def test_pages_list_candidates_and_record_enquiries(absent, people):
         assert b"Cannot remove on the 20-day ground" in r.content
         zed.refresh_from_db()
         assert zed.leaving_date is None
+
+
+# --- failed to return after agreed leave ---------------------------------------------------
+
+@pytest.fixture
+def away(calendar, make_pupil):
+    """Lia: granted leave to 23 January 2026, then only N for the 10 school days after."""
+    from absences.models import LeaveRequest
+
+    lia = make_pupil(group="5A", year_group=5, admission=date(2025, 9, 1), legal_forename="Lia",
+                     date_of_birth=date(2015, 10, 1))
+    LeaveRequest.objects.create(pupil=lia, first_day=date(2026, 1, 19), last_day=date(2026, 1, 23),
+                                reason="exceptional", explanation="Funeral abroad",
+                                status="granted")
+    after = [d for d in school_days(40) if d > date(2026, 1, 23)][:10]
+    mark_days(lia, after, "N")
+    return lia, after
+
+
+def test_not_returned_within_ten_school_days_qualifies_and_one_present_mark_breaks_it(away):
+    lia, after = away
+    assert removal.not_returned(lia, after[-1])[1] is True
+    assert removal.not_returned(lia, after[-2])[1] is False  # only 9 days so far
+    assert [p.pk for p, _ in removal.not_returned_candidates(after[-1])] == [lia.pk]
+    Mark.objects.filter(pupil=lia, date=after[4], session="AM").update(code="/")
+    assert removal.not_returned(lia, after[-1])[1] is False
+    assert removal.not_returned_candidates(after[-1]) == []
+
+
+def test_not_returned_removal_needs_the_condition_and_the_enquiries(away, make_pupil):
+    lia, after = away
+    with pytest.raises(RollError, match="enquiries are not recorded"):
+        pupil_off_roll(pupil=lia, leaving_date=after[-1], ground="not_returned", roles={Role.OFFICE})
+    enquiries_all(lia)
+    Mark.objects.filter(pupil=lia, date=after[2], session="PM").update(code="L")  # came in
+    with pytest.raises(RollError, match="have not all passed"):
+        pupil_off_roll(pupil=lia, leaving_date=after[-1], ground="not_returned",
+                       roles={Role.OFFICE})
+    Mark.objects.filter(pupil=lia, date=after[2], session="PM").update(code="N")
+    never = make_pupil(group="5A", year_group=5, admission=date(2025, 9, 1))
+    enquiries_all(never)
+    with pytest.raises(RollError, match="no granted leave"):
+        pupil_off_roll(pupil=never, leaving_date=after[-1], ground="not_returned",
+                       roles={Role.OFFICE})
+    # Marks after the leaving date are refused first, so remove on the last day of the ten.
+    pupil_off_roll(pupil=lia, leaving_date=after[-1], ground="not_returned", roles={Role.OFFICE})
+    assert RollRemoval.objects.get(pupil=lia).ground == "not_returned"
