@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from registers.arrangements import overruns as part_time_overruns
+from registers.arrangements import reviews_due as part_time_reviews_due
 from registers.models import Pupil, RegistrationGroup
 from tenants.access import role_required
 from tenants.roles import Role
@@ -82,6 +84,9 @@ def queue(request):
             "stage_counts": counts,
             "stage_total": sum(c["n"] for c in counts),
             "status": status,
+            # Part-time timetables (registers.arrangements): reviews due and overruns.
+            "part_time_due": part_time_reviews_due(timezone.localdate()),
+            "part_time_overruns": part_time_overruns(timezone.localdate()),
         },
     )
 

@@ -1,7 +1,7 @@
 from django import forms
 
 from . import codes
-from .models import CalendarEntry, DeletionGround, Session
+from .models import SESSION_SLOTS, CalendarEntry, DeletionGround, RemovalEnquiry, Session
 
 
 class AmendForm(forms.Form):
@@ -38,6 +38,9 @@ class ImportForm(forms.Form):
 class OffRollForm(forms.Form):
     leaving_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     ground = forms.ChoiceField(label="Deletion ground", choices=DeletionGround.choices)
+    override_reason = forms.CharField(
+        required=False, max_length=300, label="Head's override reason",
+        help_text="Only for the head, when the 20-day conditions are not all met.")
 
 
 class CalendarEntryForm(forms.ModelForm):
@@ -61,3 +64,53 @@ class CalendarEntryForm(forms.ModelForm):
                                              end_date__gte=end).exists():
             raise forms.ValidationError("A closure must fall inside a term.")
         return data
+
+
+# --- arrangements (registers.arrangements) -----------------------------------------------
+
+def _date_input(**kw):
+    return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), **kw)
+
+
+class SessionPatternForm(forms.Form):
+    label = forms.CharField(max_length=100, help_text='e.g. "15 hours: five mornings"')
+    sessions = forms.MultipleChoiceField(choices=SESSION_SLOTS, widget=forms.CheckboxSelectMultiple,
+                                         help_text="The sessions the pupil is expected in; "
+                                                   "the others are X.")
+    start_date = _date_input()
+    end_date = _date_input(required=False)
+
+
+class PartTimeTimetableForm(forms.Form):
+    start_date = _date_input()
+    planned_end = _date_input(help_text="DfE guidance: no more than 6 weeks.")
+    sessions = forms.MultipleChoiceField(choices=SESSION_SLOTS, widget=forms.CheckboxSelectMultiple,
+                                         label="Sessions attended",
+                                         help_text="Every other session is C2.")
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    parent_agreed_on = _date_input(label="Parent agreed on")
+    review_dates = forms.CharField(max_length=400, help_text="One or more dates (YYYY-MM-DD), "
+                                                            "separated by commas.")
+    social_worker_informed_on = _date_input(required=False, label="Social worker informed on")
+    la_consulted_on = _date_input(required=False, label="EHC plan: LA consulted on")
+    la_notified_on = _date_input(required=False, label="LA notified on")
+
+    def clean_review_dates(self):
+        from datetime import date
+
+        out = []
+        for part in self.cleaned_data["review_dates"].replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                out.append(date.fromisoformat(part))
+            except ValueError:
+                raise forms.ValidationError(f"'{part[:20]}' is not a date (YYYY-MM-DD).") from None
+        return out
+
+
+class RemovalEnquiryForm(forms.Form):
+    kind = forms.ChoiceField(choices=RemovalEnquiry.Kind.choices)
+    done_on = _date_input()
+    notes = forms.CharField(required=False, max_length=300)

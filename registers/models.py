@@ -1,6 +1,7 @@
 """Pupils, the admission register, the school calendar, marks and their amendments."""
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from .codes import CODES
@@ -336,3 +337,128 @@ class PupilHistory(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.field}: {self.old_value} → {self.new_value}"
+# --- a pupil's arrangements: which sessions they are expected in (issue 13) ---------------
+
+WEEKDAY_KEYS = ("MON", "TUE", "WED", "THU", "FRI")
+SESSION_SLOTS = [(f"{k}-{s}", f"{name} {s}") for k, name in zip(
+    WEEKDAY_KEYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"), strict=True)
+    for s in ("AM", "PM")]
+
+
+def session_slot(day, session: str) -> str:
+    """The weekly slot of a session: "MON-AM" ... "FRI-PM"."""
+    return f"{WEEKDAY_KEYS[day.weekday()]}-{session}" if day.weekday() < 5 else ""
+
+
+class SessionPattern(models.Model):
+    """The sessions a pupil not of compulsory school age is expected in (nursery hours,
+    a staggered reception start): every other session is X, not a possible session."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="session_patterns")
+    label = models.CharField(max_length=100, help_text='e.g. "15 hours: five mornings"')
+    sessions = ArrayField(models.CharField(max_length=6, choices=SESSION_SLOTS))
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+
+    def __str__(self):
+        return f"{self.pupil_id}: {self.label}"
+
+
+class PartTimeTimetable(models.Model):
+    """A temporary part-time timetable agreed with the parent (DfE guidance): the pupil
+    attends ``sessions``; every other session is C2 until it ends."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="part_time_timetables")
+    start_date = models.DateField()
+    planned_end = models.DateField()
+    ended_on = models.DateField(null=True, blank=True)
+    sessions = ArrayField(models.CharField(max_length=6, choices=SESSION_SLOTS),
+                          help_text="The sessions the pupil attends.")
+    reason = models.TextField()
+    parent_agreed_on = models.DateField("parent agreed on")
+    social_worker_informed_on = models.DateField(null=True, blank=True)
+    la_consulted_on = models.DateField("EHC plan: LA consulted on", null=True, blank=True)
+    la_notified_on = models.DateField("LA notified on", null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    db_constraint=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(planned_end__gte=models.F("start_date")),
+            name="part_time_end_after_start")]
+
+    def __str__(self):
+        return f"{self.pupil_id}: {self.start_date} – {self.planned_end}"
+
+    def overrun(self, today) -> bool:
+        """Still running after its planned end."""
+        return self.ended_on is None and today > self.planned_end
+
+
+class PartTimeReview(models.Model):
+    """A planned review of a part-time timetable; due reviews show in the queue."""
+
+    timetable = models.ForeignKey(PartTimeTimetable, on_delete=models.CASCADE,
+                                  related_name="reviews")
+    due = models.DateField()
+    done_on = models.DateField(null=True, blank=True)
+    notes = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["due", "pk"]
+
+    def __str__(self):
+        return f"review of {self.timetable_id} due {self.due}"
+
+
+# --- lawful removal from roll (issue 13) ---------------------------------------------------
+
+class RemovalEnquiry(models.Model):
+    """An enquiry made before taking a pupil off roll on the 20-day ground (the checklist)."""
+
+    class Kind(models.TextChoices):
+        CALLS = "calls", "Called every contact"
+        HOME_VISIT = "home_visit", "Home visit"
+        LA_JOINT = "la_joint", "Joint enquiries with the local authority"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="removal_enquiries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    done_on = models.DateField()
+    notes = models.CharField(max_length=300, blank=True)
+    user_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["pupil", "kind"]
+        constraints = [models.UniqueConstraint(fields=["pupil", "kind"],
+                                               name="one_enquiry_of_each_kind")]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.kind} {self.done_on}"
+
+
+class RollRemoval(models.Model):
+    """Append-only record of each deletion from the admission register: the ground, the
+    20-day run found at the time and any head's override (db_roles.APPEND_ONLY_TABLES)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.PROTECT, related_name="removals",
+                              db_constraint=False)
+    leaving_date = models.DateField()
+    ground = models.CharField(max_length=30, choices=DeletionGround.choices)
+    run_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    override_reason = models.CharField(max_length=300, blank=True)
+    user_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=40, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self):
+        return f"{self.pupil_id} off roll {self.leaving_date} ({self.ground})"

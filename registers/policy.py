@@ -11,7 +11,8 @@ the absences pages (leave grants, accepted reports, resolving N) all obey the sa
   the head (``AMENDERS``).
 - A session that has not started yet (a later day, or this afternoon before the PM register
   opens) can only hold codes that come from granted leave, a parent's report the office
-  accepted, or a planned closure (#).
+  accepted, a planned closure (#), or the X / C2 a pupil's session pattern or part-time
+  timetable proposes (``registers.arrangements``).
 """
 
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ AMENDERS = frozenset(WHOLE_SCHOOL_MARKERS)
 LEAVE, REPORT = "leave", "report"
 PLANNED_BASES = {LEAVE, REPORT}
 CLOSURE_CODE = "#"
+# Codes a recorded arrangement proposes (registers.arrangements): X outside a nursery or
+# reception pattern, C2 outside a part-time timetable. Only these, on that basis.
+ARRANGEMENT = "arrangement"
+ARRANGEMENT_CODES = frozenset({"X", "C2"})
 
 FUTURE, OPEN, CLOSED_TODAY, PAST = "future", "open", "closed today", "past"
 
@@ -73,12 +78,14 @@ def refusal(*, roles, state: RegisterState, existing: bool, code: str = "",
     """
     roles = frozenset(roles)
     if state.future:
-        if roles & AMENDERS and (basis in PLANNED_BASES or (code == CLOSURE_CODE and not basis)):
+        if roles & AMENDERS and (basis in PLANNED_BASES or (code == CLOSURE_CODE and not basis)
+                                 or (basis == ARRANGEMENT and code in ARRANGEMENT_CODES)):
             return None
         opens = f" The PM register opens at {state.opens:%H:%M}." if state.session == "PM" \
             and state.day == clock().date() else ""
         return ("this session has not started: it can only hold codes from granted leave, a "
-                "parent's report the office accepted, or a planned closure (#)." + opens)
+                "parent's report the office accepted, a planned closure (#), or a recorded "
+                "session pattern or part-time timetable (X, C2)." + opens)
     if roles & AMENDERS:
         return None
     if Role.TEACHER not in roles:

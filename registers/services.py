@@ -258,13 +258,22 @@ class RollError(Exception):
 
 
 @transaction.atomic
-def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None) -> Pupil:
+def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, role: str = "",
+                   roles=None, override_reason: str = "") -> Pupil:
     """Delete a pupil from the admission register on a date, with a regulation 9 ground.
 
-    Recorded in the pupil's history as a form change by ``user``. A leaving date before
-    some of the pupil's marks is refused, naming them: they would vanish from statistics.
+    On the 20-school-day ground the run must hold at the leaving date, and on the "failed to
+    return after leave" ground the 10 school days after granted leave must have passed with
+    only G, N or O; on both every enquiry must be recorded (registers.removal), unless the
+    head overrides with a reason. Each removal is logged (RollRemoval, append-only), recorded
+    in the pupil's history as a form change by ``user``, and feeds the deletion return from the
+    pupil's row. A leaving date before some of the pupil's marks is refused, naming them: they
+    would vanish from statistics.
     """
-    from .models import DeletionGround
+    from tenants.roles import Role
+
+    from . import removal
+    from .models import DeletionGround, RollRemoval
     from .pupils import history_context, marks_outside_roll, roll_change_refusal
 
     if ground not in DeletionGround.values:
@@ -276,7 +285,40 @@ def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None) 
     if later:
         raise RollError(f"{pupil.display_name}: a leaving date of {leaving_date:%-d %B %Y} "
                         + roll_change_refusal(later, pupil.admission_date, leaving_date) + ".")
+    run_days, override = None, ""
+    if ground in (DeletionGround.TWENTY_DAYS, DeletionGround.NOT_RETURNED):
+        problems = []
+        if ground == DeletionGround.TWENTY_DAYS:
+            run = removal.absence_run(pupil, leaving_date)
+            run_days = run.days
+            if not run.qualifies:
+                problems.append(f"{pupil.display_name} has been continuously absent (G, N or O) "
+                                f"for {run.days} school day(s) up to {leaving_date:%-d %B %Y}, "
+                                f"not {removal.RUN_DAYS}")
+        else:
+            leave, failed = removal.not_returned(pupil, leaving_date)
+            if leave is None:
+                problems.append(f"{pupil.display_name} has no granted leave that ended before "
+                                f"{leaving_date:%-d %B %Y}")
+            elif not failed:
+                problems.append(f"{removal.RETURN_DAYS} school days after the leave that ended "
+                                f"{leave.last_day:%-d %B %Y} have not all passed with only G, N "
+                                "or O by then")
+        missing = removal.enquiries_missing(pupil)
+        if missing:
+            problems.append("these enquiries are not recorded: " + ", ".join(missing))
+        if problems:
+            if roles is None and user is not None:
+                roles = _roles_of(user, connection.tenant, None)
+            if not (Role.HEAD in frozenset(roles or ()) and override_reason.strip()):
+                label = "20-day" if ground == DeletionGround.TWENTY_DAYS else "not-returned"
+                raise RollError(f"Cannot remove on the {label} ground: " + "; ".join(problems)
+                                + ". Only the head can override, with a reason.")
+            override = override_reason.strip()[:300]
     with history_context(source="form", user=user):
         pupil.leaving_date, pupil.deletion_ground = leaving_date, ground
         pupil.save(update_fields=["leaving_date", "deletion_ground"])
+    RollRemoval.objects.create(pupil=pupil, leaving_date=leaving_date, ground=ground,
+                               run_days=run_days, override_reason=override,
+                               user_name=_user_name(user), role=role)
     return pupil

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import converters, views, views_dashboard
+from . import converters, views, views_arrangements, views_dashboard
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.SessionConverter, "session")
@@ -17,6 +17,17 @@ urlpatterns = [
     path("pupils/<int:pk>/amend/", views.mark_amend, name="mark_amend"),
     path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
     path("calendar/", views.calendar_page, name="calendar"),
+    # a pupil's arrangements (registers.arrangements)
+    path("pupils/<int:pk>/pattern/", views_arrangements.session_pattern, name="session_pattern"),
+    path("pupils/<int:pk>/part-time/", views_arrangements.part_time_new, name="part_time_new"),
+    path("part-time/", views_arrangements.part_time_list, name="part_time_list"),
+    path("part-time/export.csv", views_arrangements.part_time_export, name="part_time_export"),
+    path("part-time/<int:pk>/", views_arrangements.part_time_update, name="part_time_update"),
+    path("office/<isodate:day>/<session:session>/arrangements/",
+         views_arrangements.arrangements_fill, name="arrangements_fill"),
+    path("off-roll/twenty-days/", views_arrangements.removal_candidates, name="removal_candidates"),
+    path("pupils/<int:pk>/enquiries/", views_arrangements.removal_enquiries,
+         name="removal_enquiries"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
     path("dashboard/", views_dashboard.school_dashboard, name="dashboard"),
     path("dashboard/pupils/", views_dashboard.dashboard_pupils, name="dashboard_pupils"),

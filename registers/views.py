@@ -23,7 +23,7 @@ from tenants.roles import (
     Role,
 )
 
-from . import codes, imports, policy, selectors
+from . import arrangements, codes, imports, policy, selectors
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
 from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
@@ -121,12 +121,16 @@ def _register_rows(pupils, day, session):
     marks = {m.pupil_id: m for m in Mark.objects.filter(pupil__in=[p.pk for p in pupils],
                                                         date=day, session=session)}
     reports = reports_covering([p.pk for p in pupils], day, session)
-    return [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk)} for p in pupils]
+    planned = arrangements.planned_codes([p.pk for p in pupils], day, session,
+                                         today=timezone.localdate())
+    return [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk),
+             "planned": planned.get(p.pk)} for p in pupils]
 
 
 def _entries_from_post(post, pupils, session, reported) -> list[Entry]:
     """The posted marks. "Mark all remaining present" fills only unmarked pupils with no
-    parent's report for the session (``reported``): a reported absence is never made present."""
+    parent's report or arrangement (X, C2) for the session (``reported``): a reported
+    absence or a session the pupil is not expected at is never made present."""
     all_present = "all_present" in post
     entries = []
     for p in pupils:
@@ -167,8 +171,9 @@ def register_take(request, group_id, day, session):
     pupils = _register_pupils(group, day)
     errors, conflicts, posted = {}, {}, None
     if request.method == "POST":
-        reported = reports_covering([p.pk for p in pupils], day, session) \
-            if "all_present" in request.POST else {}
+        reported = set(reports_covering([p.pk for p in pupils], day, session)) | set(
+            arrangements.planned_codes([p.pk for p in pupils], day, session)) \
+            if "all_present" in request.POST else set()
         entries = _entries_from_post(request.POST, pupils, session, reported)
         try:
             result = marks_save(school=school, day=day, session=session, pupils=pupils,
@@ -199,7 +204,8 @@ def register_take(request, group_id, day, session):
         pk, mark = r["pupil"].pk, r["mark"]
         r["base"] = mark_token(mark)
         r["writable"] = policy.may_write(roles=request.roles, state=state, existing=bool(mark))
-        r["proposed"] = r["report"].suggested_code if r["report"] and not mark else ""
+        r["proposed"] = "" if mark else (r["report"].suggested_code if r["report"] else
+                                         r["planned"].code if r["planned"] else "")
         r["conflict"] = conflicts.get(pk)
         if errors or r["conflict"]:
             r["code"] = posted.get(f"code-{pk}", "") if not r["conflict"] else r["conflict"].yours
@@ -432,7 +438,9 @@ def pupil_leave(request, pk):
     if form.is_valid():
         try:
             pupil_off_roll(pupil=pupil, leaving_date=form.cleaned_data["leaving_date"],
-                           ground=form.cleaned_data["ground"], user=request.user)
+                           ground=form.cleaned_data["ground"], user=request.user,
+                           role=acting_role(request), roles=request.roles,
+                           override_reason=form.cleaned_data["override_reason"])
         except RollError as exc:
             messages.error(request, str(exc))
         else:

@@ -32,13 +32,17 @@ from stdnum.gb.upn import calc_check_digit
 
 from registers.calendar import calendar_replace
 from registers.models import (
+    WEEKDAY_KEYS,
     CalendarEntry,
     Contact,
     DeletionGround,
     Mark,
     MarkAmendment,
+    PartTimeReview,
+    PartTimeTimetable,
     Pupil,
     RegistrationGroup,
+    SessionPattern,
 )
 from registers.school_year import school_year_start
 from registers.services import late_code
@@ -789,6 +793,7 @@ class _Generator:
         plans = self.make_pupils(groups)
         self.save_pupils(plans)
         self.make_marks(plans, groups)
+        self.make_arrangements(plans)
         User.objects.filter(pk__in=[u.pk for u in self.users]).update(password=self.password_hash)
         self.result.users = len({u.pk for u in self.users})
         return self.result
@@ -1022,6 +1027,36 @@ class _Generator:
                     user=fam.user if fam.user is not None and i == fam.correspondence else None))
         Contact.objects.bulk_create(contacts, batch_size=1000)
         self.result.pupils, self.result.contacts = len(plans), len(contacts)
+
+    # Nursery patterns as session slots (registers.models.SESSION_SLOTS); "full" has none.
+    NURSERY_SLOTS = {
+        "am": [f"{d}-AM" for d in WEEKDAY_KEYS], "pm": [f"{d}-PM" for d in WEEKDAY_KEYS],
+        "short_week": ["MON-AM", "MON-PM", "TUE-AM", "TUE-PM", "WED-AM"]}
+    NURSERY_LABELS = {"am": "15 hours: five mornings", "pm": "15 hours: five afternoons",
+                      "short_week": "15 hours: Monday, Tuesday and Wednesday morning"}
+
+    def make_arrangements(self, plans: list[_Plan]) -> None:
+        """Nursery pupils' required sessions, and one pupil of compulsory school age on a
+        part-time timetable starting today (so the generated marks do not contradict it)."""
+        SessionPattern.objects.bulk_create([
+            SessionPattern(pupil=pl.pupil, label=self.NURSERY_LABELS[pl.nursery],
+                           sessions=self.NURSERY_SLOTS[pl.nursery],
+                           start_date=pl.pupil.admission_date)
+            for pl in plans if pl.nursery in self.NURSERY_SLOTS])
+        school_age = [pl for pl in plans if pl.pupil.year_group >= 1 and not pl.pupil.leaving_date]
+        if not school_age:
+            return
+        pupil = school_age[len(school_age) // 2].pupil
+        start = self.today
+        timetable = PartTimeTimetable.objects.create(
+            pupil=pupil, start_date=start, planned_end=start + timedelta(weeks=5),
+            sessions=[f"{d}-AM" for d in WEEKDAY_KEYS], parent_agreed_on=start - timedelta(days=3),
+            reason="Anxiety after a long illness: a phased return, mornings first",
+            social_worker_informed_on=start if pupil.social_worker else None,
+            la_consulted_on=start - timedelta(days=5) if pupil.sen_status == "E" else None,
+            la_notified_on=start - timedelta(days=1))
+        PartTimeReview.objects.bulk_create([
+            PartTimeReview(timetable=timetable, due=start + timedelta(weeks=w)) for w in (2, 4)])
 
     def link_parents(self) -> None:
         """A few parents get a portal login linked to their contact records."""

@@ -236,6 +236,17 @@ def test_nursery_pupils_are_x_only_on_sessions_they_are_not_required(school_a, p
         x_days = {(d.weekday(), s) for d, s, c in marks if c == "X"}
         assert not any((d.weekday(), s) in x_days for d, s, c in required)
     assert Mark.objects.filter(code="X", pupil__in=nursery).exists()
+    # Their recorded patterns (registers.arrangements) propose exactly the X they were given.
+    from registers.arrangements import planned_codes
+    from registers.models import PartTimeTimetable, SessionPattern
+
+    assert SessionPattern.objects.exists()
+    for pattern in SessionPattern.objects.select_related("pupil"):
+        for d, s, c in pattern.pupil.marks.values_list("date", "session", "code"):
+            proposed = planned_codes([pattern.pupil_id], d, s).get(pattern.pupil_id)
+            assert (proposed.code if proposed else None) == ("X" if c == "X" else None), (d, s, c)
+    t = PartTimeTimetable.objects.get()
+    assert t.pupil.year_group >= 1 and t.start_date == TODAY and t.reviews.count() == 2
 
 
 class Rollback(Exception):

@@ -153,8 +153,11 @@
 
   document.getElementById("all-present").addEventListener("click", (e) => {
     e.preventDefault();
-    // A pupil whose parent reported an absence is never made present here.
-    rows.forEach((row) => { if (!parts(row).select.value && !row.dataset.report) setCode(row, "present"); });
+    // A pupil whose parent reported an absence, or who is not expected this session
+    // (a nursery pattern's X, a part-time timetable's C2), is never made present here.
+    rows.forEach((row) => {
+      if (!parts(row).select.value && !row.dataset.report && !row.dataset.planned) setCode(row, "present");
+    });
   });
 
   form.addEventListener("submit", (e) => {

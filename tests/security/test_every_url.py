@@ -90,6 +90,22 @@ TENANT_URLS: dict[str, U] = {
                   data={"kind": "closure", "start_date": "{day}", "end_date": "{day}",
                         "label": "Snow"}),
     "import_upload": U("/imports/pupils/", WHOLE, "FORM"),
+    # a pupil's arrangements (registers.arrangements)
+    "session_pattern": U("/pupils/{child}/pattern/", WHOLE, "FORM",
+                         data={"label": "Mornings", "sessions": "MON-AM",
+                               "start_date": "2025-09-02"}),
+    "part_time_new": U("/pupils/{child}/part-time/", ESC, "FORM",
+                       data={"start_date": "{day}", "planned_end": "2026-01-30",
+                             "sessions": "MON-AM", "reason": "Anxiety",
+                             "parent_agreed_on": "{day}", "review_dates": "2026-01-20",
+                             "social_worker_informed_on": "{day}"}),
+    "part_time_list": U("/part-time/", WHOLE),
+    "part_time_export": U("/part-time/export.csv", WHOLE),
+    "part_time_update": U("/part-time/{timetable}/", ESC, "POST", data={"action": "end"}),
+    "arrangements_fill": U("/office/{day}/AM/arrangements/", WHOLE, "POST"),
+    "removal_candidates": U("/off-roll/twenty-days/", WHOLE),
+    "removal_enquiries": U("/pupils/{child}/enquiries/", WHOLE, "FORM",
+                           data={"kind": "calls", "done_on": "{day}", "notes": "No answer"}),
     "dashboard": U("/dashboard/", REPORTS),
     "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", LISTS),
     "dashboard_today": U("/dashboard/today/?day={day}&state=no_reason", LISTS),
@@ -340,7 +356,13 @@ def world(calendar, make_pupil, people):
     stage = Stage.objects.filter(active=True).first()
     case = Case.objects.create(pupil=child, track=stage.track, stage=stage, opened_on=DAY,
                                stage_since=DAY, owner_role="attendance_officer")
+    from registers.models import PartTimeTimetable
+
+    timetable = PartTimeTimetable.objects.create(
+        pupil=other, start_date=DAY, planned_end=date(2026, 1, 30), sessions=["MON-AM"],
+        reason="Anxiety", parent_agreed_on=DAY)
     return {
+        "timetable": timetable,
         "child": child, "other": other, "group": group, "contact": contact,
         "leave": leave(child, decided=True, name="own"),
         "pending": leave(child, decided=False, name="pending"),
