@@ -23,6 +23,10 @@ urlpatterns = [
     path("unexplained/", views.unexplained, name="unexplained"),
     path("unexplained/<int:pk>/log/", views.contact_log, name="contact_log"),
     path("unexplained/<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("messages/<str:day>/<str:session>/send/", views.first_day_send, name="first_day_send"),
+    path("messages/<str:day>/<str:session>/refresh/", views.first_day_refresh,
+         name="first_day_refresh"),
+    path("messages/template/", views.message_settings, name="message_settings"),
     # The headteacher
     path("leave/", views.queue, name="queue"),
     path("leave/<int:pk>/decide/", views.decide, name="decide"),

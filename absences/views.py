@@ -452,3 +452,78 @@ def resolve(request, pk):
         messages.success(request, _("%(name)s: %(n)d session(s) now %(code)s.") % {
             "name": pupil.display_name, "n": n, "code": d["code"]})
     return redirect("absences:unexplained")
+
+
+# --- the office: first-day messages -----------------------------------------------------------
+
+def _session_or_404(day: str, session: str):
+    from datetime import date
+
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise Http404 from None
+    if session not in ("AM", "PM"):
+        raise Http404
+    return d, session
+
+
+def _calling_list(day, session) -> str:
+    return reverse("office_session", args=[day, session]) + "#calling-list"
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def first_day_send(request, day, session):
+    """Queue first-day messages: every pupil marked N for the session, or one family."""
+    from . import family_messages
+
+    d, s = _session_or_404(day, session)
+    pupil = None
+    if request.POST.get("pupil"):
+        if not request.POST["pupil"].isdigit():
+            raise Http404
+        pupil = _pupil(int(request.POST["pupil"]))
+    try:
+        counts = family_messages.first_day_queue(day=d, session=s, user=request.user, pupil=pupil)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_calling_list(d, s))
+    note = _("%(queued)d message(s) queued to send.") % counts
+    if counts["skipped"]:
+        note += " " + _("%(skipped)d family(ies) already had a message for this session.") % counts
+    if counts["unreachable"]:
+        note += " " + _("%(unreachable)d with no mobile number or email: phone them.") % counts
+    messages.success(request, note)
+    return redirect(_calling_list(d, s))
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def first_day_refresh(request, day, session):
+    """Ask the text-message provider which texts have arrived; send any still queued."""
+    from . import family_messages
+
+    d, s = _session_or_404(day, session)
+    family_messages.statuses_refresh(day=d, session=s)
+    family_messages.enqueue_queued(day=d, session=s)
+    messages.success(request, _("Delivery status updated."))
+    return redirect(_calling_list(d, s))
+
+
+@role_required(ADMIN_STAFF)
+@require_http_methods(["GET", "POST"])
+def message_settings(request):
+    from . import family_messages
+    from .forms import MessageSettingsForm
+    from .models import MessageSettings
+
+    current = MessageSettings.get()
+    form = MessageSettingsForm(request.POST or None, initial={
+        "template": current.template, "email_subject": current.email_subject})
+    if request.method == "POST" and form.is_valid():
+        family_messages.settings_save(**form.cleaned_data)
+        messages.success(request, _("First-day message saved."))
+        return redirect("absences:message_settings")
+    return render(request, "absences/message_settings.html", {
+        "form": form, "fields": family_messages.FIELDS})

@@ -122,6 +122,12 @@ TENANT_URLS: dict[str, U] = {
     "absences:resolve": U("/absences/unexplained/{child}/resolve/", WHOLE, "POST",
                           data={"x{child}-sessions": "{day} AM", "x{child}-code": "I",
                                 "x{child}-note": "ill"}),
+    # issue 14: first-day messages
+    "absences:first_day_send": U("/absences/messages/{day}/AM/send/", WHOLE, "POST",
+                                 data={"pupil": "{child}"}),
+    "absences:first_day_refresh": U("/absences/messages/{day}/AM/refresh/", WHOLE, "POST"),
+    "absences:message_settings": U("/absences/messages/template/", WHOLE, "FORM",
+                                   data={"template": "Hello {{forename}}", "email_subject": "Hi"}),
     "absences:queue": U("/absences/leave/", {HEAD}),
     "absences:decide": U("/absences/leave/{pending}/decide/", {HEAD}, "FORM",
                          data={"outcome": "refused", "reason": "No."}),
