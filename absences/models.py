@@ -49,6 +49,9 @@ class AbsenceReport(models.Model):
     handled_by_name = models.CharField(max_length=150, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     code_applied = models.CharField(max_length=2, blank=True)
+    # Sent for today after the register for its first session had closed (issue 14): the
+    # office sees it flagged, since that session is already marked.
+    late = models.BooleanField(default=False)
     # A parent who phoned: the office recorded the report (accepted at once) on their behalf.
     taken_by = _user_fk()
     taken_by_name = models.CharField(max_length=150, blank=True,
@@ -147,6 +150,7 @@ class LeaveRequest(models.Model):
 
     class Reason(models.TextChoices):
         EXCEPTIONAL = "exceptional", _("Exceptional circumstance")
+        HOLIDAY = "holiday", _("Family holiday")
         RELIGIOUS = "religious", _("Religious observance")
         PERFORMANCE = "performance", _("Performance licence")
         MEDICAL = "medical", _("Medical")
@@ -160,7 +164,7 @@ class LeaveRequest(models.Model):
         REFUSED = "refused", _("Refused")
 
     # The code a grant pre-fills by default (the head may choose another leave code).
-    DEFAULT_CODE = {"exceptional": "C", "religious": "R", "performance": "C1", "medical": "M",
+    DEFAULT_CODE = {"exceptional": "C", "holiday": "C", "religious": "R", "performance": "C1", "medical": "M",
                     "travelling": "T", "other": "C"}
 
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="leave_requests")

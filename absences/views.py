@@ -114,7 +114,10 @@ def child_detail(request, pk):
 def report_new(request, pk):
     pupil = child_for_parent(request, pk)
     today = timezone.localdate()
-    form = ReportForm(request.POST or None, initial={"first_day": today, "last_day": today})
+    # After the morning register has closed, today's report most likely means the afternoon.
+    am_closed = timezone.localtime().time() > request.tenant.am_close
+    form = ReportForm(request.POST or None, initial={
+        "first_day": today, "last_day": today, "first_session": "PM" if am_closed else "AM"})
     if request.method == "POST" and form.is_valid():
         try:
             services.absence_report_create(school=request.tenant, pupil=pupil, user=request.user,
@@ -165,6 +168,7 @@ def leave_new(request, pk):
                 return render(request, "absences/leave_check.html", {
                     **context, "form": confirm, "data": data, "results": results,
                     "failed": [r for r in results if not r.passed],
+                    "holiday": data["reason"] == LeaveRequest.Reason.HOLIDAY,
                     "blocked": [r for r in results if r.blocks and not r.passed],
                     "days": len(sessions) / 2,
                     "reason_label": LeaveRequest.Reason(data["reason"]).label,
