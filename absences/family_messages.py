@@ -64,11 +64,22 @@ def template_render(text: str, fields: dict) -> str:
     return text.format_map({k: str(fields.get(k, "")) for k in FIELDS})
 
 
+def current_school():
+    """The school whose schema is active (``schema_context`` in Celery and beat sets only a
+    stand-in tenant without the school's name, phone or email)."""
+    from tenants.models import School
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, School):
+        return tenant
+    return School.objects.get(schema_name=connection.schema_name)
+
+
 def merge_fields(*, pupil: Pupil, contact: Contact | None, day: date, session: str) -> dict:
-    school = connection.tenant
+    school = current_school()
     return {"forename": pupil.preferred_forename or pupil.legal_forename,
-            "surname": pupil.legal_surname, "school": getattr(school, "name", ""),
-            "school_phone": getattr(school, "phone", "") or _("the school office"),
+            "surname": pupil.legal_surname, "school": school.name,
+            "school_phone": school.phone or _("the school office"),
             "date": date_format(day, "l j F"), "session": SESSION_WORDS.get(session, session),
             "contact": str(contact) if contact else ""}
 
@@ -219,8 +230,8 @@ def message_send(*, message_id: int) -> bool:
 
 
 def _email(msg: FamilyMessage) -> str:
-    school = connection.tenant
-    reply_to = [school.email] if getattr(school, "email", "") else None
+    school = current_school()
+    reply_to = [school.email] if school.email else None
     email = EmailMessage(subject=msg.subject or msg.body[:60], body=msg.body, to=[msg.to],
                          reply_to=reply_to,
                          headers={"Message-ID": make_msgid(f"family{msg.pk}")})

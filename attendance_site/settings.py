@@ -304,6 +304,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "options": {"expires": 110},  # a backlogged worker runs one sweep, not a pile
     },
+    # Issue 14: first-day messages claimed but never confirmed are marked for a person to check.
+    "absences-sweep-family-messages": {
+        "task": "absences.tasks.sweep_family_messages_all_schools",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 
 LOGGING = {
