@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import string
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.utils import make_msgid
 
 from django.core.exceptions import ValidationError
@@ -85,11 +85,12 @@ def merge_fields(*, pupil: Pupil, contact: Contact | None, day: date, session: s
 
 
 @transaction.atomic
-def settings_save(*, template: str, email_subject: str) -> MessageSettings:
+def settings_save(*, template: str, email_subject: str, send_on_close: bool = False) -> MessageSettings:
     template_check(template)
     template_check(email_subject)
     s = MessageSettings.get()
     s.template, s.email_subject = template.strip(), email_subject.strip()
+    s.send_on_close = send_on_close
     s.save()
     return s
 
@@ -271,3 +272,25 @@ def sweep_sending(*, now=None, sending_after: timedelta = SENDING_AFTER) -> int:
                                         claimed_at__lt=now - sending_after).update(
         status=FamilyMessage.Status.CHECK, status_at=now,
         error=_("The worker stopped while sending: check with the family before sending again."))
+
+
+AUTO_WINDOW = timedelta(hours=1)  # after a register closes, how long automatic sending runs
+
+
+def auto_send_due(*, now=None) -> dict | None:
+    """Celery beat, every few minutes, in each school: if the school sends automatically and
+    a register closed today within the last hour, queue the session's first-day messages
+    (families already messaged are skipped, so running again is harmless). None: not due."""
+    from registers.models import SchoolDay
+
+    if not MessageSettings.get().send_on_close:
+        return None
+    now = timezone.localtime(now)
+    if not SchoolDay.objects.filter(date=now.date(), closed=False).exists():
+        return None
+    school = current_school()
+    for session in ("PM", "AM"):
+        closes = datetime.combine(now.date(), school.register_times(session)[2], tzinfo=now.tzinfo)
+        if closes < now <= closes + AUTO_WINDOW:
+            return first_day_queue(day=now.date(), session=session, user=None)
+    return None

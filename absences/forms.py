@@ -150,6 +150,10 @@ class MessageSettingsForm(forms.Form):
 
     template = forms.CharField(label=_("Message"), max_length=600, widget=forms.Textarea(attrs={"rows": 3}))
     email_subject = forms.CharField(label=_("Email subject"), max_length=200)
+    send_on_close = forms.BooleanField(
+        label=_("Send automatically when the register closes"), required=False,
+        help_text=_("Within an hour of each register closing, every family of a pupil marked N "
+                    "who has not had a message for that session is sent one."))
 
     def clean(self):
         from .family_messages import template_check

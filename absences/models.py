@@ -287,6 +287,10 @@ class MessageSettings(models.Model):
         help_text=_("Merge fields: {forename}, {surname}, {school}, {school_phone}, {date}, "
                     "{session}, {contact}."))
     email_subject = models.CharField(max_length=200, default="{forename} is not in school today")
+    send_on_close = models.BooleanField(
+        "send automatically when the register closes", default=False,
+        help_text=_("Within an hour of each register closing, message every family of a pupil "
+                    "then marked N who has not had a message for that session."))
 
     class Meta:
         verbose_name_plural = "message settings"

@@ -36,3 +36,25 @@ def sweep_family_messages_all_schools() -> dict:
         if n:
             out[schema] = n
     return out
+
+
+@app.task(ignore_result=True, time_limit=600)
+def auto_send_all_schools() -> dict:
+    """Celery beat: each school that sends first-day messages when the register closes."""
+    import logging
+
+    from django_tenants.utils import schema_context
+
+    from tenants.models import School
+
+    out = {}
+    for schema in School.objects.exclude(schema_name="public").values_list("schema_name", flat=True):
+        try:
+            with schema_context(schema):
+                counts = family_messages.auto_send_due()
+        except Exception:  # one school's trouble does not stop the others
+            logging.getLogger(__name__).exception("automatic first-day messages failed for %s", schema)
+            continue
+        if counts:
+            out[schema] = counts
+    return out

@@ -524,7 +524,8 @@ def message_settings(request):
 
     current = MessageSettings.get()
     form = MessageSettingsForm(request.POST or None, initial={
-        "template": current.template, "email_subject": current.email_subject})
+        "template": current.template, "email_subject": current.email_subject,
+        "send_on_close": current.send_on_close})
     if request.method == "POST" and form.is_valid():
         family_messages.settings_save(**form.cleaned_data)
         messages.success(request, _("First-day message saved."))

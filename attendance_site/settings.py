@@ -305,6 +305,11 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 110},  # a backlogged worker runs one sweep, not a pile
     },
     # Issue 14: first-day messages claimed but never confirmed are marked for a person to check.
+    "absences-first-day-auto-send": {
+        "task": "absences.tasks.auto_send_all_schools",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "absences-sweep-family-messages": {
         "task": "absences.tasks.sweep_family_messages_all_schools",
         "schedule": 300.0,

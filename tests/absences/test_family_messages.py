@@ -271,3 +271,45 @@ def test_one_family_only_and_only_a_pupil_marked_n(absent, people, notify, eager
         assert office.post(f"/absences/messages/{bad}/send/").status_code == 404
     assert office.post(f"/absences/messages/{DAY.isoformat()}/AM/send/",
                        {"pupil": "1 OR 1=1"}).status_code == 404
+
+
+# --- sending automatically when the register closes --------------------------------------------
+
+def test_sent_automatically_within_an_hour_of_the_register_closing(absent, people, notify, eager,
+                                                                   school_a):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from absences import tasks
+
+    london = ZoneInfo("Europe/London")
+
+    def at(hh, mm):
+        return datetime(2026, 1, 6, hh, mm, tzinfo=london)
+
+    # Off by default.
+    assert fm.auto_send_due(now=at(9, 20)) is None and not FamilyMessage.objects.exists()
+    fm.settings_save(template=MessageSettings.DEFAULT_TEMPLATE, email_subject="Absence",
+                     send_on_close=True)
+    assert school_a.am_close.strftime("%H:%M") == "09:10"  # Beecroft
+    assert fm.auto_send_due(now=at(9, 5)) is None           # register still open
+    assert fm.auto_send_due(now=at(10, 30)) is None         # more than an hour later
+    assert not FamilyMessage.objects.exists()
+    counts = fm.auto_send_due(now=at(9, 20))
+    assert counts == {"queued": 3, "skipped": 0, "unreachable": 1}
+    assert FamilyMessage.objects.filter(created_by_name="automatic").count() == 4
+    # The next beat run sends nobody anything twice; a closed day sends nothing.
+    assert fm.auto_send_due(now=at(9, 25))["queued"] == 0
+    from registers.models import SchoolDay
+
+    SchoolDay.objects.filter(date=DAY).update(closed=True)
+    assert fm.auto_send_due(now=at(9, 30)) is None
+    # The beat task walks every school (here: nothing due at the real time of day).
+    assert isinstance(tasks.auto_send_all_schools(), dict)
+
+
+def test_the_office_turns_automatic_sending_on(people, school_a):
+    r = client_for(people["office"]).post("/absences/messages/template/", {
+        "template": MessageSettings.DEFAULT_TEMPLATE, "email_subject": "Absence",
+        "send_on_close": "on"})
+    assert r.status_code == 302 and MessageSettings.get().send_on_close
