@@ -97,6 +97,16 @@ def settings_save(*, template: str, email_subject: str, send_on_close: bool = Fa
 
 # --- who gets what -----------------------------------------------------------------------------
 
+@transaction.atomic
+def preference_set(*, contact: Contact, channel: str) -> ContactPreference:
+    """How a contact would like school messages (a parent chooses in the portal)."""
+    if channel not in ContactPreference.Channel.values:
+        raise ValidationError({"channel": _("Choose how you would like messages.")})
+    pref, _created = ContactPreference.objects.update_or_create(contact=contact,
+                                                                defaults={"channel": channel})
+    return pref
+
+
 def channels_for(contact: Contact, preference: str) -> list[tuple[str, str]]:
     """[(channel, address)] for one contact: their preference among the details on file;
     if the preferred way has no details, whatever there is (text first)."""

@@ -166,3 +166,16 @@ class MessageSettingsForm(forms.Form):
                 except ValidationError as exc:
                     self.add_error(name, exc)
         return data
+
+
+class PreferenceForm(forms.Form):
+    """A parent's choice of text message and/or email for school messages."""
+
+    channel = forms.ChoiceField(label=_("How would you like messages from the school?"),
+                                widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kw):
+        from .models import ContactPreference
+
+        super().__init__(*args, **kw)
+        self.fields["channel"].choices = ContactPreference.Channel.choices

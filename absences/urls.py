@@ -10,6 +10,7 @@ urlpatterns = [
     path("children/<int:pk>/", views.child_detail, name="child"),
     path("children/<int:pk>/report/", views.report_new, name="report_new"),
     path("children/<int:pk>/leave/", views.leave_new, name="leave_new"),
+    path("children/<int:pk>/messages/", views.message_preference, name="message_preference"),
     # Parents and staff
     path("leave/<int:pk>/", views.leave_detail, name="leave_detail"),
     path("leave/<int:pk>/letter/", views.leave_letter, name="leave_letter"),

@@ -106,7 +106,44 @@ def child_detail(request, pk):
         "requests": pupil.leave_requests.select_related("decision")[:20],
         "messages_in": PortalMessage.objects.filter(pupil=pupil)[:20],
         "policy": selectors.policy_current(), "times": _times(request.tenant),
+        **_preference_context(request, pupil),
     })
+
+
+def _preference_context(request, pupil) -> dict:
+    from registers.models import Contact
+
+    from .forms import PreferenceForm
+    from .models import ContactPreference
+
+    contact = Contact.objects.filter(pupil=pupil, user=request.user).order_by("priority").first()
+    if contact is None:
+        return {}
+    pref = ContactPreference.objects.filter(contact=contact).first()
+    return {"my_contact": contact, "preference_form": PreferenceForm(
+        prefix="pref", initial={"channel": pref.channel if pref else ContactPreference.Channel.AUTO})}
+
+
+@role_required(PARENTS)
+@require_POST
+def message_preference(request, pk):
+    """The parent chooses text message and/or email for school messages about this child."""
+    from registers.models import Contact
+
+    from . import family_messages
+    from .forms import PreferenceForm
+
+    pupil = child_for_parent(request, pk)
+    contact = Contact.objects.filter(pupil=pupil, user=request.user).order_by("priority").first()
+    if contact is None:
+        raise Http404
+    form = PreferenceForm(request.POST, prefix="pref")
+    if form.is_valid():
+        family_messages.preference_set(contact=contact, channel=form.cleaned_data["channel"])
+        messages.success(request, _("Saved: the school will contact you that way."))
+    else:
+        messages.error(request, _("Choose how you would like messages."))
+    return redirect(reverse("absences:child", args=[pupil.pk]) + "#prefs-h")
 
 
 @role_required(PARENTS)

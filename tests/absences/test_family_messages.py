@@ -313,3 +313,24 @@ def test_the_office_turns_automatic_sending_on(people, school_a):
         "template": MessageSettings.DEFAULT_TEMPLATE, "email_subject": "Absence",
         "send_on_close": "on"})
     assert r.status_code == 302 and MessageSettings.get().send_on_close
+
+
+# --- the parent chooses ------------------------------------------------------------------------
+
+def test_a_parent_chooses_email_and_the_next_message_follows_it(absent, people, notify, eager,
+                                                                django_capture_on_commit_callbacks):
+    child, other = absent["child"], absent["other"]
+    parent = client_for(people["parent"])
+    page = parent.get(f"/absences/children/{child.pk}/").content.decode()
+    assert "How the school contacts you" in page and "07700 900001" in page
+    r = parent.post(f"/absences/children/{child.pk}/messages/", {"pref-channel": "email"})
+    assert r.status_code == 302
+    assert ContactPreference.objects.get(contact__pupil=child).channel == "email"
+    # Nonsense is refused; another family's child is 404 and changes nothing.
+    parent.post(f"/absences/children/{child.pk}/messages/", {"pref-channel": "carrier-pigeon"})
+    assert ContactPreference.objects.get(contact__pupil=child).channel == "email"
+    r = parent.post(f"/absences/children/{other.pk}/messages/", {"pref-channel": "email"})
+    assert r.status_code == 404 and not ContactPreference.objects.filter(contact__pupil=other).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        fm.first_day_queue(day=DAY, session="AM", user=people["office"], pupil=child)
+    assert notify.sent == [] and [m.to for m in mail.outbox] == [["pat@example.org"]]

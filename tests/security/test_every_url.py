@@ -102,6 +102,8 @@ TENANT_URLS: dict[str, U] = {
                              data={"reason": "illness", "first_day": "{day}", "last_day": "{day}",
                                    "first_session": "AM", "last_session": "PM"}),
     "absences:leave_new": U("/absences/children/{child}/leave/", {PARENT}, "FORM"),
+    "absences:message_preference": U("/absences/children/{child}/messages/", {PARENT}, "POST",
+                                     data={"pref-channel": "email"}),
     "absences:leave_detail": U("/absences/leave/{leave}/", WHOLE | {PARENT}),
     "absences:leave_letter": U("/absences/leave/{leave}/letter/", WHOLE | {PARENT}),
     "absences:leave_document": U("/absences/leave/{leave}/document/", WHOLE | {PARENT}),
