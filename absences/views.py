@@ -151,10 +151,7 @@ def message_preference(request, pk):
 def report_new(request, pk):
     pupil = child_for_parent(request, pk)
     today = timezone.localdate()
-    # After the morning register has closed, today's report most likely means the afternoon.
-    am_closed = timezone.localtime().time() > request.tenant.am_close
-    form = ReportForm(request.POST or None, initial={
-        "first_day": today, "last_day": today, "first_session": "PM" if am_closed else "AM"})
+    form = ReportForm(request.POST or None, initial={"first_day": today, "last_day": today})
     if request.method == "POST" and form.is_valid():
         try:
             services.absence_report_create(school=request.tenant, pupil=pupil, user=request.user,
