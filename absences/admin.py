@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import AbsenceReport, AssessmentPeriod, ContactAttempt, LeaveDecision, LeavePolicy, LeaveRequest
+from .models import (
+    AbsenceReport,
+    AssessmentPeriod,
+    ContactAttempt,
+    ContactPreference,
+    FamilyMessage,
+    LeaveDecision,
+    LeavePolicy,
+    LeaveRequest,
+)
 
 
 class AssessmentInline(admin.TabularInline):
@@ -33,3 +42,16 @@ class LeaveDecisionAdmin(admin.ModelAdmin):
 @admin.register(ContactAttempt)
 class ContactAttemptAdmin(admin.ModelAdmin):
     list_display = ("pupil", "outcome", "user_name", "at")
+
+
+@admin.register(ContactPreference)
+class ContactPreferenceAdmin(admin.ModelAdmin):
+    list_display = ("contact", "channel")
+    list_filter = ("channel",)
+
+
+@admin.register(FamilyMessage)
+class FamilyMessageAdmin(admin.ModelAdmin):
+    list_display = ("pupil", "date", "session", "channel", "to", "status", "created_at")
+    list_filter = ("status", "channel", "date")
+    readonly_fields = [f.name for f in FamilyMessage._meta.fields]

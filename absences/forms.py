@@ -1,6 +1,7 @@
 """Forms collect and type the input; the rules live in absences.services."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from registers import codes
@@ -142,3 +143,39 @@ class PolicyForm(forms.ModelForm):
         widgets = {"how_to_report": forms.Textarea(attrs={"rows": 3}),
                    "leave_guidance": forms.Textarea(attrs={"rows": 3})}
 
+
+
+class MessageSettingsForm(forms.Form):
+    """The school's first-day message (merge fields checked by absences.family_messages)."""
+
+    template = forms.CharField(label=_("Message"), max_length=600, widget=forms.Textarea(attrs={"rows": 3}))
+    email_subject = forms.CharField(label=_("Email subject"), max_length=200)
+    send_on_close = forms.BooleanField(
+        label=_("Send automatically when the register closes"), required=False,
+        help_text=_("Within an hour of each register closing, every family of a pupil marked N "
+                    "who has not had a message for that session is sent one."))
+
+    def clean(self):
+        from .family_messages import template_check
+
+        data = super().clean()
+        for name in ("template", "email_subject"):
+            if data.get(name):
+                try:
+                    template_check(data[name])
+                except ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
+
+
+class PreferenceForm(forms.Form):
+    """A parent's choice of text message and/or email for school messages."""
+
+    channel = forms.ChoiceField(label=_("How would you like messages from the school?"),
+                                widget=forms.RadioSelect)
+
+    def __init__(self, *args, **kw):
+        from .models import ContactPreference
+
+        super().__init__(*args, **kw)
+        self.fields["channel"].choices = ContactPreference.Channel.choices

@@ -49,6 +49,9 @@ class AbsenceReport(models.Model):
     handled_by_name = models.CharField(max_length=150, blank=True)
     handled_at = models.DateTimeField(null=True, blank=True)
     code_applied = models.CharField(max_length=2, blank=True)
+    # Sent for today after the register for its first session had closed (issue 14): the
+    # office sees it flagged, since that session is already marked.
+    late = models.BooleanField(default=False)
     # A parent who phoned: the office recorded the report (accepted at once) on their behalf.
     taken_by = _user_fk()
     taken_by_name = models.CharField(max_length=150, blank=True,
@@ -147,6 +150,7 @@ class LeaveRequest(models.Model):
 
     class Reason(models.TextChoices):
         EXCEPTIONAL = "exceptional", _("Exceptional circumstance")
+        HOLIDAY = "holiday", _("Family holiday")
         RELIGIOUS = "religious", _("Religious observance")
         PERFORMANCE = "performance", _("Performance licence")
         MEDICAL = "medical", _("Medical")
@@ -160,7 +164,7 @@ class LeaveRequest(models.Model):
         REFUSED = "refused", _("Refused")
 
     # The code a grant pre-fills by default (the head may choose another leave code).
-    DEFAULT_CODE = {"exceptional": "C", "religious": "R", "performance": "C1", "medical": "M",
+    DEFAULT_CODE = {"exceptional": "C", "holiday": "C", "religious": "R", "performance": "C1", "medical": "M",
                     "travelling": "T", "other": "C"}
 
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="leave_requests")
@@ -271,3 +275,96 @@ class PortalMessage(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class MessageSettings(models.Model):
+    """A school's first-day message: one row per school schema (``get``)."""
+
+    DEFAULT_TEMPLATE = "{forename} is not in school today. Please reply or call {school_phone}."
+
+    template = models.TextField(
+        default=DEFAULT_TEMPLATE,
+        help_text=_("Merge fields: {forename}, {surname}, {school}, {school_phone}, {date}, "
+                    "{session}, {contact}."))
+    email_subject = models.CharField(max_length=200, default="{forename} is not in school today")
+    send_on_close = models.BooleanField(
+        "send automatically when the register closes", default=False,
+        help_text=_("Within an hour of each register closing, message every family of a pupil "
+                    "then marked N who has not had a message for that session."))
+
+    class Meta:
+        verbose_name_plural = "message settings"
+
+    def __str__(self):
+        return "First-day message"
+
+    @classmethod
+    def get(cls) -> "MessageSettings":
+        """The school's row, or the defaults unsaved (reading never writes)."""
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class ContactPreference(models.Model):
+    """How a contact would like school messages (registers.Contact has only the details)."""
+
+    class Channel(models.TextChoices):
+        AUTO = "auto", _("Text if there is a mobile number, else email")
+        SMS = "sms", _("Text message")
+        EMAIL = "email", _("Email")
+        BOTH = "both", _("Text message and email")
+
+    contact = models.OneToOneField("registers.Contact", on_delete=models.CASCADE,
+                                   related_name="message_preference")
+    channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.AUTO)
+
+    def __str__(self):
+        return f"{self.contact}: {self.get_channel_display()}"
+
+
+class FamilyMessage(models.Model):
+    """One text message or email to a family about a first-day absence: the contact log's
+    record of it and its delivery status. Claimed before sending, provider id after."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("Text message")
+        EMAIL = "email", _("Email")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        CHECK = "check", _("Needs checking")
+
+    FINAL = (Status.DELIVERED, Status.FAILED)
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="family_messages")
+    contact = models.ForeignKey("registers.Contact", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    contact_name = models.CharField(max_length=200, blank=True)
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    to = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    provider_id = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_by = _user_fk()
+    created_by_name = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["date", "session"]), models.Index(fields=["status"])]
+        constraints = [models.UniqueConstraint(
+            fields=["pupil", "date", "session", "channel"], condition=~models.Q(status="failed"),
+            name="one_live_message_per_absence_channel")]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.channel} {self.date} {self.session} {self.status}"

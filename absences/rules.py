@@ -22,6 +22,7 @@ ASSESSMENT = "statutory_assessment"
 UNAUTHORISED = "unauthorised_absence"
 AUTHORISED = "authorised_absence"
 ATTENDANCE_FLOOR = "attendance_floor"
+FAMILY_HOLIDAY = "family_holiday"
 
 # Leave reasons the attendance floor applies to: performance or activity (code C1).
 PERFORMANCE_REASONS = {"performance"}
@@ -217,7 +218,20 @@ def attendance_floor(policy, draft: Draft, facts: Facts) -> RuleResult | None:
         "%(floor)s%%.") % values)
 
 
-RULES = [retrospective, notice, ro_cap, assessments, unauthorised, authorised, attendance_floor]
+def family_holiday(policy, draft: Draft, facts: Facts) -> RuleResult | None:
+    """Not a school's switch but the law (2024 regulations, domain.md sections 6 and 8): leave
+    in term time only in exceptional circumstances, which a family holiday is not normally.
+    It does not block sending: the headteacher still decides."""
+    if draft.reason != "holiday":
+        return None
+    return RuleResult(FAMILY_HOLIDAY, False, _(
+        "Since the 2024 regulations a headteacher may grant leave in term time only in "
+        "exceptional circumstances. A family holiday is not normally an exceptional "
+        "circumstance, so this request will normally be refused."))
+
+
+RULES = [retrospective, family_holiday, notice, ro_cap, assessments, unauthorised, authorised,
+         attendance_floor]
 
 
 def evaluate(policy, draft: Draft, facts: Facts) -> list[RuleResult]:

@@ -249,7 +249,7 @@ def unexplained_worklist(today: date) -> list[dict]:
 
     ``overdue``: an N older than five school days (should become O). ``home_visit``: absent
     N for three or more school days in a row up to the latest school day, with no reason
-    received in that time. Six queries whatever the number of pupils.
+    received in that time. Seven queries whatever the number of pupils.
     """
     start = school_year_start(today)
     marks = list(Mark.objects.filter(code="N", date__range=(start, today))
@@ -268,6 +268,11 @@ def unexplained_worklist(today: date) -> list[dict]:
     attempts = defaultdict(list)
     for a in ContactAttempt.objects.filter(pupil_id__in=ids, at__date__gte=marks[0].date):
         attempts[a.pupil_id].append(a)
+    from .models import FamilyMessage
+
+    sent = defaultdict(list)
+    for fm in FamilyMessage.objects.filter(pupil_id__in=ids, date__gte=marks[0].date):
+        sent[fm.pupil_id].append(fm)
     recent_days = list(SchoolDay.objects.filter(closed=False, date__lte=today)
                        .order_by("-date").values_list("date", flat=True)[:20])
     out = []
@@ -281,11 +286,21 @@ def unexplained_worklist(today: date) -> list[dict]:
         reason_since = any(a.outcome == ContactAttempt.Outcome.REASON_RECEIVED
                            and run and a.at.date() >= run[-1] for a in attempts[pid])
         row.update(
-            contacts=contacts[pid], attempts=attempts[pid],
+            contacts=contacts[pid], attempts=attempts[pid], family_messages=sent[pid],
             overdue=bool(cutoff and row["marks"][0].date < cutoff),
             overdue_marks=[m for m in row["marks"] if cutoff and m.date < cutoff],
             days_in_a_row=len(run), home_visit=len(run) >= HOME_VISIT_DAYS and not reason_since,
         )
         out.append(row)
     out.sort(key=lambda r: (not r["home_visit"], not r["overdue"], r["pupil"].legal_surname))
+    return out
+
+
+def family_messages_by_pupil(day, session) -> dict[int, list]:
+    """The session's first-day messages, newest first, by pupil (the calling list's status)."""
+    from .models import FamilyMessage
+
+    out: dict[int, list] = {}
+    for m in FamilyMessage.objects.filter(date=day, session=session).order_by("-created_at", "-id"):
+        out.setdefault(m.pupil_id, []).append(m)
     return out

@@ -114,11 +114,18 @@ def _message(*, pupil, recipient, subject: str, body: str, link: str = "") -> Po
 
 # --- absence reports ---------------------------------------------------------------------------
 
+def office_phone(school) -> str:
+    """"the school office on 0113 …" wherever a parent is told to phone (the number if known)."""
+    phone = (getattr(school, "phone", "") or "").strip()
+    return _("the school office on %(phone)s") % {"phone": phone} if phone else _("the school office")
+
+
 @transaction.atomic
 def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day: date,
                           last_day: date, first_session: str = "AM", last_session: str = "PM",
                           details: str = "", now: datetime | None = None) -> AbsenceReport:
-    """A parent reports an absence: today until the register closes, or future days.
+    """A parent reports an absence: today until the afternoon register closes (flagged late
+    after its first session's register closed), or future days.
 
     Illness over several days is one report covering the whole range.
     """
@@ -128,18 +135,26 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
     if reason not in AbsenceReport.Reason.values:
         errors["reason"] = _("Choose a reason.")
     _check_range(first_day, first_session, last_day, last_session, errors)
-    if first_day < today:
-        errors["first_day"] = _("You can report today or future days here. For an absence that "
-                                "has already happened, please contact the school office.")
-    elif first_day == today:
-        closes = school.am_close if first_session == "AM" else school.pm_close
-        if now.time() > closes:
+    late = False
+    if first_day == today:
+        # Until the afternoon register closes a report for today is accepted (an afternoon
+        # appointment, or why the morning was missed); after its session's register closed
+        # it is flagged late for the office.
+        if now.time() > school.pm_close:
             errors["first_day"] = _(
-                "The register closed at %(time)s, so today's absence can no longer be reported "
-                "here. Please phone the school office.") % {"time": time_format(closes, "H:i")}
+                "Today's registers closed at %(time)s, so today's absence can no longer be "
+                "reported here. Please phone %(office)s.") % {
+                "time": time_format(school.pm_close, "H:i"), "office": office_phone(school)}
+        else:
+            late = now.time() > (school.am_close if first_session == "AM" else school.pm_close)
+    elif first_day < today:
+        errors["first_day"] = _("You can report today or future days here. For an absence that "
+                                "has already happened, please phone %(office)s.") % {
+                                "office": office_phone(school)}
     if (last_day - first_day).days >= MAX_REPORT_DAYS:
         errors["last_day"] = _("A report can cover up to %(n)d days. For a longer absence please "
-                               "contact the school office.") % {"n": MAX_REPORT_DAYS}
+                               "phone %(office)s.") % {"n": MAX_REPORT_DAYS,
+                                                       "office": office_phone(school)}
     if not errors:
         _sessions_or_error(first_day, first_session, last_day, last_session, errors)
     if not errors and AbsenceReport.objects.filter(
@@ -151,7 +166,8 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
         raise ValidationError(errors)
     report = AbsenceReport.objects.create(
         pupil=pupil, reason=reason, first_day=first_day, first_session=first_session,
-        last_day=last_day, last_session=last_session, details=details.strip(), reported_by=user)
+        last_day=last_day, last_session=last_session, details=details.strip(), reported_by=user,
+        late=late)
     schema = _schema()
     transaction.on_commit(lambda: notifications.report_received(report.pk, schema))
     return report

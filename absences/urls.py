@@ -10,6 +10,7 @@ urlpatterns = [
     path("children/<int:pk>/", views.child_detail, name="child"),
     path("children/<int:pk>/report/", views.report_new, name="report_new"),
     path("children/<int:pk>/leave/", views.leave_new, name="leave_new"),
+    path("children/<int:pk>/messages/", views.message_preference, name="message_preference"),
     # Parents and staff
     path("leave/<int:pk>/", views.leave_detail, name="leave_detail"),
     path("leave/<int:pk>/letter/", views.leave_letter, name="leave_letter"),
@@ -23,6 +24,10 @@ urlpatterns = [
     path("unexplained/", views.unexplained, name="unexplained"),
     path("unexplained/<int:pk>/log/", views.contact_log, name="contact_log"),
     path("unexplained/<int:pk>/resolve/", views.resolve, name="resolve"),
+    path("messages/<str:day>/<str:session>/send/", views.first_day_send, name="first_day_send"),
+    path("messages/<str:day>/<str:session>/refresh/", views.first_day_refresh,
+         name="first_day_refresh"),
+    path("messages/template/", views.message_settings, name="message_settings"),
     # The headteacher
     path("leave/", views.queue, name="queue"),
     path("leave/<int:pk>/decide/", views.decide, name="decide"),

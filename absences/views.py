@@ -106,7 +106,44 @@ def child_detail(request, pk):
         "requests": pupil.leave_requests.select_related("decision")[:20],
         "messages_in": PortalMessage.objects.filter(pupil=pupil)[:20],
         "policy": selectors.policy_current(), "times": _times(request.tenant),
+        **_preference_context(request, pupil),
     })
+
+
+def _preference_context(request, pupil) -> dict:
+    from registers.models import Contact
+
+    from .forms import PreferenceForm
+    from .models import ContactPreference
+
+    contact = Contact.objects.filter(pupil=pupil, user=request.user).order_by("priority").first()
+    if contact is None:
+        return {}
+    pref = ContactPreference.objects.filter(contact=contact).first()
+    return {"my_contact": contact, "preference_form": PreferenceForm(
+        prefix="pref", initial={"channel": pref.channel if pref else ContactPreference.Channel.AUTO})}
+
+
+@role_required(PARENTS)
+@require_POST
+def message_preference(request, pk):
+    """The parent chooses text message and/or email for school messages about this child."""
+    from registers.models import Contact
+
+    from . import family_messages
+    from .forms import PreferenceForm
+
+    pupil = child_for_parent(request, pk)
+    contact = Contact.objects.filter(pupil=pupil, user=request.user).order_by("priority").first()
+    if contact is None:
+        raise Http404
+    form = PreferenceForm(request.POST, prefix="pref")
+    if form.is_valid():
+        family_messages.preference_set(contact=contact, channel=form.cleaned_data["channel"])
+        messages.success(request, _("Saved: the school will contact you that way."))
+    else:
+        messages.error(request, _("Choose how you would like messages."))
+    return redirect(reverse("absences:child", args=[pupil.pk]) + "#prefs-h")
 
 
 @role_required(PARENTS)
@@ -165,6 +202,7 @@ def leave_new(request, pk):
                 return render(request, "absences/leave_check.html", {
                     **context, "form": confirm, "data": data, "results": results,
                     "failed": [r for r in results if not r.passed],
+                    "holiday": data["reason"] == LeaveRequest.Reason.HOLIDAY,
                     "blocked": [r for r in results if r.blocks and not r.passed],
                     "days": len(sessions) / 2,
                     "reason_label": LeaveRequest.Reason(data["reason"]).label,
@@ -452,3 +490,79 @@ def resolve(request, pk):
         messages.success(request, _("%(name)s: %(n)d session(s) now %(code)s.") % {
             "name": pupil.display_name, "n": n, "code": d["code"]})
     return redirect("absences:unexplained")
+
+
+# --- the office: first-day messages -----------------------------------------------------------
+
+def _session_or_404(day: str, session: str):
+    from datetime import date
+
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise Http404 from None
+    if session not in ("AM", "PM"):
+        raise Http404
+    return d, session
+
+
+def _calling_list(day, session) -> str:
+    return reverse("office_session", args=[day, session]) + "#calling-list"
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def first_day_send(request, day, session):
+    """Queue first-day messages: every pupil marked N for the session, or one family."""
+    from . import family_messages
+
+    d, s = _session_or_404(day, session)
+    pupil = None
+    if request.POST.get("pupil"):
+        if not request.POST["pupil"].isdigit():
+            raise Http404
+        pupil = _pupil(int(request.POST["pupil"]))
+    try:
+        counts = family_messages.first_day_queue(day=d, session=s, user=request.user, pupil=pupil)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_calling_list(d, s))
+    note = _("%(queued)d message(s) queued to send.") % counts
+    if counts["skipped"]:
+        note += " " + _("%(skipped)d family(ies) already had a message for this session.") % counts
+    if counts["unreachable"]:
+        note += " " + _("%(unreachable)d with no mobile number or email: phone them.") % counts
+    messages.success(request, note)
+    return redirect(_calling_list(d, s))
+
+
+@role_required(ADMIN_STAFF)
+@require_POST
+def first_day_refresh(request, day, session):
+    """Ask the text-message provider which texts have arrived; send any still queued."""
+    from . import family_messages
+
+    d, s = _session_or_404(day, session)
+    family_messages.statuses_refresh(day=d, session=s)
+    family_messages.enqueue_queued(day=d, session=s)
+    messages.success(request, _("Delivery status updated."))
+    return redirect(_calling_list(d, s))
+
+
+@role_required(ADMIN_STAFF)
+@require_http_methods(["GET", "POST"])
+def message_settings(request):
+    from . import family_messages
+    from .forms import MessageSettingsForm
+    from .models import MessageSettings
+
+    current = MessageSettings.get()
+    form = MessageSettingsForm(request.POST or None, initial={
+        "template": current.template, "email_subject": current.email_subject,
+        "send_on_close": current.send_on_close})
+    if request.method == "POST" and form.is_valid():
+        family_messages.settings_save(**form.cleaned_data)
+        messages.success(request, _("First-day message saved."))
+        return redirect("absences:message_settings")
+    return render(request, "absences/message_settings.html", {
+        "form": form, "fields": family_messages.FIELDS})

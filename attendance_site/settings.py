@@ -260,6 +260,14 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="attendance@localhost")
 
+# Issue 14: text messages to families (absences/sms.py). Console in development, a JSON-lines
+# file for the demo, GOV.UK Notify in production (the API key only ever from the environment).
+SMS_BACKEND = env("SMS_BACKEND", default="absences.sms.ConsoleBackend")
+SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.jsonl"))
+NOTIFY_API_KEY = env("NOTIFY_API_KEY", default="")
+NOTIFY_SMS_TEMPLATE_ID = env("NOTIFY_SMS_TEMPLATE_ID", default="")
+NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", default="https://api.notifications.service.gov.uk")
+
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
@@ -298,6 +306,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "letters.tasks.sweep_stalled_all_schools",
         "schedule": 120.0,
         "options": {"expires": 110},  # a backlogged worker runs one sweep, not a pile
+    },
+    # Issue 14: first-day messages claimed but never confirmed are marked for a person to check.
+    "absences-first-day-auto-send": {
+        "task": "absences.tasks.auto_send_all_schools",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+    "absences-sweep-family-messages": {
+        "task": "absences.tasks.sweep_family_messages_all_schools",
+        "schedule": 300.0,
+        "options": {"expires": 290},
     },
 }
 

@@ -262,6 +262,13 @@ def office_session(request, day, session):
         late=Count("id", filter=Q(code__in=["L", "U"])),
         unexplained=Count("id", filter=Q(code="N")))
     prev, nxt = _neighbour_sessions(day, session)
+    # Issue 14: first-day messages sent from the calling list, with their delivery status.
+    from absences.selectors import family_messages_by_pupil
+
+    sent = family_messages_by_pupil(day, session)
+    calling = list(calling)
+    for m in calling:
+        m.family_messages = sent.get(m.pupil_id, [])
     return render(request, "registers/office_session.html", {
         "day": day, "session": session, "groups": groups, "calling": calling,
         "reports": reports, "totals": totals, "prev": prev, "next": nxt,

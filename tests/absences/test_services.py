@@ -54,16 +54,37 @@ def report(school, pupil, user, **kw):
     return services.absence_report_create(**args)
 
 
-def test_report_today_until_the_register_closes(family, people, school_a):
-    # Beecroft's morning register closes at 9.10.
-    assert report(school_a, family["child"], people["parent"], now=at(MON, 9, 10)).pk
+def test_report_today_until_the_afternoon_register_closes(family, people, school_a):
+    # Beecroft's morning register closes at 9.10, the afternoon's at 13.45.
+    on_time = report(school_a, family["child"], people["parent"], now=at(MON, 9, 10))
+    assert on_time.pk and not on_time.late
     AbsenceReport.objects.all().delete()
+    # After 9.10: an afternoon appointment is accepted and is not late for its session...
+    pm = report(school_a, family["child"], people["parent"], first_session="PM",
+                reason="medical", now=at(MON, 9, 11))
+    assert (pm.first_session, pm.late) == ("PM", False)
+    AbsenceReport.objects.all().delete()
+    # ...and why the morning was missed is accepted, flagged late for the office.
+    assert report(school_a, family["child"], people["parent"], now=at(MON, 11, 0)).late
+    AbsenceReport.objects.all().delete()
+
+
+def test_after_the_afternoon_register_closes_the_parent_is_given_the_number(family, people,
+                                                                            school_a):
+    school_a.phone = "0113 496 0000"
     with pytest.raises(ValidationError) as exc:
-        report(school_a, family["child"], people["parent"], now=at(MON, 9, 11))
-    assert "register closed at 09:10" in str(exc.value)
-    # The afternoon can still be reported until the PM register closes.
-    assert report(school_a, family["child"], people["parent"], first_session="PM",
-                  now=at(MON, 12, 0)).first_session == "PM"
+        report(school_a, family["child"], people["parent"], first_session="PM",
+               now=at(MON, 13, 46))
+    assert "closed at 13:45" in str(exc.value)
+    assert "phone the school office on 0113 496 0000" in str(exc.value)
+    with pytest.raises(ValidationError) as exc:
+        report(school_a, family["child"], people["parent"], first_day=MON - timedelta(days=3),
+               last_day=MON - timedelta(days=3))
+    assert "0113 496 0000" in str(exc.value)
+    school_a.phone = ""
+    with pytest.raises(ValidationError) as exc:
+        report(school_a, family["child"], people["parent"], now=at(MON, 14, 0))
+    assert "phone the school office." in str(exc.value)
 
 
 def test_illness_over_consecutive_days_is_one_report(family, people, school_a, mailoutbox,

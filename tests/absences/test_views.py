@@ -10,7 +10,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from absences import services
-from absences.models import AbsenceReport, LeaveDecision, LeaveRequest
+from absences.models import AbsenceReport, LeaveDecision, LeavePolicy, LeaveRequest
 from registers.models import Contact, Mark, Pupil, RegistrationGroup
 from tenants.roles import Role
 from tenants.services import person_grant
@@ -334,3 +334,108 @@ def test_parent_sees_the_attendance_floor_before_submitting_and_head_sees_it(
     for url in ["/absences/leave/", f"/absences/leave/{leave.pk}/decide/"]:
         page = head.get(url)
         assert b"performance or activity absence" in page.content, url
+
+
+# --- issue 14: reports for today after the morning register closes ---------------------------
+
+def _today_is_a_school_day():
+    from registers.models import SchoolDay
+
+    today = timezone.localdate()
+    if not SchoolDay.objects.filter(date=today, closed=False).exists():
+        pytest.skip("today is not a school day in the live term")
+    return today
+
+
+def _set_times(school, am_close, pm_close):
+    from tenants.models import School
+
+    School.objects.filter(pk=school.pk).update(am_close=am_close, pm_close=pm_close)
+
+
+def test_after_the_morning_register_a_parent_reports_the_afternoon_and_the_office_sees_it_late(
+        live_family, people, school_a):
+    from datetime import time
+
+    today = _today_is_a_school_day()
+    _set_times(school_a, time(0, 0), time(23, 59, 59))  # the morning closed, the afternoon open
+    child = live_family["child"]
+    parent = client_for(people["parent"])
+    form = parent.get(f"/absences/children/{child.pk}/report/").content.decode()
+    assert "choose the afternoon" in form and "0113" not in form  # no number on file yet
+    r = parent.post(f"/absences/children/{child.pk}/report/", {
+        "reason": "medical", "first_day": today, "first_session": "PM", "last_day": today,
+        "last_session": "PM", "details": "Dentist at 2"})
+    assert r.status_code == 302
+    report = AbsenceReport.objects.get()
+    assert (report.first_session, report.late) == ("PM", False)
+    AbsenceReport.objects.all().delete()
+    # Why the morning was missed: accepted, and the office sees it flagged late.
+    r = parent.post(f"/absences/children/{child.pk}/report/", {
+        "reason": "medical", "first_day": today, "first_session": "AM", "last_day": today,
+        "last_session": "AM", "details": "Arrived at 10 after the GP"})
+    assert r.status_code == 302 and AbsenceReport.objects.get().late
+    inbox = client_for(people["office"]).get("/absences/inbox/").content.decode()
+    assert "Late report: sent after the register closed" in inbox
+
+
+def test_when_the_portal_refuses_it_shows_the_schools_number(live_family, people, school_a):
+    from datetime import time
+
+    from tenants.models import School
+
+    today = _today_is_a_school_day()
+    _set_times(school_a, time(0, 0), time(0, 0, 1))  # both registers closed
+    School.objects.filter(pk=school_a.pk).update(phone="0113 496 0000")
+    child = live_family["child"]
+    r = client_for(people["parent"]).post(f"/absences/children/{child.pk}/report/", {
+        "reason": "illness", "first_day": today, "first_session": "PM", "last_day": today,
+        "last_session": "PM"})
+    page = r.content.decode()
+    assert r.status_code == 200 and not AbsenceReport.objects.exists()
+    assert "phone the school office on 0113 496 0000" in page
+    assert 'href="tel:01134960000"' in page
+
+
+# --- issue 14: a family holiday request is told the truth -------------------------------------
+
+def _leave_data(reason, live_family):
+    from absences.rules import earliest_start
+
+    first = next_school_day(earliest_start(LeavePolicy.objects.first(), timezone.localdate()))
+    last = next_school_day(first, 4)
+    return {"reason": reason, "first_day": first, "first_session": "AM", "last_day": last,
+            "last_session": "PM", "explanation": "A week in Spain"}
+
+
+def test_a_family_holiday_shows_the_warning_and_no_ticks(live_family, people):
+    child = live_family["child"]
+    parent = client_for(people["parent"])
+    data = _leave_data("holiday", live_family)  # enough notice, in the future: rules that pass
+    check = parent.post(f"/absences/children/{child.pk}/leave/", {**data, "step": "check"})
+    page = check.content.decode()
+    assert check.status_code == 200
+    assert "Meets the rule" not in page and "✓" not in page and "rule-pass" not in page
+    assert "A family holiday in term time will normally be refused" in page
+    assert "Likely to be refused" in page and "exceptional circumstances" in page
+    assert "£80" in page and "£160" in page and "penalty notice" in page
+    assert "Send the request anyway" in page  # the head still decides
+    with_ticks = parent.post(f"/absences/children/{child.pk}/leave/",
+                             {**data, "step": "submit"})
+    leave = LeaveRequest.objects.get()
+    assert with_ticks.status_code == 302 and leave.reason == "holiday"
+    # Afterwards too: the parent's and the head's pages show no ticks for it.
+    for who, url in (("parent", f"/absences/leave/{leave.pk}/"),
+                     ("head", f"/absences/leave/{leave.pk}/decide/"), ("head", "/absences/leave/")):
+        shown = client_for(people[who]).get(url).content.decode()
+        assert "Meets the rule" not in shown and "Likely to be refused" in shown, (who, url)
+
+
+def test_other_reasons_keep_their_ticks_and_learn_the_law(live_family, people):
+    child = live_family["child"]
+    data = _leave_data("exceptional", live_family)
+    page = client_for(people["parent"]).post(f"/absences/children/{child.pk}/leave/",
+                                             {**data, "step": "check"}).content.decode()
+    assert "Meets the rule" in page
+    assert "Leave in term time: what the law says" in page and "£80" in page
+    assert "will normally be refused" not in page
