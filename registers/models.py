@@ -284,3 +284,31 @@ class MarkAmendment(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.session}: {self.original_code or '–'} → {self.new_code}"
+
+
+class AttendanceHistory(models.Model):
+    """A school year of attendance at another school, as a Common Transfer File carried it
+    (``Attendance/YearData``, domain.md section 7). Kept as received, never counted in this
+    school's figures, and passed on when the pupil moves again (registers/ctf.py)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="attendance_history")
+    school_year = models.PositiveSmallIntegerField(help_text="the year the school year starts")
+    lea = models.CharField("LA number", max_length=3)
+    estab = models.CharField(max_length=4)
+    school_name = models.CharField(max_length=200, blank=True)
+    sessions_possible = models.PositiveIntegerField(null=True, blank=True)
+    sessions_authorised = models.PositiveIntegerField(null=True, blank=True)
+    sessions_unauthorised = models.PositiveIntegerField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    # Comma-separated national codes from start_date, AM then PM of each weekday;
+    # "#" a closure, "-" no mark. Pre-2024 codes are stored already mapped.
+    marks = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pupil", "school_year", "lea", "estab"]
+        verbose_name_plural = "attendance history"
+        constraints = [models.UniqueConstraint(fields=["pupil", "school_year", "lea", "estab"],
+                                               name="one_history_per_school_year")]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.school_year} {self.lea}{self.estab}"
