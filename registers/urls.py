@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import converters, views, views_dashboard
+from . import converters, views, views_ctf, views_dashboard
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.SessionConverter, "session")
@@ -17,6 +17,8 @@ urlpatterns = [
     path("pupils/<int:pk>/amend/", views.mark_amend, name="mark_amend"),
     path("pupils/<int:pk>/leave/", views.pupil_leave, name="pupil_leave"),
     path("calendar/", views.calendar_page, name="calendar"),
+    path("transfers/ctf/import/", views_ctf.ctf_import, name="ctf_import"),
+    path("transfers/ctf/export/", views_ctf.ctf_export, name="ctf_export"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
     path("dashboard/", views_dashboard.school_dashboard, name="dashboard"),
     path("dashboard/pupils/", views_dashboard.dashboard_pupils, name="dashboard_pupils"),

@@ -237,3 +237,53 @@ def test_import_command_exits_1_listing_problems(school, tmp_path):
         call_command("import_ctf", "--schema", school.schema_name, str(path))
     assert exc.value.code == 1
     assert not Pupil.objects.exists()
+
+
+# --- the web pages (Data menu) -----------------------------------------------------------
+
+def upload(client, data: bytes, name="transfer.xml"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post("/transfers/ctf/import/", {"file": SimpleUploadedFile(
+        name, data, content_type="application/xml")}, follow=True)
+
+
+def test_upload_imports_and_records_who_amended(school, people, client_as):
+    client = client_as(people["office"])
+    page = upload(client, transfer_in())
+    assert page.status_code == 200
+    assert "CTF imported: 2 new pupil(s)" in page.content.decode()
+    assert Mark.objects.filter(pupil__upn=CHIDI).count() == 12
+    changed = transfer_in().replace(b"#,#,/,\\,/,\\,C1", b"#,#,O,\\,/,\\,C1")
+    upload(client, changed)
+    amendment = MarkAmendment.objects.get(pupil__upn=CHIDI)
+    assert (amendment.user_id, amendment.role) == (people["office"].pk, "Office / admin")
+
+
+def test_upload_lists_every_problem_and_refuses_a_bomb(school, people, client_as):
+    client = client_as(people["head"])
+    bad = transfer_in().replace(b"C1,C1,Y7", b"C1,Q9,Y7").replace(b"<Estab>2050", b"<Estab>20X0")
+    html = upload(client, bad).content.decode()
+    assert "Nothing was imported: 2 problem(s) found." in html
+    assert f"UPN {CHIDI}: Attendance/YearData[1]/Estab" in html
+    html = upload(client, b'<!DOCTYPE x [<!ENTITY a "b">]><CTfile>&a;</CTfile>').content.decode()
+    assert "refused" in html and "DOCTYPE" in html
+    html = upload(client, b"upn,date\n", name="marks.csv").content.decode()
+    assert "Upload a .xml file." in html
+    assert not Pupil.objects.exists()
+
+
+def test_download_a_ctf_for_leavers(school, people, client_as):
+    ctf.import_ctf(transfer_in(), school=school)
+    client = client_as(people["attendance_officer"])
+    response = client.post("/transfers/ctf/export/", {"upns": f"{CHIDI}, {ZOFIA}",
+                                                      "to_school": "9372100"})
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="CTF_3832001_9372100.xml"'
+    assert response.content.count(b"<Pupil>") == 2
+    page = client.post("/transfers/ctf/export/", {"upns": "K383200120903", "year_group": "3",
+                                                  "to_school": "93721"})
+    html = page.content.decode()
+    assert "Choose exactly one of" in html and "A LAESTAB is 7 digits." in html
+    page = client.post("/transfers/ctf/export/", {"upns": "K383200120903", "to_school": "9372100"})
+    assert "no pupil with UPN K383200120903" in page.content.decode()

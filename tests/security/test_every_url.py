@@ -90,6 +90,8 @@ TENANT_URLS: dict[str, U] = {
                   data={"kind": "closure", "start_date": "{day}", "end_date": "{day}",
                         "label": "Snow"}),
     "import_upload": U("/imports/pupils/", WHOLE, "FORM"),
+    "ctf_import": U("/transfers/ctf/import/", WHOLE, "FORM"),
+    "ctf_export": U("/transfers/ctf/export/", WHOLE, "FORM"),
     "dashboard": U("/dashboard/", REPORTS),
     "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", LISTS),
     "dashboard_today": U("/dashboard/today/?day={day}&state=no_reason", LISTS),
