@@ -318,6 +318,8 @@ def parse_ctf(data: bytes) -> list[CTFPupil]:
 # --- import --------------------------------------------------------------------------------
 
 def _csv(rows: list[dict], columns: list[str]) -> str:
+    """An in-memory pipe into the CSV importers, never a file anyone opens: values go
+    through unchanged (spreadsheet.safe_cell would alter a name that starts with "-")."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(columns)
