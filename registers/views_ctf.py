@@ -1,18 +1,24 @@
-"""Common Transfer File pages (Data menu): upload a CTF, download one (registers/ctf.py)."""
+"""Data in and out (Data menu): upload a CTF, download one (registers/ctf.py), and the
+head's download of every record (registers/export_all.py)."""
 
 import re
+import tempfile
+import zipfile
+from pathlib import Path
 
 from django import forms
 from django.contrib import messages
 from django.db import connection
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from tenants.access import role_required
-from tenants.roles import ADMIN_STAFF
+from tenants.roles import ADMIN_STAFF, Role
 
 from . import ctf
+from .export_all import export_all
 from .imports import ImportRejected
 from .models import YEAR_GROUPS
 from .views import acting_role
@@ -104,3 +110,24 @@ def ctf_export(request):
                 response["Content-Disposition"] = f'attachment; filename="{name}"'
                 return response
     return render(request, "registers/ctf_export.html", {"form": form})
+
+
+@role_required({Role.HEAD})
+@require_http_methods(["GET", "POST"])
+def export_all_download(request):
+    """The head takes every record of the school away as one zip (registers/export_all.py)."""
+    if request.method == "GET":
+        return render(request, "registers/export_all.html")
+    school = connection.tenant
+    now = timezone.now()
+    archive = tempfile.TemporaryFile()
+    with tempfile.TemporaryDirectory() as tmp:
+        export_all(Path(tmp), school=school, now=now)
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(Path(tmp).rglob("*")):
+                if path.is_file():
+                    zf.write(path, path.relative_to(tmp).as_posix())
+    archive.seek(0)
+    name = f"{school.schema_name}-export-{now:%Y-%m-%d}.zip"
+    return FileResponse(archive, as_attachment=True, filename=name,
+                        content_type="application/zip")

@@ -100,3 +100,17 @@ def test_export_all_cells_cannot_become_formulas(school, tmp_path):
     export_all(tmp_path / "e", school=school, now=timezone.now())
     pupil = next(r for r in rows(tmp_path / "e" / "pupils.csv") if r["upn"] == CHIDI)
     assert pupil["preferred_forename"] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_the_head_downloads_everything_as_a_zip(school, people, client_as):
+    import io
+    import zipfile
+
+    response = client_as(people["head"]).post("/transfers/export-all/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    names = archive.namelist()
+    assert {"README.txt", "calendar.csv", "pupils.csv", "contacts.csv", "marks.csv",
+            "tables/registers_markamendment.csv"} <= set(names)
+    assert archive.read("marks.csv").decode().count("\n") == 13
+    assert client_as(people["office"]).post("/transfers/export-all/").status_code == 403
