@@ -21,12 +21,13 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from lxml import etree
 
 from . import codes, imports, policy
 from .imports import ImportRejected, ImportResult, RowError
-from .models import YEAR_GROUPS, AttendanceHistory, Mark, Pupil, SchoolDay
+from .models import YEAR_GROUPS, AttendanceHistory, Contact, Mark, Pupil, SchoolDay
 from .school_year import school_year_start
 
 CTF_VERSION = "25.0"
@@ -134,12 +135,12 @@ class YearData:
     school_year: int | None
     lea: str
     estab: str
-    school_name: str
     possible: int | None
     authorised: int | None
     unauthorised: int | None
     start: date | None
     marks: list[str]  # normalised: national codes, "#" or "-"
+    school_name: str
 
     @property
     def laestab(self) -> str:
@@ -164,10 +165,22 @@ class CTFPupil:
 def _int(value: str, where, errors) -> int | None:
     if not value:
         return None
-    if not (value.isascii() and value.isdigit()):
-        errors.append(RowError(*where, f"'{value}' is not a whole number"))
+    if not (value.isascii() and value.isdigit()) or len(value) > 6:
+        errors.append(RowError(*where, f"'{value}' is not a whole number up to 999999"))
         return None
     return int(value)
+
+
+def _too_long(values: dict, model, where, errors) -> None:
+    """A value longer than its column would fail in the database: report it instead."""
+    for name, value in values.items():
+        try:
+            limit = model._meta.get_field(name).max_length
+        except FieldDoesNotExist:  # _line and _where are ours
+            continue
+        if limit and isinstance(value, str) and len(value) > limit and \
+                model._meta.get_field(name).get_internal_type() == "CharField":
+            errors.append(RowError(*where(name), f"is longer than {limit} characters"))
 
 
 def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:
@@ -208,6 +221,7 @@ def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:
         "address": _address(el.find("Address")),
     }
     pupil = CTFPupil(el.sourceline, upn, row)
+    _too_long(row, Pupil, lambda name: (el.sourceline, f"UPN {upn}: {name}"), errors)
     for i, s in enumerate(el.findall("SchoolHistory/School"), start=1):
         entry = _text(s, "EntryDate")
         pupil.schools.append((f"{_text(s, 'LEA')}{_text(s, 'Estab')}", entry))
@@ -238,6 +252,8 @@ def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:
         first = min(pupil.contacts, key=lambda c: c["priority"])
         first["correspondence"] = "Y"
     for c in pupil.contacts:
+        _too_long(c, Contact, lambda name, c=c: (c["_line"], f"UPN {upn}: {c['_where']}/{name}"),
+                  errors)
         c["correspondence"] = c["correspondence"] or "N"
         c["email"] = c["email"] or ""
         if not (c["phone"] or c["mobile"]) and c is pupil.contacts[0]:
@@ -282,13 +298,17 @@ def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:
             bad(y, f"{where}/Estab", f"'{estab}' must be a 4-digit establishment number")
         if year is None:
             bad(y, f"{where}/Year", "is required")
+        elif not 1990 <= year <= 2100:
+            bad(y, f"{where}/Year", f"{year} is not a school year")
+        elif (year, lea, estab) in {(o.school_year, o.lea, o.estab) for o in pupil.years}:
+            bad(y, f"{where}/Year", f"a second YearData for {year} at {lea}{estab}")
         pupil.years.append(YearData(
-            y.sourceline, where, year, lea, estab, _text(y, "SchoolName"),
+            y.sourceline, where, year, lea, estab,
             _int(_text(y, "SessionsPossible"), (loc[0], loc[1] + "/SessionsPossible"), errors),
             _int(_text(y, "SessionsAuthorised"), (loc[0], loc[1] + "/SessionsAuthorised"), errors),
             _int(_text(y, "SessionsUnauthorised"), (loc[0], loc[1] + "/SessionsUnauthorised"),
                  errors),
-            start_day, marks))
+            start_day, marks, _text(y, "SchoolName")[:200]))
     return pupil if len(errors) == start else None
 
 
@@ -390,6 +410,8 @@ def import_ctf(data: bytes, *, school, user=None, role: str = "import") -> Impor
         for p in ctf:
             for y in p.years:
                 if own and y.laestab == own:
+                    if not (y.start and y.marks):
+                        continue
                     for (day, session), code in zip(sessions_from(y.start), y.marks, strict=False):
                         if code not in ("-", CLOSED):
                             mark_rows.append({"upn": p.upn, "date": day.isoformat(),

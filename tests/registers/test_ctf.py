@@ -287,3 +287,22 @@ def test_download_a_ctf_for_leavers(school, people, client_as):
     assert "Choose exactly one of" in html and "A LAESTAB is 7 digits." in html
     page = client.post("/transfers/ctf/export/", {"upns": "K383200120903", "to_school": "9372100"})
     assert "no pupil with UPN K383200120903" in page.content.decode()
+
+
+def test_values_the_database_cannot_hold_are_reported_not_crashed_on(school):
+    bad = (transfer_in().replace(b"<Title>Mrs</Title>", b"<Title>" + b"M" * 30 + b"</Title>")
+           .replace(b"<SessionsPossible>10<", b"<SessionsPossible>99999999999<")
+           .replace(b"<Year>2024</Year>", b"<Year>2023</Year>")
+           .replace(b"<Estab>2100</Estab>\n          <SchoolName>Riverside",
+                    b"<Estab>2050</Estab>\n          <SchoolName>Riverside"))
+    found = problems(bad, school)
+    assert (f"UPN {CHIDI}: Contacts/Contact[1]/title", "is longer than 20 characters") in found
+    assert (f"UPN {CHIDI}: Attendance/YearData[1]/SessionsPossible",
+            "'99999999999' is not a whole number up to 999999") in found
+    assert (f"UPN {CHIDI}: Attendance/YearData[2]/Year", "a second YearData for 2023 at 9372050") \
+        in found
+    # A YearData of this school without marks is fine.
+    empty = transfer_in().replace(b"<AttendanceMarks>#,#,/,\\,/,\\,C1,C1,Y7,Y7,I,I,L,G,-,-"
+                                  b"</AttendanceMarks>", b"")
+    ctf.import_ctf(empty, school=school)
+    assert not Mark.objects.exists() and Pupil.objects.count() == 2
