@@ -312,3 +312,12 @@ class AttendanceHistory(models.Model):
 
     def __str__(self):
         return f"{self.pupil_id} {self.school_year} {self.lea}{self.estab}"
+
+    @property
+    def attendance_percent(self) -> float | None:
+        """Attended / possible × 100 from the file's session counts (domain.md section 3)."""
+        if not self.sessions_possible or self.sessions_authorised is None \
+                or self.sessions_unauthorised is None:
+            return None
+        absent = self.sessions_authorised + self.sessions_unauthorised
+        return (self.sessions_possible - absent) / self.sessions_possible * 100

@@ -327,6 +327,7 @@ def pupil_detail(request, pk):
         "lost": learning_lost(stats.absent), "weeks": _marks_calendar(pupil, start, today),
         "amendments": pupil.amendments.all()[:200] if is_staff else [],
         "contacts": pupil.contacts.all() if is_staff else [],
+        "history": pupil.attendance_history.all() if is_staff else [],
         "form": AmendForm(initial={"day": today}),
         "off_roll_form": OffRollForm(initial={"leaving_date": today}),
         "year_start": start,

@@ -306,3 +306,14 @@ def test_values_the_database_cannot_hold_are_reported_not_crashed_on(school):
                                   b"</AttendanceMarks>", b"")
     ctf.import_ctf(empty, school=school)
     assert not Mark.objects.exists() and Pupil.objects.count() == 2
+
+
+def test_the_pupil_page_shows_attendance_at_earlier_schools_to_staff_only(school, people,
+                                                                         client_as):
+    ctf.import_ctf(transfer_in(), school=school)
+    chidi = Pupil.objects.get(upn=CHIDI)
+    html = client_as(people["office"]).get(f"/pupils/{chidi.pk}/").content.decode()
+    assert "Attendance at earlier schools" in html
+    # Hill Top: 10 possible, 2 authorised -> 80.0%; Riverside: 8 possible, 3 absent -> 62.5%.
+    assert "Hill Top Infants (9372050)" in html and "80.0%" in html and "62.5%" in html
+    assert "2023/24" in html
