@@ -90,7 +90,7 @@ def ctf_import(request):
 def ctf_export(request):
     """POST returns the file (nothing is changed); GET shows the form."""
     school = connection.tenant
-    form = CTFExportForm(request.POST or None)
+    form = CTFExportForm(request.POST or None, initial={"upns": request.GET.get("upns", "")[:200]})
     if request.method == "POST" and form.is_valid():
         if not school.laestab:
             form.add_error(None, "This school has no LA number and establishment number: "

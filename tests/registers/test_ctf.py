@@ -317,3 +317,16 @@ def test_the_pupil_page_shows_attendance_at_earlier_schools_to_staff_only(school
     # Hill Top: 10 possible, 2 authorised -> 80.0%; Riverside: 8 possible, 3 absent -> 62.5%.
     assert "Hill Top Infants (9372050)" in html and "80.0%" in html and "62.5%" in html
     assert "2023/24" in html
+
+
+def test_a_leavers_page_links_to_a_ctf_for_them(school, people, client_as):
+    ctf.import_ctf(transfer_in(), school=school)
+    chidi = Pupil.objects.get(upn=CHIDI)
+    client = client_as(people["office"])
+    assert "send-ctf" not in client.get(f"/pupils/{chidi.pk}/").content.decode()
+    chidi.leaving_date, chidi.deletion_ground = date(2026, 7, 17), "other_school"
+    chidi.save()
+    html = client.get(f"/pupils/{chidi.pk}/").content.decode()
+    assert f'href="/transfers/ctf/export/?upns={CHIDI}" id="send-ctf"' in html
+    form = client.get(f"/transfers/ctf/export/?upns={CHIDI}").content.decode()
+    assert f'value="{CHIDI}"' in form
