@@ -406,12 +406,16 @@ def import_ctf(data: bytes, *, school, user=None, role: str = "import") -> Impor
                                    for c in contacts]) from None
 
         ids = dict(Pupil.objects.filter(upn__in=[p.upn for p in ctf]).values_list("upn", "pk"))
-        history, mark_rows, mark_where = [], [], []
+        history, mark_rows, mark_where, mismatched = [], [], [], []
         for p in ctf:
             for y in p.years:
                 if own and y.laestab == own:
                     if not (y.start and y.marks):
                         continue
+                    stated = (y.possible, y.authorised, y.unauthorised)
+                    if None not in stated and stated != _counts(y.marks):
+                        mismatched.append(f"UPN {p.upn} {y.path}: the file's session counts "
+                                          f"{stated} differ from its marks {_counts(y.marks)}")
                     for (day, session), code in zip(sessions_from(y.start), y.marks, strict=False):
                         if code not in ("-", CLOSED):
                             mark_rows.append({"upn": p.upn, "date": day.isoformat(),
@@ -437,6 +441,10 @@ def import_ctf(data: bytes, *, school, user=None, role: str = "import") -> Impor
     result.notes = [f"{len(contacts)} contact(s)",
                     f"{marks.created} mark(s) written, {marks.updated} amended",
                     f"{len(history)} school year(s) of attendance at other schools kept"]
+    if mismatched:
+        # The marks are what is imported; a count that disagrees is worth a look, not a refusal.
+        result.notes += mismatched[:5] + ([f"and {len(mismatched) - 5} more"]
+                                          if len(mismatched) > 5 else [])
     if not own:
         result.notes.append("this school has no LAESTAB set, so no YearData was taken as its own")
     return result

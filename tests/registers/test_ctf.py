@@ -72,6 +72,9 @@ def test_import_reads_pupils_contacts_and_this_schools_marks(school):
         ("937", "2050", "Hill Top Infants", 10)
     assert hill.marks == "/,\\,/,\\,C,C,/,\\,Y7,#,/,\\"
     assert (river.school_year, river.marks) == (2024, "#,#,/,\\,C1,C1,/,O,L,\\")
+    # This school's YearData says 12 possible; its marks give 10 (Y7 is not possible).
+    assert (f"UPN {CHIDI} Attendance/YearData[3]: the file's session counts (12, 4, 1) "
+            "differ from its marks (10, 4, 1)") in result.notes
     assert river.start_date == date(2024, 9, 2)
 
 
