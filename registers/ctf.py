@@ -82,6 +82,10 @@ def _text(el, path: str) -> str:
     return (found.text or "").strip() if found is not None and found.text else ""
 
 
+def _yn_or_empty(value: bool | None) -> str:
+    return "" if value is None else ("Y" if value else "N")
+
+
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("true", "1", "y", "yes")
 
@@ -202,10 +206,12 @@ def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:
     fsm = any(not _text(inst, "FSMendDate") or _text(inst, "FSMendDate") >= date.today().isoformat()
               for inst in el.findall("FSMhistory/FSMinstance") + el.findall(
                   "BasicDetails/FSMhistory/FSMinstance"))
+    fsm_known = bool(el.findall("FSMhistory") or el.findall("BasicDetails/FSMhistory")
+                     or (basic is not None and basic.find("FSMeligible") is not None))
     sen = ""
     for s in el.findall("SENhistory/SEN") + el.findall("BasicDetails/SENhistory/SEN"):
         sen = _text(s, "SENprovision") or sen
-    sen = sen or _text(basic, "SENprovision") or "N"
+    sen = sen or _text(basic, "SENprovision")
     row = {
         "upn": upn,
         "legal_surname": _text(el, "Surname") or _text(basic, "Surname"),
@@ -215,8 +221,11 @@ def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:
         "date_of_birth": _text(el, "DOB") or _text(basic, "DOB"),
         "gender": sex if sex in Pupil.Gender.values else ("U" if sex else ""),
         "year_group": nc.removeprefix("Y"),
-        "fsm": "Y" if fsm or _flag(_text(basic, "FSMeligible")) else "N",
-        "pupil_premium": "Y" if _flag(_text(basic, "PupilPremium")) else "N",
+        # Empty when the file says nothing: a new pupil gets the default, a known one keeps
+        # what the school has.
+        "fsm": _yn_or_empty((fsm or _flag(_text(basic, "FSMeligible"))) if fsm_known else None),
+        "pupil_premium": _yn_or_empty(_flag(_text(basic, "PupilPremium"))
+                                      if _text(basic, "PupilPremium") else None),
         "sen_status": SEN_CODES.get(sen.upper(), sen),
         "address": _address(el.find("Address")),
     }
@@ -378,7 +387,7 @@ def import_ctf(data: bytes, *, school, user=None, role: str = "import") -> Impor
             own_years = [y for y in p.years if own and y.laestab == own and y.start]
             if old is not None:
                 for f in PUPIL_COLUMNS:
-                    if f not in row or (f in ("pupil_premium", "address") and not row[f]):
+                    if f not in row or (f in imports.PUPIL_OPTIONAL and not row[f]):
                         value = getattr(old, f)
                         row[f] = ("Y" if value else "N") if isinstance(value, bool) else (
                             value.isoformat() if isinstance(value, date) else value or "")

@@ -333,3 +333,22 @@ def test_a_leavers_page_links_to_a_ctf_for_them(school, people, client_as):
     assert f'href="/transfers/ctf/export/?upns={CHIDI}" id="send-ctf"' in html
     form = client.get(f"/transfers/ctf/export/?upns={CHIDI}").content.decode()
     assert f'value="{CHIDI}"' in form
+
+
+def test_a_known_pupil_keeps_what_the_file_does_not_say(school):
+    ctf.import_ctf(transfer_in(), school=school)
+    Pupil.objects.filter(upn=ZOFIA).update(pupil_premium=True, fsm=True, lac=True, eal=True,
+                                          medical_notes="asthma", admission_date=date(2025, 9, 2))
+    result = ctf.import_ctf(transfer_in(), school=school)
+    assert (result.created, result.updated) == (0, 2)
+    zofia = Pupil.objects.get(upn=ZOFIA)
+    assert (zofia.pupil_premium, zofia.fsm, zofia.lac, zofia.eal, zofia.medical_notes) == \
+        (True, True, True, True, "asthma")
+    assert zofia.admission_date == date(2025, 9, 2) and zofia.sen_status == "E"
+    # What the file does say wins: Chidi's FSM instance has ended.
+    Pupil.objects.filter(upn=CHIDI).update(fsm=True)
+    ended = transfer_in().replace(b"<FSMstartDate>2024-01-10</FSMstartDate>",
+                                  b"<FSMstartDate>2024-01-10</FSMstartDate>"
+                                  b"<FSMendDate>2025-03-31</FSMendDate>")
+    ctf.import_ctf(ended, school=school)
+    assert Pupil.objects.get(upn=CHIDI).fsm is False
