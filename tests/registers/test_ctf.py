@@ -352,3 +352,20 @@ def test_a_known_pupil_keeps_what_the_file_does_not_say(school):
                                   b"<FSMendDate>2025-03-31</FSMendDate>")
     ctf.import_ctf(ended, school=school)
     assert Pupil.objects.get(upn=CHIDI).fsm is False
+
+
+def test_export_command_refuses_bad_arguments_clearly(school, school_b):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="must be a 7-digit LAESTAB"):
+        call_command("export_ctf", "--schema", school.schema_name, "--year-group", "4",
+                     "--to-school", "93")
+    with pytest.raises(CommandError, match="--year-group must be N1, N2, R or 1–14"):
+        call_command("export_ctf", "--schema", school.schema_name, "--year-group", "Z",
+                     "--to-school", "9372100")
+    with pytest.raises(CommandError, match="no pupil with UPN K383200120903"):
+        call_command("export_ctf", "--schema", school.schema_name, "--upn", "K383200120903",
+                     "--to-school", "9372100")
+    with pytest.raises(CommandError, match="this school has no LAESTAB"):
+        call_command("export_ctf", "--schema", school_b.schema_name, "--leavers-since",
+                     "2026-01-01", "--to-school", "9372100")

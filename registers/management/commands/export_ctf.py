@@ -26,8 +26,9 @@ class Command(SchoolCommand):
     def handle_school(self, **o):
         school = School.objects.get(schema_name=o["schema"])
         if not school.laestab:
-            raise CommandError("this school has no LAESTAB (LA number and establishment "
-                               "number): set them before sending a CTF", returncode=2)
+            raise CommandError("this school has no LAESTAB: set its LA number and DfE "
+                               "establishment number (admin: Schools) before sending a CTF",
+                               returncode=2)
         if not re.fullmatch(r"\d{7}", o["to_school"]):
             raise CommandError(f"--to-school '{o['to_school']}' must be a 7-digit LAESTAB",
                                returncode=2)
