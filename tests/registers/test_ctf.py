@@ -130,7 +130,11 @@ def test_a_mark_on_a_day_that_is_not_a_session_is_reported_with_its_date(school)
     b"<CTfile><CTFpupilData><Pupil><UPN>&lol3;</UPN></Pupil></CTFpupilData></CTfile>",
     b'<?xml version="1.0"?>\n<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     b"<CTfile><CTFpupilData><Pupil><UPN>&xxe;</UPN></Pupil></CTFpupilData></CTfile>",
-], ids=["billion-laughs", "xxe"])
+    ('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+     '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+     "<CTfile><CTFpupilData><Pupil><UPN>&lol2;</UPN></Pupil></CTFpupilData></CTfile>"
+     ).encode("utf-16"),
+], ids=["billion-laughs", "xxe", "utf-16-bomb"])
 def test_xml_bombs_and_external_entities_are_refused(school, data):
     found = problems(data, school)
     assert len(found) == 1 and found[0][0] == "DOCTYPE"
