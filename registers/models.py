@@ -321,3 +321,20 @@ class AttendanceHistory(models.Model):
             return None
         absent = self.sessions_authorised + self.sessions_unauthorised
         return (self.sessions_possible - absent) / self.sessions_possible * 100
+
+
+class CensusSnapshot(models.Model):
+    """The census attendance figures as the school sent them (registers/census.py)."""
+
+    census = models.CharField(max_length=10)  # spring, summer, autumn
+    year = models.PositiveSmallIntegerField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+    taken_by = models.CharField(max_length=150, blank=True)
+    # {upn: [possible, authorised, unauthorised, {reason code: sessions}]}
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"{self.census} census {self.year} taken {self.taken_at:%Y-%m-%d %H:%M}"
