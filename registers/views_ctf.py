@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from tenants.access import role_required
 from tenants.roles import ADMIN_STAFF, Role
 
-from . import ctf
+from . import census, ctf
 from .export_all import export_all
 from .imports import ImportRejected
 from .models import YEAR_GROUPS
@@ -131,3 +131,39 @@ def export_all_download(request):
     name = f"{school.schema_name}-export-{now:%Y-%m-%d}.zip"
     return FileResponse(archive, as_attachment=True, filename=name,
                         content_type="application/zip")
+
+
+@role_required(ADMIN_STAFF)
+@require_http_methods(["GET", "POST"])
+def census_page(request):
+    """The census the school is preparing (or ?census=&year=): figures, downloads
+    (?format=csv|xml), "record as sent" (POST) and the pupils changed since."""
+    default = census.census_preparing(timezone.localdate())
+    which = request.POST if request.method == "POST" else request.GET
+    name = which.get("census", default[0])
+    year = which.get("year", str(default[1]))
+    if name not in census.CENSUSES or not (year.isascii() and year.isdigit()
+                                           and 2000 <= int(year) <= 2100):
+        name, year = default
+    year = int(year)
+    if request.method == "POST":
+        census.census_take(name, year, user=request.user)
+        messages.success(request, f"The {name} census {year} figures are recorded as sent.")
+        return redirect(f"{request.path}?census={name}&year={year}")
+    rows = census.census_rows(name, year)
+    fmt = request.GET.get("format")
+    if fmt == "csv":
+        response = HttpResponse(census.census_csv(rows), content_type="text/csv; charset=utf-8")
+    elif fmt == "xml":
+        response = HttpResponse(census.census_xml(rows, name, year),
+                                content_type="application/xml")
+    else:
+        last, changes = census.census_changes(name, year)
+        date_from, date_to = census.census_period(name, year)
+        return render(request, "registers/census.html", {
+            "census": name, "year": year, "date_from": date_from, "date_to": date_to,
+            "rows": rows, "last": last, "changes": changes, "censuses": census.CENSUSES,
+            "totals": [sum(getattr(r, f) for r in rows)
+                       for f in ("possible", "authorised", "unauthorised")]})
+    response["Content-Disposition"] = f'attachment; filename="census_{name}_{year}.{fmt}"'
+    return response

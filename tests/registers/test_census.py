@@ -71,3 +71,23 @@ def test_reconciliation_lists_pupils_whose_figures_changed_since_taken(marked, p
     assert [c.upn for c in changes] == [a.upn]
     assert changes[0].before == [3, 1, 1, {"G": 1, "I": 1}]
     assert changes[0].after == [3, 0, 2, {"G": 1, "O": 1}]
+
+
+def test_census_page_downloads_records_and_reconciles(marked, people, client_as):
+    a, _ = marked
+    client = client_as(people["office"])
+    page = client.get("/transfers/census/?census=spring&year=2026").content.decode()
+    assert "2 pupils · 6 possible sessions · 3 authorised · 1 unauthorised" in page
+    assert "have not been recorded as sent yet" in page
+    csv_response = client.get("/transfers/census/?census=spring&year=2026&format=csv")
+    assert csv_response["Content-Disposition"] == 'attachment; filename="census_spring_2026.csv"'
+    assert a.upn in csv_response.content.decode()
+    xml = client.get("/transfers/census/?census=spring&year=2026&format=xml")
+    assert b"<TermlyAttendance" in xml.content
+    client.post("/transfers/census/", {"census": "spring", "year": "2026"})
+    Mark.objects.filter(pupil=a, date=date(2025, 9, 2), session="PM").update(code="O")
+    page = client.get("/transfers/census/?census=spring&year=2026").content.decode()
+    assert "1 pupil changed since" in page and a.upn in page
+    assert "3, 1, 1, G 1; I 1" in page and "3, 0, 2, G 1; O 1" in page
+    # Nonsense parameters fall back to the census being prepared, never an error.
+    assert client.get("/transfers/census/?census=x&year=abc").status_code == 200

@@ -92,6 +92,7 @@ TENANT_URLS: dict[str, U] = {
     "import_upload": U("/imports/pupils/", WHOLE, "FORM"),
     "ctf_import": U("/transfers/ctf/import/", WHOLE, "FORM"),
     "ctf_export": U("/transfers/ctf/export/", WHOLE, "FORM"),
+    "census": U("/transfers/census/", WHOLE, "FORM", data={"census": "spring", "year": "2026"}),
     "export_all_download": U("/transfers/export-all/", frozenset({HEAD}), "FORM"),
     "dashboard": U("/dashboard/", REPORTS),
     "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", LISTS),
