@@ -338,3 +338,18 @@ class CensusSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.census} census {self.year} taken {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class DailyExtract(models.Model):
+    """A day's registers as sent to the DfE (registers/dfe.py): the CSV exactly as written."""
+
+    day = models.DateField(db_index=True)
+    written_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+    content = models.TextField()
+
+    class Meta:
+        ordering = ["-day", "-written_at"]
+
+    def __str__(self):
+        return f"DfE extract {self.day} ({self.written_at:%Y-%m-%d %H:%M})"
