@@ -20,6 +20,7 @@ urlpatterns = [
     path("transfers/ctf/import/", views_ctf.ctf_import, name="ctf_import"),
     path("transfers/ctf/export/", views_ctf.ctf_export, name="ctf_export"),
     path("transfers/census/", views_ctf.census_page, name="census"),
+    path("transfers/dfe/", views_ctf.dfe_page, name="dfe_daily"),
     path("transfers/export-all/", views_ctf.export_all_download, name="export_all_download"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
     path("dashboard/", views_dashboard.school_dashboard, name="dashboard"),

@@ -4,6 +4,7 @@ head's download of every record (registers/export_all.py)."""
 import re
 import tempfile
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 
 from django import forms
@@ -17,10 +18,10 @@ from django.views.decorators.http import require_http_methods
 from tenants.access import role_required
 from tenants.roles import ADMIN_STAFF, Role
 
-from . import census, ctf
+from . import census, ctf, dfe
 from .export_all import export_all
 from .imports import ImportRejected
-from .models import YEAR_GROUPS
+from .models import YEAR_GROUPS, DailyExtract
 from .views import acting_role
 
 MAX_CTF_BYTES = 50 * 1024 * 1024
@@ -167,3 +168,41 @@ def census_page(request):
                        for f in ("possible", "authorised", "unauthorised")]})
     response["Content-Disposition"] = f'attachment; filename="census_{name}_{year}.{fmt}"'
     return response
+
+
+def _iso_or(value: str | None, default):
+    try:
+        return date.fromisoformat(value) if value else default
+    except ValueError:
+        return default
+
+
+@role_required(ADMIN_STAFF)
+@require_http_methods(["GET", "POST"])
+def dfe_page(request):
+    """The DfE's daily data: a week's reconciliation, a day's extract on demand
+    (?day=&format=csv|json) and "write the day's extract now" (POST)."""
+    today = timezone.localdate()
+    if request.method == "POST":
+        day = _iso_or(request.POST.get("day"), today)
+        extract = dfe.extract_write(day)
+        if extract is None:
+            messages.error(request, f"{day:%-d %b %Y} is not a school session: nothing to send.")
+        else:
+            messages.success(request, f"Extract for {day:%-d %b %Y} written: {extract.rows} rows.")
+        return redirect(f"{request.path}?week={day.isoformat()}")
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "json") and request.GET.get("day"):
+        day = _iso_or(request.GET.get("day"), today)
+        rows = dfe.extract_rows(day)
+        body, kind = ((dfe.extract_csv(rows), "text/csv; charset=utf-8") if fmt == "csv"
+                      else (dfe.extract_json(rows), "application/json"))
+        response = HttpResponse(body, content_type=kind)
+        response["Content-Disposition"] = f'attachment; filename="dfe_{day.isoformat()}.{fmt}"'
+        return response
+    week = dfe.week_reconciliation(_iso_or(request.GET.get("week"), today))
+    days = [week.monday + timedelta(days=i) for i in range(5)]
+    extracts = {e.day: e for e in DailyExtract.objects.filter(day__in=days).order_by("written_at")}
+    return render(request, "registers/dfe.html", {
+        "week": week, "days": [(d, extracts.get(d)) for d in days],
+        "previous": week.monday - timedelta(days=7), "next": week.monday + timedelta(days=7)})

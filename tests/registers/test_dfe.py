@@ -61,3 +61,22 @@ def test_reconciliation_agrees_then_lists_later_amendments(marked, people, calen
     assert not week.agree
     assert week.school.as_tuple() == (6, 3, 1, 2) and week.dfe.as_tuple() == (6, 4, 1, 1)
     assert [(x.date, x.original_code, x.new_code) for x in week.amendments] == [(MON, "/", "O")]
+
+
+def test_dfe_page(marked, people, client_as, calendar):
+    a, _ = marked
+    client = client_as(people["attendance_officer"])
+    response = client.post("/transfers/dfe/", {"day": MON.isoformat()}, follow=True)
+    assert "Extract for 8 Sep 2025 written: 4 rows." in response.content.decode()
+    client.post("/transfers/dfe/", {"day": TUE.isoformat()})
+    html = client.get(f"/transfers/dfe/?week={TUE.isoformat()}").content.decode()
+    assert 'id="dfe-agree"' in html and "for 3 school days of this week" in html
+    Mark.objects.filter(pupil=a, date=MON, session="AM").update(code="O")  # not audited
+    html = client.get(f"/transfers/dfe/?week={TUE.isoformat()}").content.decode()
+    assert 'id="dfe-disagree"' in html
+    download = client.get(f"/transfers/dfe/?day={MON.isoformat()}&format=json")
+    assert download["Content-Disposition"] == 'attachment; filename="dfe_2025-09-08.json"'
+    assert {r["upn"] for r in json.loads(download.content)} == {a.upn, marked[1].upn}
+    response = client.post("/transfers/dfe/", {"day": "2025-09-06"}, follow=True)
+    assert "not a school session" in response.content.decode()
+    assert client.get("/transfers/dfe/?week=nonsense&day=bad&format=csv").status_code == 200

@@ -93,6 +93,7 @@ TENANT_URLS: dict[str, U] = {
     "ctf_import": U("/transfers/ctf/import/", WHOLE, "FORM"),
     "ctf_export": U("/transfers/ctf/export/", WHOLE, "FORM"),
     "census": U("/transfers/census/", WHOLE, "FORM", data={"census": "spring", "year": "2026"}),
+    "dfe_daily": U("/transfers/dfe/?week={day}", WHOLE, "FORM", data={"day": "{day}"}),
     "export_all_download": U("/transfers/export-all/", frozenset({HEAD}), "FORM"),
     "dashboard": U("/dashboard/", REPORTS),
     "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", LISTS),
