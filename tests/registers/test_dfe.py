@@ -80,3 +80,12 @@ def test_dfe_page(marked, people, client_as, calendar):
     response = client.post("/transfers/dfe/", {"day": "2025-09-06"}, follow=True)
     assert "not a school session" in response.content.decode()
     assert client.get("/transfers/dfe/?week=nonsense&day=bad&format=csv").status_code == 200
+
+
+def test_the_extract_is_on_the_beat_schedule_after_registers_close(settings):
+    from attendance_site.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["registers-dfe-extract"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert entry["schedule"].hour == {18} and entry["schedule"].day_of_week == {1, 2, 3, 4, 5}
