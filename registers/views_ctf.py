@@ -105,6 +105,9 @@ def ctf_export(request):
             except ValueError as exc:
                 form.add_error("upns", str(exc))
             else:
+                if not pupils.exists():
+                    form.add_error(None, "No pupil matches: nothing to send.")
+                    return render(request, "registers/ctf_export.html", {"form": form})
                 data = ctf.export_ctf(pupils, school=school, to_laestab=d["to_school"])
                 response = HttpResponse(data, content_type="application/xml")
                 name = f"CTF_{school.laestab}_{d['to_school']}.xml"

@@ -292,6 +292,8 @@ def test_download_a_ctf_for_leavers(school, people, client_as):
                                                   "to_school": "93721"})
     html = page.content.decode()
     assert "Choose exactly one of" in html and "A LAESTAB is 7 digits." in html
+    page = client.post("/transfers/ctf/export/", {"year_group": "9", "to_school": "9372100"})
+    assert "No pupil matches: nothing to send." in page.content.decode()
     page = client.post("/transfers/ctf/export/", {"upns": "K383200120903", "to_school": "9372100"})
     assert "no pupil with UPN K383200120903" in page.content.decode()
 
