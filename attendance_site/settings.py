@@ -300,6 +300,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "letters.tasks.returns_due_all_schools",
         "schedule": __import__("celery.schedules").schedules.crontab(hour=3, minute=0),
     },
+    # Issue 16: each school's daily register extract for the DfE, after registers close.
+    "registers-dfe-extract": {
+        "task": "registers.tasks.dfe_extract_all_schools",
+        "schedule": __import__("celery.schedules").schedules.crontab(hour=18, minute=0,
+                                                                     day_of_week="mon-fri"),
+    },
     # Issue 11: batches and chunks whose worker died or whose enqueue failed are sent again;
     # emails claimed but never confirmed are marked for a person to check.
     "letters-sweep-stalled": {

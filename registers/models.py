@@ -462,3 +462,72 @@ class RollRemoval(models.Model):
 
     def __str__(self):
         return f"{self.pupil_id} off roll {self.leaving_date} ({self.ground})"
+
+
+class AttendanceHistory(models.Model):
+    """A school year of attendance at another school, as a Common Transfer File carried it
+    (``Attendance/YearData``, domain.md section 7). Kept as received, never counted in this
+    school's figures, and passed on when the pupil moves again (registers/ctf.py)."""
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="attendance_history")
+    school_year = models.PositiveSmallIntegerField(help_text="the year the school year starts")
+    lea = models.CharField("LA number", max_length=3)
+    estab = models.CharField(max_length=4)
+    school_name = models.CharField(max_length=200, blank=True)
+    sessions_possible = models.PositiveIntegerField(null=True, blank=True)
+    sessions_authorised = models.PositiveIntegerField(null=True, blank=True)
+    sessions_unauthorised = models.PositiveIntegerField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    # Comma-separated national codes from start_date, AM then PM of each weekday;
+    # "#" a closure, "-" no mark. Pre-2024 codes are stored already mapped.
+    marks = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pupil", "school_year", "lea", "estab"]
+        verbose_name_plural = "attendance history"
+        constraints = [models.UniqueConstraint(fields=["pupil", "school_year", "lea", "estab"],
+                                               name="one_history_per_school_year")]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.school_year} {self.lea}{self.estab}"
+
+    @property
+    def attendance_percent(self) -> float | None:
+        """Attended / possible × 100 from the file's session counts (domain.md section 3)."""
+        if not self.sessions_possible or self.sessions_authorised is None \
+                or self.sessions_unauthorised is None:
+            return None
+        absent = self.sessions_authorised + self.sessions_unauthorised
+        return (self.sessions_possible - absent) / self.sessions_possible * 100
+
+
+class CensusSnapshot(models.Model):
+    """The census attendance figures as the school sent them (registers/census.py)."""
+
+    census = models.CharField(max_length=10)  # spring, summer, autumn
+    year = models.PositiveSmallIntegerField()
+    taken_at = models.DateTimeField(auto_now_add=True)
+    taken_by = models.CharField(max_length=150, blank=True)
+    # {upn: [possible, authorised, unauthorised, {reason code: sessions}]}
+    figures = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self):
+        return f"{self.census} census {self.year} taken {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class DailyExtract(models.Model):
+    """A day's registers as sent to the DfE (registers/dfe.py): the CSV exactly as written."""
+
+    day = models.DateField(db_index=True)
+    written_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+    content = models.TextField()
+
+    class Meta:
+        ordering = ["-day", "-written_at"]
+
+    def __str__(self):
+        return f"DfE extract {self.day} ({self.written_at:%Y-%m-%d %H:%M})"

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import converters, views, views_arrangements, views_dashboard
+from . import converters, views, views_arrangements, views_ctf, views_dashboard
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.SessionConverter, "session")
@@ -28,6 +28,11 @@ urlpatterns = [
     path("off-roll/twenty-days/", views_arrangements.removal_candidates, name="removal_candidates"),
     path("pupils/<int:pk>/enquiries/", views_arrangements.removal_enquiries,
          name="removal_enquiries"),
+    path("transfers/ctf/import/", views_ctf.ctf_import, name="ctf_import"),
+    path("transfers/ctf/export/", views_ctf.ctf_export, name="ctf_export"),
+    path("transfers/census/", views_ctf.census_page, name="census"),
+    path("transfers/dfe/", views_ctf.dfe_page, name="dfe_daily"),
+    path("transfers/export-all/", views_ctf.export_all_download, name="export_all_download"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
     path("dashboard/", views_dashboard.school_dashboard, name="dashboard"),
     path("dashboard/pupils/", views_dashboard.dashboard_pupils, name="dashboard_pupils"),

@@ -344,6 +344,7 @@ def pupil_detail(request, pk):
         "amendments": pupil.amendments.all()[:200] if is_staff else [],
         "history": pupil_history(pupil=pupil) if is_staff else [],
         "contacts": pupil.contacts.all() if is_staff else [],
+        "earlier_schools": pupil.attendance_history.all() if is_staff else [],
         "form": AmendForm(initial={"day": today}),
         "off_roll_form": OffRollForm(initial={"leaving_date": today}),
         "year_start": start,

@@ -780,7 +780,7 @@ class _Generator:
         self.result.last_marked = self.days[-1] if self.days else None
 
         School.objects.filter(pk=self.school.pk).update(
-            urn=spec.urn, address=spec.address, phone=spec.phone,
+            urn=spec.urn, estab=f"{spec.estab:04d}", address=spec.address, phone=spec.phone,
             email=f"office@{spec.key}.example.org", headteacher=spec.staff["head"].full)
         self.staff = {role: self.grant(f"{spec.key}.{ROLE_USERNAME[role]}",
                                        Role.HEAD if role == "champion" else role, person)

@@ -43,6 +43,9 @@ class School(TenantMixin):
     urn = models.CharField("URN", max_length=10, blank=True)
     la_name = models.CharField("local authority", max_length=100, blank=True)
     la_code = models.PositiveSmallIntegerField("LA number", null=True, blank=True)
+    # DfE establishment number: with la_code it makes the LAESTAB that Common Transfer
+    # Files name schools by (registers/ctf.py).
+    estab = models.CharField("DfE establishment number", max_length=4, blank=True)
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     email = models.EmailField(blank=True)
@@ -69,6 +72,11 @@ class School(TenantMixin):
     def _drop_schema(self, *args, **kwargs):
         with as_owner():
             return super()._drop_schema(*args, **kwargs)
+
+    @property
+    def laestab(self) -> str:
+        """e.g. "3832001"; empty until both parts are known."""
+        return f"{self.la_code:03d}{self.estab}" if self.la_code and self.estab else ""
 
     def __str__(self):
         return self.name
