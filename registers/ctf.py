@@ -27,7 +27,7 @@ from lxml import etree
 
 from . import codes, imports, policy
 from .imports import ImportRejected, ImportResult, RowError
-from .models import YEAR_GROUPS, AttendanceHistory, Contact, Mark, Pupil, SchoolDay
+from .models import YEAR_GROUP_CODES, YEAR_GROUPS, AttendanceHistory, Contact, Mark, Pupil, SchoolDay
 from .school_year import school_year_start
 
 CTF_VERSION = "25.0"
@@ -359,11 +359,18 @@ def _csv(rows: list[dict], columns: list[str]) -> str:
     return out.getvalue()
 
 
-def _remap(exc: ImportRejected, where: list[tuple[int, str]]) -> ImportRejected:
-    """Turn the CSV importers' line numbers back into the CTF's UPN and element."""
+def _remap(exc: ImportRejected, where: list[tuple[int, str]], text: str) -> ImportRejected:
+    """Turn the CSV importers' line numbers (where each record starts: a value such as an
+    address may span lines) back into the CTF's UPN and element."""
+    reader, starts, line = csv.reader(io.StringIO(text)), {}, 1
+    next(reader, None)
+    for i, _ in enumerate(reader):
+        starts[line + 1] = i
+        line = reader.line_num
     out = []
     for e in exc.errors:
-        line, path = where[e.line - 2] if 2 <= e.line < len(where) + 2 else (1, "file")
+        i = starts.get(e.line)
+        line, path = where[i] if i is not None and i < len(where) else (1, "file")
         out.append(RowError(line, f"{path}/{e.field}", e.message))
     return ImportRejected(out)
 
@@ -398,23 +405,25 @@ def import_ctf(data: bytes, *, school, user=None, role: str = "import") -> Impor
             else:
                 admitted = (own and p.entry_date(own)) or min((y.start for y in own_years), default=today)
                 row["admission_date"] = admitted.isoformat()
-                yg = imports.YEAR_GROUP_CODES.get(row["year_group"])
+                yg = YEAR_GROUP_CODES.get(row["year_group"])
                 row["registration_group"] = (f"New arrivals Y{YEAR_LABEL[yg]}"
                                              if yg is not None else "New arrivals")
             rows.append(row)
             where.append((p.line, f"UPN {p.upn}"))
+        text = _csv(rows, PUPIL_COLUMNS)
         try:
-            result = imports.import_pupils(_csv(rows, PUPIL_COLUMNS))
+            result = imports.import_pupils(text)
         except ImportRejected as exc:
-            raise _remap(exc, where) from None
+            raise _remap(exc, where, text) from None
 
         contacts = [c for p in ctf for c in p.contacts]
         if contacts:
+            text = _csv(contacts, CONTACT_COLUMNS)
             try:
-                imports.import_contacts(_csv(contacts, CONTACT_COLUMNS))
+                imports.import_contacts(text)
             except ImportRejected as exc:
                 raise _remap(exc, [(c["_line"], f"UPN {c['upn']}: {c['_where']}")
-                                   for c in contacts]) from None
+                                   for c in contacts], text) from None
 
         ids = dict(Pupil.objects.filter(upn__in=[p.upn for p in ctf]).values_list("upn", "pk"))
         history, mark_rows, mark_where, mismatched = [], [], [], []
@@ -444,11 +453,11 @@ def import_ctf(data: bytes, *, school, user=None, role: str = "import") -> Impor
         AttendanceHistory.objects.bulk_create(history)
         marks = ImportResult()
         if mark_rows:
+            text = _csv(mark_rows, ["upn", "date", "session", "code"])
             try:
-                marks = imports.import_marks(_csv(mark_rows, ["upn", "date", "session", "code"]),
-                                             user=user, role=role)
+                marks = imports.import_marks(text, user=user, role=role)
             except ImportRejected as exc:
-                raise _remap(exc, mark_where) from None
+                raise _remap(exc, mark_where, text) from None
     result.notes = [f"{len(contacts)} contact(s)",
                     f"{marks.created} mark(s) written, {marks.updated} amended",
                     f"{len(history)} school year(s) of attendance at other schools kept"]
