@@ -114,3 +114,14 @@ class RemovalEnquiryForm(forms.Form):
     kind = forms.ChoiceField(choices=RemovalEnquiry.Kind.choices)
     done_on = _date_input()
     notes = forms.CharField(required=False, max_length=300)
+
+
+class SchoolTargetsForm(forms.Form):
+    """The head's two targets for the dashboard: the school's own and the DfE's."""
+
+    attendance_target = forms.DecimalField(label="School attendance target (%)", min_value=50,
+                                           max_value=100, decimal_places=1, max_digits=4)
+    dfe_improvement_target = forms.DecimalField(
+        label="DfE attendance improvement target (%)", required=False, min_value=50, max_value=100,
+        decimal_places=1, max_digits=4,
+        help_text="As given to the school by the DfE; leave empty if none has been set.")

@@ -38,6 +38,7 @@ urlpatterns = [
     path("dashboard/pupils/", views_dashboard.dashboard_pupils, name="dashboard_pupils"),
     path("dashboard/today/", views_dashboard.dashboard_today, name="dashboard_today"),
     path("dashboard/qa/", views_dashboard.qa_report, name="dashboard_qa"),
+    path("dashboard/targets/", views_dashboard.dashboard_targets, name="dashboard_targets"),
     path("dashboard/export/<slug:table>.<slug:fmt>", views_dashboard.dashboard_export,
          name="dashboard_export"),
 ]

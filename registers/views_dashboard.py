@@ -16,19 +16,28 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from attendance_site.spreadsheet import csv_text, xlsx_bytes
 from tenants.access import role_required
-from tenants.roles import PUPIL_REPORT_READERS, REPORT_READERS, SAFEGUARDING_READERS, Role
+from tenants.roles import (
+    ACCOUNT_MANAGERS,
+    PUPIL_REPORT_READERS,
+    REPORT_READERS,
+    SAFEGUARDING_READERS,
+    Role,
+)
+from tenants.services import school_targets_set
 
 from . import codes, dashboard, disclosure
 from .calendar import latest_open_day
+from .forms import SchoolTargetsForm
 from .models import YEAR_GROUPS, CalendarEntry, Pupil
 from .school_year import school_year_start
 from .selectors import Stats
@@ -621,6 +630,9 @@ def school_dashboard(request):
     return render(request, "dashboards/school.html", {
         "c": c, "d": d, "t": tables, "chart": chart, "viewer": viewer,
         "head": head, "head_all": head_all, "target": target,
+        "dfe_target": (None if request.tenant.dfe_improvement_target is None
+                       else float(request.tenant.dfe_improvement_target)),
+        "can_set_targets": bool(request.roles & ACCOUNT_MANAGERS),
         "national": dashboard.NATIONAL_BENCHMARK, "la": la,
         "last4": last4, "prev4": prev4, "cohorts": dashboard.COHORTS,
         "query": urlencode(c.query()),
@@ -918,6 +930,20 @@ def _qa_protect(ctx: dict, cols: dict) -> None:
             elif disclosure.pair_hidden(row["improved"], row["measurable"]):
                 row["improved"], row["improved_pct"] = disclosure.text(row["improved"]), \
                     disclosure.SUPPRESSED
+
+
+@role_required(ACCOUNT_MANAGERS)
+def dashboard_targets(request):
+    """The head sets the school's attendance target and enters the DfE's improvement target."""
+    school = request.tenant
+    form = SchoolTargetsForm(request.POST or None, initial={
+        "attendance_target": school.attendance_target,
+        "dfe_improvement_target": school.dfe_improvement_target})
+    if request.method == "POST" and form.is_valid():
+        school_targets_set(school=school, **form.cleaned_data)
+        messages.success(request, "Targets saved.")
+        return redirect("dashboard")
+    return render(request, "dashboards/targets.html", {"form": form})
 
 
 @role_required(REPORT_READERS)

@@ -51,6 +51,10 @@ class School(TenantMixin):
     email = models.EmailField(blank=True)
     headteacher = models.CharField(max_length=120, blank=True)
     attendance_target = models.DecimalField(max_digits=4, decimal_places=1, default=96)
+    # The attendance improvement target the DfE sets the school (entered by the school),
+    # shown beside its own target on the dashboard.
+    dfe_improvement_target = models.DecimalField("DfE attendance improvement target", max_digits=4,
+                                                 decimal_places=1, null=True, blank=True)
     am_open = models.TimeField(default=time(8, 45))
     am_late_after = models.TimeField(default=time(8, 55))
     am_close = models.TimeField(default=time(9, 15))

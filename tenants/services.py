@@ -70,3 +70,11 @@ def public_tenant_ensure(domain: str = "localhost") -> School:
         Domain.objects.get_or_create(domain=domain, defaults={"tenant": school,
                                                               "is_primary": True})
     return school
+
+
+@transaction.atomic
+def school_targets_set(*, school: School, attendance_target, dfe_improvement_target) -> School:
+    """The school's own attendance target and the DfE's improvement target (or None)."""
+    school.attendance_target, school.dfe_improvement_target = attendance_target, dfe_improvement_target
+    school.save(update_fields=["attendance_target", "dfe_improvement_target"])
+    return school

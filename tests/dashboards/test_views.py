@@ -300,3 +300,26 @@ def test_trust_dashboard_figures_and_queries(generated, people, school_a, school
     assert ws.max_row == 1 + 2 + 1  # header, two schools, trust total
     compare = client.get(url + "&school=test_a").content.decode()
     assert "Test School A" in compare
+
+
+def test_head_sets_the_school_and_dfe_targets_shown_on_the_dashboard(generated, people):
+    """Issue 16: the school's attendance target beside the DfE's improvement target, which the
+    school enters; only the head sets them, and nonsense is refused with a message."""
+    from tenants.models import School
+
+    head = client_for(people["head"])
+    assert "DfE improvement target" not in head.get("/dashboard/").content.decode()
+    refused = head.post("/dashboard/targets/", {"attendance_target": "120", "dfe_improvement_target": ""})
+    assert refused.status_code == 200 and "less than or equal to 100" in refused.content.decode()
+    saved = head.post("/dashboard/targets/", {"attendance_target": "95.5", "dfe_improvement_target": "94.2"})
+    assert saved.status_code == 302 and saved["Location"] == "/dashboard/"
+    school = School.objects.get(schema_name=connection.schema_name)
+    assert (float(school.attendance_target), float(school.dfe_improvement_target)) == (95.5, 94.2)
+    for who in ("head", "governor"):
+        page = client_for(people[who]).get("/dashboard/").content.decode()
+        assert "School target 95.5%" in page and 'data-figure="dfe-target">94.2%' in page, who
+    assert client_for(people["governor"]).post(
+        "/dashboard/targets/", {"attendance_target": "50"}).status_code == 403
+    head.post("/dashboard/targets/", {"attendance_target": "95.5", "dfe_improvement_target": ""})
+    school.refresh_from_db()
+    assert school.dfe_improvement_target is None

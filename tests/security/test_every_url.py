@@ -115,6 +115,8 @@ TENANT_URLS: dict[str, U] = {
     "dashboard_pupils": U("/dashboard/pupils/?from={day}&to={day}&cohort=all", LISTS),
     "dashboard_today": U("/dashboard/today/?day={day}&state=no_reason", LISTS),
     "dashboard_qa": U("/dashboard/qa/", REPORTS),
+    "dashboard_targets": U("/dashboard/targets/", frozenset({HEAD}), "FORM",
+                           data={"attendance_target": "95", "dfe_improvement_target": "94.5"}),
     "dashboard_export": U("/dashboard/export/headline.csv", REPORTS),
     # absences: parents
     "absences:portal": U("/absences/", {PARENT}),
