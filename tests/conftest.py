@@ -6,6 +6,7 @@ schema, so each test starts from empty school tables.
 """
 
 import os
+from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
@@ -237,3 +238,34 @@ def subprocess_database_url() -> str:
     password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
     return (f"postgres://{db['USER'] or 'postgres'}{password}@{db['HOST'] or '127.0.0.1'}:"
             f"{db['PORT'] or 5432}/{db['NAME']}")
+
+
+@contextmanager
+def celery_worker(*, name: str, env: dict, log):
+    """A real Celery worker subprocess (2 processes) on ``env``, ready when this yields; it is
+    stopped afterwards. Its output goes to ``log``."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "celery"), "-A", "attendance_site", "worker",
+             "--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-n", f"{name}-{os.getpid()}@%h"],
+            cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 60
+            while "ready." not in log.read_text(errors="replace"):
+                assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+                assert time.time() < deadline, "worker did not start"
+                time.sleep(0.3)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()

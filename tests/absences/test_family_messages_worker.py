@@ -8,15 +8,13 @@ in its own school (schema ``messages_worker``) and drops it at the end.
 """
 
 import os
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import drop_committed_schools, subprocess_database_url
+from tests.conftest import celery_worker, drop_committed_schools, subprocess_database_url
 
 from .notify_stub import API_KEY, TEMPLATE_ID, NotifyStub
 
@@ -67,26 +65,10 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
            "SMS_BACKEND": "absences.sms.NotifyBackend", "NOTIFY_API_KEY": API_KEY,
            "NOTIFY_SMS_TEMPLATE_ID": TEMPLATE_ID, "NOTIFY_BASE_URL": stub.url}
     app.control.purge()
-    out = open(log, "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "attendance_site", "worker",
-         "--concurrency=2", "--loglevel=INFO", "--without-gossip", "--without-mingle",
-         "--without-heartbeat", "-n", f"messages-test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 60
-        while "ready." not in log.read_text(errors="replace"):
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            assert time.time() < deadline, "worker did not start"
-            time.sleep(0.3)
-        yield {"log": log, "stub": stub}
+        with celery_worker(name="messages-test", env=env, log=log):
+            yield {"log": log, "stub": stub}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out.close()
         stub.__exit__(None, None, None)
         with django_db_blocker.unblock():
             drop_committed_schools(SCHEMA)

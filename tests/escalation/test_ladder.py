@@ -217,10 +217,10 @@ def test_ladders_that_cannot_be_climbed_are_refused(school_a, specs, message):
 
 
 def test_a_sound_ladder_passes(school_a):
-    stages_validate(_ladder(("a", 1, "below", {"threshold": 96}), ("b", 2, "manual", {}),
+    assert stages_validate(_ladder(("a", 1, "below", {"threshold": 96}), ("b", 2, "manual", {}),
                             ("c", 3, "below", {"threshold": 90, "threshold_inclusive": True}),
                             ("d", 4, "severe", {"direct_entry": True, "direct_entry_reason": "Severe"}),
-                            ("e", 5, "manual", {"enforcement": True})))
+                            ("e", 5, "manual", {"enforcement": True}))) is None  # raises if unsound
 
 
 def test_the_stage_form_sets_a_direct_entry_and_refuses_one_without_a_reason(two_years, people):

@@ -7,15 +7,13 @@ data and drops it at the end, so rolled-back tests elsewhere never see it.
 """
 
 import os
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import drop_committed_schools, subprocess_database_url
+from tests.conftest import celery_worker, drop_committed_schools, subprocess_database_url
 
 from .conftest import reset_storage
 
@@ -70,29 +68,13 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory):
     from attendance_site.celery import app
 
     app.control.purge()
-    out = open(log, "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "celery"), "-A", "attendance_site", "worker", "--concurrency=2",
-         "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-         "-n", f"letters-test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     media_setting = override_settings(MEDIA_ROOT=str(media))  # sends setting_changed: storage follows
     media_setting.enable()
     reset_storage()
     try:
-        deadline = time.time() + 60
-        while "ready." not in log.read_text(errors="replace"):
-            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
-            assert time.time() < deadline, "worker did not start"
-            time.sleep(0.3)
-        yield {"log": log, "proc": proc}
+        with celery_worker(name="letters-test", env=env, log=log) as proc:
+            yield {"log": log, "proc": proc}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        out.close()
         media_setting.disable()
         reset_storage()
         with django_db_blocker.unblock():
