@@ -69,6 +69,8 @@ TENANT_APPS = [
     "letters",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
+# The top layer: no models of their own (docs/architecture.md).
+INSTALLED_APPS += ["dashboards", "demo"]
 
 TENANT_MODEL = "tenants.School"
 TENANT_DOMAIN_MODEL = "tenants.Domain"

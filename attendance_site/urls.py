@@ -4,6 +4,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("registers.urls")),
+    path("", include("dashboards.urls")),
     path("absences/", include("absences.urls")),
     path("escalation/", include("escalation.urls")),
     path("letters/", include("letters.urls")),

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from tenants import views, views_trust
+from dashboards import views_trust
+from tenants import views
 
 urlpatterns = [
     path("", views.public_home, name="home"),

@@ -7,7 +7,7 @@
    380 sessions, as of the last day) plus the previous year's marks (the "last year" line):
    p50/p95 of warm GETs through the real view (django.test.Client, headteacher).
    Target: p95 <= 300 ms. Warm means served from the figures cache, whose key holds a
-   version of the data read on every request (registers.dashboard.data_version); the cold
+   version of the data read on every request (dashboards.figures.data_version); the cold
    time (the first request after a save) is printed beside it. Also the drill-down list of
    PA pupils, an XLSX export and the QA report. Then a register is saved (marks_save, as the
    register page does) and the dashboard must show the new figures at once.

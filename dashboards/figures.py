@@ -25,11 +25,10 @@ from django.db import connection
 from django.db.models import Count, Q
 
 from escalation.services import active_bands
-
-from . import codes
-from .models import Mark, Pupil, RegistrationGroup
-from .school_year import csa_birth_range, school_year_start
-from .selectors import PA_THRESHOLD, SA_THRESHOLD, Stats
+from registers import codes
+from registers.models import Mark, Pupil, RegistrationGroup
+from registers.school_year import csa_birth_range, school_year_start
+from registers.selectors import PA_THRESHOLD, SA_THRESHOLD, Stats
 
 # The national figure shown beside the school's. Configurable: replace this dict (or a
 # school's LA entry in LA_BENCHMARKS) when the DfE publishes newer figures.
@@ -708,8 +707,7 @@ CACHE_SECONDS = 15 * 60
 
 def data_version() -> str:
     from escalation.models import Band, BandSet
-
-    from .models import MarkAmendment
+    from registers.models import MarkAmendment
 
     t = _tables()
     sql = f"""

@@ -1,6 +1,6 @@
 """School dashboard, drill-down lists, exports and the half-termly QA report (issue 6).
 
-Thin views over ``registers.dashboard``. Every figure is a table cell that links to the
+Thin views over ``dashboards.figures``. Every figure is a table cell that links to the
 pupils behind it; every table exports to CSV and XLSX from the same rows it displays.
 Figures-only viewers (governors, trust directors who are not staff here) get aggregates
 only, with small-number suppression (``registers.disclosure``): no links, no lists, no
@@ -25,6 +25,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from attendance_site.spreadsheet import csv_text, xlsx_bytes
+from registers import codes, disclosure
+from registers.calendar import latest_open_day
+from registers.forms import SchoolTargetsForm
+from registers.models import YEAR_GROUPS, CalendarEntry, Pupil
+from registers.school_year import school_year_start
+from registers.selectors import Stats
 from tenants.access import role_required
 from tenants.roles import (
     ACCOUNT_MANAGERS,
@@ -35,12 +41,7 @@ from tenants.roles import (
 )
 from tenants.services import school_targets_set
 
-from . import codes, dashboard, disclosure
-from .calendar import latest_open_day
-from .forms import SchoolTargetsForm
-from .models import YEAR_GROUPS, CalendarEntry, Pupil
-from .school_year import school_year_start
-from .selectors import Stats
+from . import figures as dashboard
 
 YEAR_LABELS = dict(YEAR_GROUPS)
 GENDER_LABELS = dict(Pupil.Gender.choices)

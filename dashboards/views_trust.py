@@ -1,7 +1,7 @@
 """The trust dashboard (issue 6): every school of a trust side by side on the same measures.
 
 Served on the public host (``/trust/<slug>/``) because a trust spans schemas. Each school's
-figures come from ``registers.dashboard.school_summary`` inside that school's schema: one
+figures come from ``dashboards.figures.school_summary`` inside that school's schema: one
 query per school. Only the trust's directors may open it; anyone else gets 404 ("not there"
 and "not yours" look the same). It spans schools, so it is figures-only for every director
 (registers.disclosure): no filters beyond period and cohort, small numbers suppressed.
@@ -19,8 +19,11 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from registers import dashboard, disclosure
-from registers.views_dashboard import (
+from registers import disclosure
+from tenants.models import Trust
+
+from . import figures as dashboard
+from .views import (
     Cell,
     Table,
     gap_cell,
@@ -29,8 +32,6 @@ from registers.views_dashboard import (
     protect,
     table_response,
 )
-
-from .models import Trust
 
 
 def trust_for_request(request, slug: str) -> Trust:

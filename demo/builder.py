@@ -46,10 +46,9 @@ from registers.models import (
 )
 from registers.school_year import school_year_start
 from registers.services import late_code
-
-from .models import Membership, School, Trust, TrustMembership, User
-from .roles import Role
-from .services import person_grant, public_tenant_ensure, school_create
+from tenants.models import Membership, School, Trust, TrustMembership, User
+from tenants.roles import Role
+from tenants.services import person_grant, public_tenant_ensure, school_create
 
 DEMO_PASSWORD = "demo-pass-2026"
 TRUST_SLUG, TRUST_NAME = "learning-academy-partnership", "Learning Academy Partnership"

@@ -100,7 +100,7 @@ def text(value) -> str:
     return FEWER if small(value) else SUPPRESSED
 
 
-# --- figures of a set of pupils (registers.dashboard.Figures), as a figures-only viewer sees them
+# --- figures of a set of pupils (dashboards.figures.Figures), as a figures-only viewer sees them
 
 ALL_FIGURES = frozenset({"pupils", "stats", "pa", "pa_pct", "sa", "sa_pct", "broken_weeks",
                          "pupils_broken"})

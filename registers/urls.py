@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import converters, views, views_arrangements, views_ctf, views_dashboard
+from . import converters, views, views_arrangements, views_ctf
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.SessionConverter, "session")
@@ -34,11 +34,4 @@ urlpatterns = [
     path("transfers/dfe/", views_ctf.dfe_page, name="dfe_daily"),
     path("transfers/export-all/", views_ctf.export_all_download, name="export_all_download"),
     path("imports/<str:kind>/", views.import_upload, name="import_upload"),
-    path("dashboard/", views_dashboard.school_dashboard, name="dashboard"),
-    path("dashboard/pupils/", views_dashboard.dashboard_pupils, name="dashboard_pupils"),
-    path("dashboard/today/", views_dashboard.dashboard_today, name="dashboard_today"),
-    path("dashboard/qa/", views_dashboard.qa_report, name="dashboard_qa"),
-    path("dashboard/targets/", views_dashboard.dashboard_targets, name="dashboard_targets"),
-    path("dashboard/export/<slug:table>.<slug:fmt>", views_dashboard.dashboard_export,
-         name="dashboard_export"),
 ]

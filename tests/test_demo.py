@@ -1,4 +1,4 @@
-"""The demo-data generator (tenants/demo.py), run on one small test school."""
+"""The demo-data generator (demo/builder.py), run on one small test school."""
 
 import re
 from dataclasses import replace
@@ -8,12 +8,7 @@ import pytest
 from django.db import transaction
 from django.db.models import Count, F, Q
 
-from registers.codes import CODES, POSSIBLE_CODES
-from registers.imports import validate_upn
-from registers.models import Contact, Mark, MarkAmendment, Pupil, RegistrationGroup, SchoolDay
-from registers.selectors import code_counts, stats_by_pupil, stats_total
-from registers.services import late_code
-from tenants.demo import (
+from demo.builder import (
     DEMO_PASSWORD,
     SCHOOLS,
     SCHOOLS_BY_KEY,
@@ -23,6 +18,11 @@ from tenants.demo import (
     school_populate,
     term_dates,
 )
+from registers.codes import CODES, POSSIBLE_CODES
+from registers.imports import validate_upn
+from registers.models import Contact, Mark, MarkAmendment, Pupil, RegistrationGroup, SchoolDay
+from registers.selectors import code_counts, stats_by_pupil, stats_total
+from registers.services import late_code
 from tenants.models import Membership, User
 from tenants.roles import Role
 

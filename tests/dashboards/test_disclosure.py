@@ -12,10 +12,11 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from registers import dashboard, disclosure
+from dashboards import figures as dashboard
+from dashboards.views import Cell, Table, pct_cell, protect
+from registers import disclosure
 from registers.models import Mark, Pupil, RegistrationGroup
 from registers.selectors import Stats
-from registers.views_dashboard import Cell, Table, pct_cell, protect
 from tests.conftest import client_for, make_upn
 from tests.dashboards.conftest import AS_OF, DAYS
 
