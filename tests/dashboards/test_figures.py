@@ -11,8 +11,9 @@ import pytest
 from django.db.models import Count, Q
 from django.db.models.functions import ExtractIsoWeekDay
 
+from dashboards import figures as dashboard
 from escalation.services import active_bands, band_for
-from registers import dashboard, selectors
+from registers import selectors
 from registers.models import Mark, Pupil, RegistrationGroup
 from tests.dashboards.conftest import AS_OF, DAYS, LAST_YEAR_DAYS
 

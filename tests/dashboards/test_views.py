@@ -10,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from registers import dashboard, selectors
+from dashboards import figures as dashboard
+from registers import selectors
 from registers.models import Mark, Pupil, RegistrationGroup
 from registers.services import Entry, marks_save
 from tenants.roles import Role
