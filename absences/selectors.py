@@ -10,8 +10,8 @@ from datetime import date, timedelta
 from django.db.models import Q, QuerySet
 from django_tenants.utils import schema_context
 
-from escalation.services import active_bands, band_for
 from registers import codes
+from registers.bands import active_bands, band_for
 from registers.calendar import school_days_back
 from registers.models import Contact, Mark, Pupil, SchoolDay
 from registers.school_year import LEARNING_DAYS_PER_YEAR, learning_lost, school_year_start
@@ -294,6 +294,27 @@ def unexplained_worklist(today: date) -> list[dict]:
         out.append(row)
     out.sort(key=lambda r: (not r["home_visit"], not r["overdue"], r["pupil"].legal_surname))
     return out
+
+
+def reports_on(day: date):
+    """Every parent's report covering ``day``, with its pupil and class (the office's day)."""
+    return AbsenceReport.objects.filter(first_day__lte=day, last_day__gte=day) \
+        .select_related("pupil__registration_group")
+
+
+def latest_granted_leave(pupil_id: int, before: date):
+    """The latest granted or part-granted leave that ended before ``before`` (or None)."""
+    return (LeaveRequest.objects.filter(pupil_id=pupil_id, last_day__lt=before, status__in=[
+        LeaveRequest.Status.GRANTED, LeaveRequest.Status.PART_GRANTED])
+        .order_by("-last_day").first())
+
+
+def granted_leave_pupils(ended_from: date, ended_before: date) -> set[int]:
+    """Pupils whose granted or part-granted leave ended in [``ended_from``, ``ended_before``)."""
+    return set(LeaveRequest.objects.filter(
+        last_day__lt=ended_before, last_day__gte=ended_from,
+        status__in=[LeaveRequest.Status.GRANTED, LeaveRequest.Status.PART_GRANTED])
+        .values_list("pupil_id", flat=True))
 
 
 def family_messages_by_pupil(day, session) -> dict[int, list]:

@@ -29,6 +29,7 @@ from .models import (
     LeaveRequest,
     PortalMessage,
 )
+from .signals import leave_decided
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
 DOCUMENT_SIGNATURES = {".pdf": b"%PDF-", ".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff",
@@ -399,17 +400,6 @@ def leave_letter_render(*, school, request: LeaveRequest, decision: LeaveDecisio
     })
 
 
-def _decision_pdf(*, request: LeaveRequest) -> None:
-    """The decision as a PDF letter through the letters app (the school's own template),
-    stored on the pupil's letters for printing or the file; a failure is recorded there."""
-    from letters.services import letter_queue, render_now
-
-    letter = letter_queue(pupil=request.pupil, template_key="leave_decision",
-                          trigger_key=f"leave-decision:{request.pk}")
-    if letter is not None:
-        render_now(letter=letter, as_of=request.first_day)
-
-
 @transaction.atomic
 def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outcome: str,
                          granted: list[str] | None = None, code: str = "",
@@ -459,7 +449,8 @@ def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outc
     request.save(update_fields=["status"])
     decision.letter_html = leave_letter_render(school=school, request=request, decision=decision)
     decision.save(update_fields=["letter_html"])
-    _decision_pdf(request=request)
+    # the letters app stores the decision as a PDF letter (absences/signals.py)
+    leave_decided.send(sender=LeaveRequest, request=request)
     subject = {
         Outcome.GRANT_ALL: _("Leave granted for %(name)s"),
         Outcome.GRANT_SOME: _("Leave partly granted for %(name)s"),

@@ -25,11 +25,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from attendance_site.bulk_sql import insert_rows, update_rows
-from letters.models import Letter
 from registers import codes
 from registers.models import MarkAmendment, Pupil, SchoolDay
 from registers.school_year import csa_start, of_compulsory_school_age, school_year_start
 
+from . import hooks
 from .models import Case, CaseEvent, NightlyRun, PolicyVersion, PupilSnapshot, Stage, Trigger, Window
 from .services import (
     active_bands,
@@ -664,9 +664,10 @@ class Engine:
         self.changed_cases[case.pk] = case
         if stage.recovery_letter:
             trigger_key = f"recovered:{suffix}"[:120]
-            self.rows.append((Letter, dict(pupil=case.pupil_id, trigger_key=trigger_key, night=self.as_of,
-                                           case=case, template_key=stage.recovery_letter,
-                                           context=self.letter_context(f))))
+            self.rows.append((hooks.LETTER, dict(pupil=case.pupil_id, trigger_key=trigger_key,
+                                                 night=self.as_of, case=case,
+                                                 template_key=stage.recovery_letter,
+                                                 context=self.letter_context(f))))
             self.event(case, kind=CaseEvent.Kind.LETTER, key=f"letter:{trigger_key}"[:120],
                        detail=f"Letter '{stage.recovery_letter}' queued")
             self.stats["letters_queued"] += 1
@@ -842,9 +843,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
                and (r[6] or (r[5] is not None and r[5] <= as_of) or r[0] in carry or r[0] in due_down)]
     cases = Case.objects.select_related("stage").in_bulk([m[3] for m in moves if m[3]] + waiting)
-    eng.previous_letters = {case_id: (template, night) for case_id, template, night in Letter.objects.filter(
-        case_id__in=list(cases), night__lt=as_of).order_by("case_id", "night", "pk").values_list(
-        "case_id", "template_key", "night")}
+    eng.previous_letters = hooks.previous_letters(list(cases), as_of)
 
     for pid, f, track, pk, stage, key in moves:
         fired = evaluate(stage, f, windows=windows)

@@ -13,6 +13,7 @@ from registers.calendar import open_days
 from registers.models import Mark, Pupil
 from registers.school_year import csa_dob_bounds, csa_start, school_year_end
 
+from . import hooks
 from .models import Band, Case, PupilSnapshot
 from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, school_weeks
 from .services import active_bands, band_for
@@ -248,8 +249,6 @@ def cases_export(*, as_of: date) -> list[dict]:
     """Every case open at any time up to ``as_of``, as it stood on ``as_of``: its stage and status
     then, its chronology (events, letters sent, meetings held) and its letters, in a fixed number
     of queries. A person's event has no night; its day is when it was recorded."""
-    from letters.models import Letter
-
     from .models import CaseEvent, Meeting, Stage
 
     cases = list(Case.objects.filter(opened_on__lte=as_of).select_related("pupil", "stage")
@@ -269,22 +268,9 @@ def cases_export(*, as_of: date) -> list[dict]:
             held_then[e.case_id] = e.kind == "hold"
         if e.kind in EXPORT_EVENTS:
             history[e.case_id].append((day, 0, e.pk, EXPORT_EVENTS[e.kind], e.stage_id))
-    letters: dict[int, list] = {pk: [] for pk in ids}
-    for letter in Letter.objects.filter(case_id__in=ids).order_by("pk"):
-        queued = letter.night or _day(letter.created)
-        if queued > as_of:
-            continue
-        sent = min((d for d in (_day(getattr(letter, "sent_at", None)), _day(letter.emailed_at),
-                                _day(letter.printed_at)) if d is not None), default=None)
-        if sent is not None and sent > as_of:
-            sent = None
-        # A letter sent after ``as_of`` was still waiting then.
-        went = letter.status in (Letter.Status.EMAILED, Letter.Status.PRINTED)
-        status = Letter.Status.RENDERED if went and not sent else letter.status
-        letters[letter.case_id].append({"template_key": letter.template_key, "queued_on": queued.isoformat(),
-                                        "sent_on": sent.isoformat() if sent else None, "status": status})
-        if sent:
-            history[letter.case_id].append((sent, 1, letter.pk, "letter_sent", None))
+    letters, sent = hooks.case_letters_export(ids, as_of)
+    for case_id, day, letter_pk in sent:
+        history[case_id].append((day, 1, letter_pk, "letter_sent", None))
     for m in Meeting.objects.filter(case_id__in=ids, status=Meeting.Status.HELD, starts_at__isnull=False):
         day = _day(m.starts_at)
         if day <= as_of:

@@ -15,9 +15,11 @@ from django.db.models import Max
 from django.utils import timezone
 
 from attendance_site.bulk_sql import insert_rows
+from registers import bands as registers_bands
 from registers.calendar import open_days
 from registers.school_year import csa_end, csa_start, of_compulsory_school_age
 
+from . import hooks
 from .models import (
     AttendanceContract,
     Band,
@@ -81,6 +83,8 @@ def bands_validate(bands: list[BandSpec]) -> None:
 
 @transaction.atomic
 def band_set_create(*, name: str, bands: list[BandSpec], activate: bool = True, user=None) -> BandSet:
+    # a preset's bands are plain rows (tenants.presets.BandRow) in BandSpec's field order
+    bands = [b if isinstance(b, BandSpec) else BandSpec(*b) for b in bands]
     bands_validate(bands)
     if activate:
         BandSet.objects.filter(active=True).update(active=False)
@@ -127,10 +131,7 @@ def active_bands() -> list[Band]:
     return list(Band.objects.filter(band_set__active=True))
 
 
-def band_for(pct: float | None, bands: list[Band]) -> Band | None:
-    if pct is None:
-        return None
-    return next((b for b in bands if b.contains(pct)), None)
+band_for = registers_bands.band_for  # one definition; registers/bands.py
 
 
 # --- stages -----------------------------------------------------------------------------
@@ -446,8 +447,6 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
     """Put ``case`` (saved or not) at ``stage`` and return the rows its actions create, unsaved:
     the chronology events, the queued letter and the meeting to arrange. ``at`` stamps the
     events (default: the end of ``night`` for the nightly job, now for a person)."""
-    from letters.models import Letter
-
     case.stage, case.stage_since, case.owner_role = stage, night, stage.owner_role
     case.review_due = night + timedelta(days=stage.review_days)
     case.monitor_until = (_add_school_days(night, stage.monitor_school_days)
@@ -461,7 +460,7 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
     rows = [(CaseEvent, dict(common, kind=kind, key=key, detail=f"{stage.name}: {explanation}",
                              data={"actions": stage.actions, "measure": measure}))]
     if stage.letter_template:
-        rows.append((Letter, dict(pupil=case.pupil_id, trigger_key=trigger_key, night=night, case=case,
+        rows.append((hooks.LETTER, dict(pupil=case.pupil_id, trigger_key=trigger_key, night=night, case=case,
                                   template_key=stage.letter_template, context=letter_context or {})))
         rows.append((CaseEvent, dict(common, kind=CaseEvent.Kind.LETTER, key=f"letter:{trigger_key}"[:120],
                                      detail=f"Letter '{stage.letter_template}' queued")))
@@ -477,9 +476,8 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
 def rows_save(rows: list[PlannedRow]) -> None:
     """Insert what ``stage_entry_plan`` planned, one statement per table, after the cases they
     belong to are saved; a letter, meeting or keyed event already there is kept."""
-    from letters.models import Letter
-
-    for model in (Letter, Meeting, CaseEvent):
+    hooks.letters_insert([values for m, values in rows if m == hooks.LETTER])
+    for model in (Meeting, CaseEvent):
         insert_rows(model, [values for m, values in rows if m is model], on_conflict="ON CONFLICT DO NOTHING")
 
 
@@ -584,17 +582,9 @@ def case_owner_set(*, case: Case, owner, user) -> Case:
 
 def case_letters_render(*, case: Case) -> tuple[int, int]:
     """Render this case's queued letters now (each in its own transaction, as the letters app
-    does). Returns (rendered, failed); a failed letter keeps its reason (letters.Letter.error)."""
-    from letters.models import Letter
-    from letters.services import render_now
-
-    rendered = failed = 0
-    for letter in Letter.objects.filter(case=case, status=Letter.Status.QUEUED).order_by("pk"):
-        if render_now(letter=letter):
-            rendered += 1
-        else:
-            failed += 1
-    return rendered, failed
+    does). Returns (rendered, failed); a failed letter keeps its reason (letters.Letter.error).
+    The letters app does the rendering (escalation/hooks.py)."""
+    return hooks.case_letters_render(case.pk)
 
 
 def _review_interval_check(start: date, review: date) -> None:

@@ -90,3 +90,40 @@ def evidence_pack(*, pupil: Pupil, date_from: date, date_to: date) -> dict:
         "letters": list(Letter.objects.filter(pupil=pupil).order_by("created", "pk")),
         "now": timezone.localtime(), **_escalation(pupil),
     }
+
+
+# --- what escalation asks about a case's letters (escalation/hooks.py) --------------------
+
+def previous_letters(case_ids: list[int], before: date) -> dict[int, tuple[str, date]]:
+    """Each case's latest letter queued on a night before ``before``: (template key, night)."""
+    return {case_id: (template, night) for case_id, template, night in Letter.objects.filter(
+        case_id__in=case_ids, night__lt=before).order_by("case_id", "night", "pk").values_list(
+        "case_id", "template_key", "night")}
+
+
+def _day(value):
+    if value is None:
+        return None
+    return timezone.localtime(value).date() if hasattr(value, "tzinfo") else value
+
+
+def case_letters_export(case_ids: list[int], as_of: date) -> tuple[dict[int, list], list[tuple]]:
+    """The cases' letters as they stood on ``as_of``, by case, and (case pk, day sent, letter pk)
+    for each sent by then. A letter sent after ``as_of`` was still waiting then."""
+    letters: dict[int, list] = {pk: [] for pk in case_ids}
+    sent_events = []
+    for letter in Letter.objects.filter(case_id__in=case_ids).order_by("pk"):
+        queued = letter.night or _day(letter.created)
+        if queued > as_of:
+            continue
+        sent = min((d for d in (_day(getattr(letter, "sent_at", None)), _day(letter.emailed_at),
+                                _day(letter.printed_at)) if d is not None), default=None)
+        if sent is not None and sent > as_of:
+            sent = None
+        went = letter.status in (Letter.Status.EMAILED, Letter.Status.PRINTED)
+        status = Letter.Status.RENDERED if went and not sent else letter.status
+        letters[letter.case_id].append({"template_key": letter.template_key, "queued_on": queued.isoformat(),
+                                        "sent_on": sent.isoformat() if sent else None, "status": status})
+        if sent:
+            sent_events.append((letter.case_id, sent, letter.pk))
+    return letters, sent_events

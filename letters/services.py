@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from attendance_site.bulk_sql import insert_rows
 from registers.models import Pupil, SchoolDay
 from registers.school_year import school_year_start
 
@@ -754,3 +755,30 @@ def return_pdf(*, la_return: LAReturn) -> bytes:
         "extra": returns.EXTRA_FIELDS[la_return.kind], "now": timezone.localtime()})
     return pdf.html_to_pdf(html, page_numbers="always")[0]
 
+
+# --- what escalation asks of letters (escalation/hooks.py) ---------------------------------
+
+def case_letters_insert(rows: list[dict]) -> None:
+    """Queue the letters a stage planned (escalation.services.stage_entry_plan), one statement;
+    a letter already there for its trigger key is kept."""
+    insert_rows(Letter, rows, on_conflict="ON CONFLICT DO NOTHING")
+
+
+def case_letters_render(case_id: int) -> tuple[int, int]:
+    """Render a case's queued letters now, each in its own transaction: (rendered, failed)."""
+    rendered = failed = 0
+    for letter in Letter.objects.filter(case_id=case_id, status=Letter.Status.QUEUED).order_by("pk"):
+        if render_now(letter=letter):
+            rendered += 1
+        else:
+            failed += 1
+    return rendered, failed
+
+
+def leave_decision_letter(sender, *, request, **kwargs) -> None:
+    """A leave decision (absences.signals.leave_decided) as a PDF letter from the school's own
+    template, stored on the pupil's letters for printing or the file; a failure is recorded there."""
+    letter = letter_queue(pupil=request.pupil, template_key="leave_decision",
+                          trigger_key=f"leave-decision:{request.pk}")
+    if letter is not None:
+        render_now(letter=letter, as_of=request.first_day)

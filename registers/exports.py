@@ -4,8 +4,8 @@ import json
 from datetime import date
 
 from attendance_site.spreadsheet import csv_from_dicts
-from escalation.services import active_bands, band_for
 
+from .bands import active_bands, band_for
 from .selectors import Stats, pupils_on_roll, stats_by_pupil
 
 STATS_FIELDS = ["upn", "possible", "attended", "present", "aea", "authorised", "unauthorised",

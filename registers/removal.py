@@ -14,6 +14,7 @@ from datetime import date
 
 from django.db.models import Q
 
+from . import hooks
 from .models import Mark, Pupil, RemovalEnquiry, SchoolDay
 from .selectors import compulsory_school_age
 
@@ -105,11 +106,7 @@ RETURN_DAYS = 10
 def not_returned(pupil: Pupil, as_of: date):
     """(the latest granted leave that ended before ``as_of``, whether the pupil failed to
     attend in the 10 school days after it): each of those sessions marked G, N or O."""
-    from absences.models import LeaveRequest
-
-    leave = (LeaveRequest.objects.filter(pupil=pupil, last_day__lt=as_of, status__in=[
-        LeaveRequest.Status.GRANTED, LeaveRequest.Status.PART_GRANTED])
-        .order_by("-last_day").first())
+    leave = hooks.latest_granted_leave(pupil.pk, as_of)
     if leave is None:
         return None, False
     days = list(SchoolDay.objects.filter(closed=False, date__gt=leave.last_day, date__lte=as_of)
@@ -124,16 +121,11 @@ def not_returned(pupil: Pupil, as_of: date):
 def not_returned_candidates(as_of: date, lookback_days: int = 120) -> list[tuple[Pupil, object]]:
     """Pupils on roll whose granted leave ended in the last ``lookback_days`` and who have not
     attended in the 10 school days since."""
-    from absences.models import LeaveRequest
-
-    pupil_ids = set(LeaveRequest.objects.filter(
-        last_day__lt=as_of, last_day__gte=date.fromordinal(as_of.toordinal() - lookback_days),
-        status__in=[LeaveRequest.Status.GRANTED, LeaveRequest.Status.PART_GRANTED],
-        pupil__admission_date__lte=as_of).filter(
-        Q(pupil__leaving_date__isnull=True) | Q(pupil__leaving_date__gte=as_of))
-        .values_list("pupil_id", flat=True))
+    pupil_ids = hooks.granted_leave_pupils(date.fromordinal(as_of.toordinal() - lookback_days), as_of)
     out = []
-    for pupil in Pupil.objects.filter(pk__in=pupil_ids).select_related("registration_group"):
+    for pupil in (Pupil.objects.filter(pk__in=pupil_ids, admission_date__lte=as_of)
+                  .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of))
+                  .select_related("registration_group")):
         leave, failed = not_returned(pupil, as_of)
         if failed:
             out.append((pupil, leave))

@@ -10,8 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from absences.models import AbsenceReport
-from absences.selectors import reports_covering
 from tenants.access import role_required
 from tenants.roles import (
     ADMIN_STAFF,
@@ -23,7 +21,8 @@ from tenants.roles import (
     Role,
 )
 
-from . import arrangements, codes, imports, policy, selectors
+from . import arrangements, codes, hooks, imports, policy, selectors
+from .access import group_for_request, pupil_for_request
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
 from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
@@ -101,14 +100,6 @@ def my_register(request):
                   {"groups": groups, "day": day, "session": session})
 
 
-def _group_for(request, group_id: int) -> RegistrationGroup:
-    group = get_object_or_404(RegistrationGroup, pk=group_id)
-    if not request.roles & WHOLE_SCHOOL_MARKERS and not group.teachers.filter(
-            pk=request.user.pk).exists():
-        raise Http404
-    return group
-
-
 def _register_pupils(group, day) -> list[Pupil]:
     """Pupils of the class on roll that day: one query."""
     return list(Pupil.objects.filter(registration_group=group, admission_date__lte=day)
@@ -120,7 +111,7 @@ def _register_rows(pupils, day, session):
     """Each pupil with their mark and any parent report covering the session: 2 queries."""
     marks = {m.pupil_id: m for m in Mark.objects.filter(pupil__in=[p.pk for p in pupils],
                                                         date=day, session=session)}
-    reports = reports_covering([p.pk for p in pupils], day, session)
+    reports = hooks.session_reports([p.pk for p in pupils], day, session)
     planned = arrangements.planned_codes([p.pk for p in pupils], day, session,
                                          today=timezone.localdate())
     return [{"pupil": p, "mark": marks.get(p.pk), "report": reports.get(p.pk),
@@ -167,11 +158,11 @@ def _changed_message(items, saved: bool) -> str:
 @require_http_methods(["GET", "POST"])
 def register_take(request, group_id, day, session):
     school = request.tenant
-    group = _group_for(request, group_id)
+    group = group_for_request(request, group_id)
     pupils = _register_pupils(group, day)
     errors, conflicts, posted = {}, {}, None
     if request.method == "POST":
-        reported = set(reports_covering([p.pk for p in pupils], day, session)) | set(
+        reported = set(hooks.session_reports([p.pk for p in pupils], day, session)) | set(
             arrangements.planned_codes([p.pk for p in pupils], day, session)) \
             if "all_present" in request.POST else set()
         entries = _entries_from_post(request.POST, pupils, session, reported)
@@ -254,8 +245,7 @@ def office_session(request, day, session):
                .select_related("pupil__registration_group")
                .prefetch_related(Prefetch("pupil__contacts",
                                           queryset=Contact.objects.order_by("priority"))))
-    reports = AbsenceReport.objects.filter(first_day__lte=day, last_day__gte=day) \
-        .select_related("pupil__registration_group")
+    reports = hooks.reports_on(day)
     totals = Mark.objects.filter(date=day, session=session).aggregate(
         present=Count("id", filter=Q(code__in=codes.ATTENDED_CODES)),
         absent=Count("id", filter=Q(code__in=codes.ABSENCE_CODES)),
@@ -263,9 +253,7 @@ def office_session(request, day, session):
         unexplained=Count("id", filter=Q(code="N")))
     prev, nxt = _neighbour_sessions(day, session)
     # Issue 14: first-day messages sent from the calling list, with their delivery status.
-    from absences.selectors import family_messages_by_pupil
-
-    sent = family_messages_by_pupil(day, session)
+    sent = hooks.family_messages_by_pupil(day, session)
     calling = list(calling)
     for m in calling:
         m.family_messages = sent.get(m.pupil_id, [])
@@ -304,15 +292,6 @@ def pupil_list(request):
     return render(request, "registers/pupil_list.html", {
         "pupils": pupils, "q": q, "groups": groups, "group": str(group) if group else "",
         "search_errors": [e for errs in search.errors.values() for e in errs]})
-
-
-def pupil_for_request(request, pk: int) -> Pupil:
-    """The only way a view loads a pupil: the office, attendance lead, head and DSL see
-    every pupil of the school, a teacher their own classes', parents their own children."""
-    if not request.user.is_authenticated:
-        raise Http404
-    visible = selectors.pupils_visible_to(user=request.user, roles=request.roles)
-    return get_object_or_404(visible.select_related("registration_group"), pk=pk)
 
 
 def _marks_calendar(pupil, date_from, date_to):

@@ -26,6 +26,8 @@ mkdir -p var/staticfiles  # STATIC_ROOT; whitenoise warns on every request if it
 
 say "ruff check ."
 ruff check .
+say "lint-imports (the layer contracts in pyproject.toml, docs/architecture.md)"
+lint-imports
 say "makemigrations --check --dry-run"
 python manage.py makemigrations --check --dry-run
 say "pytest --create-db ${PYTEST_ARGS:-}"

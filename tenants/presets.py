@@ -1,18 +1,49 @@
-"""The five seed schools as configuration presets (../shared/seeds, domain.md section 4).
+"""The five seed schools as configuration presets (docs/domain.md section 4).
 
 Each preset is plain data: register times, targets and bands. ``create_school --preset``
 applies one; a school can then edit its own copy.
+
+tenants is the bottom layer (docs/architecture.md), so it cannot call the apps above that load
+their part of a preset. Instead each of them registers a loader here from its AppConfig.ready()
+(``loader_register``) and ``tenants.services.preset_apply`` runs them in their stated order.
 """
 
+from collections.abc import Callable
 from datetime import time
 from decimal import Decimal as D
+from typing import NamedTuple
 
-from escalation.services import BandSpec
+
+class BandRow(NamedTuple):
+    """One band of a preset, as plain data (escalation turns it into its ``BandSpec``)."""
+
+    name: str
+    colour: str
+    lower: D | None
+    lower_inclusive: bool
+    upper: D | None
+    upper_inclusive: bool
+    description: str = ""
 
 
 def band(name, colour, lower, lower_inc, upper, upper_inc, description=""):
-    return BandSpec(name, colour, None if lower is None else D(str(lower)), lower_inc,
-                    None if upper is None else D(str(upper)), upper_inc, description)
+    return BandRow(name, colour, None if lower is None else D(str(lower)), lower_inc,
+                   None if upper is None else D(str(upper)), upper_inc, description)
+
+
+# (order, app label, loader): letters first (stages name letter templates), then escalation,
+# then absences; see each app's apps.py.
+_LOADERS: list[tuple[int, str, Callable[[str], None]]] = []
+
+
+def loader_register(order: int, app: str, load: Callable[[str], None]) -> None:
+    """An app above tenants loads its part of a preset with ``load(preset)``."""
+    if all(a != app for _, a, _ in _LOADERS):
+        _LOADERS.append((order, app, load))
+
+
+def loaders() -> list[Callable[[str], None]]:
+    return [load for _, _, load in sorted(_LOADERS, key=lambda row: row[:2])]
 
 
 GREEN, YELLOW, AMBER, RED, AMBER_GREEN, RED_AMBER = (

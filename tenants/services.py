@@ -4,7 +4,7 @@ from django.db import transaction
 from django_tenants.utils import schema_context
 
 from .models import Domain, Membership, School, Trust, TrustMembership, User
-from .presets import PRESETS
+from .presets import PRESETS, loaders
 
 
 def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None = None,
@@ -35,13 +35,10 @@ def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None
 
 
 def preset_apply(preset: str) -> None:
-    """Each app loads its own part of a preset into the current school schema."""
-    from absences import presets as absences_presets
-    from escalation import presets as escalation_presets
-    from letters import presets as letters_presets
-
-    for module in (letters_presets, escalation_presets, absences_presets):
-        module.apply(preset)
+    """Each app loads its own part of a preset into the current school schema: the apps above
+    register their loaders at start-up (tenants.presets.loader_register)."""
+    for load in loaders():
+        load(preset)
 
 
 @transaction.atomic
