@@ -20,7 +20,7 @@ from registers.school_year import school_year_start
 from registers.selectors import stats_total
 from registers.views import acting_role
 from tenants.access import role_required
-from tenants.roles import ADMIN_STAFF, Role
+from tenants.roles import ADMIN_STAFF, HEADS, LEAVE_READERS, PARENTS, Role
 
 from . import selectors, services
 from .forms import (
@@ -36,11 +36,6 @@ from .forms import (
     ResolveForm,
 )
 from .models import AbsenceReport, LeaveRequest, PortalMessage
-
-PARENTS = {Role.PARENT}
-HEADS = {Role.HEAD}
-LEAVE_READERS = ADMIN_STAFF | PARENTS
-
 
 # --- fetch helpers: the only way these views load an object --------------------------------
 

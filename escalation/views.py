@@ -18,7 +18,7 @@ from registers.arrangements import overruns as part_time_overruns
 from registers.arrangements import reviews_due as part_time_reviews_due
 from registers.models import Pupil, RegistrationGroup
 from tenants.access import role_required
-from tenants.roles import Role
+from tenants.roles import CASEWORKERS, Role
 
 from . import presets, selectors, services
 from .forms import (
@@ -37,7 +37,7 @@ from .forms import (
 )
 from .models import BandSet, Case, CaseEvent, NightlyRun, PenaltyNotice, PolicyVersion, Stage
 
-ESCALATION = {Role.ATTENDANCE_OFFICER, Role.HEAD}
+ESCALATION = CASEWORKERS
 
 
 def _errors(request, exc: ValidationError):

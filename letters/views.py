@@ -19,16 +19,14 @@ from registers.models import Pupil
 from registers.school_year import school_year_start
 from registers.selectors import pupils_on_roll, stats_by_pupil
 from tenants.access import role_required
-from tenants.roles import Role
+from tenants.roles import ADMIN_STAFF, CASEWORKERS, RETURN_READERS, Role
 
 from . import merge, returns, selectors, services
 from .forms import BatchForm, CensusForm, EvidenceForm, ReturnGenerateForm, SettingsForm, TemplateForm
 from .models import Batch, LAReturn, Letter, LetterSettings, LetterTemplate
 
-LETTER_MANAGERS = {Role.ATTENDANCE_OFFICER, Role.HEAD}
-LETTER_READERS = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
-RETURN_EDITORS = {Role.ATTENDANCE_OFFICER, Role.HEAD}
-RETURN_READERS = RETURN_EDITORS | {Role.LA_OFFICER}
+LETTER_MANAGERS = RETURN_EDITORS = CASEWORKERS
+LETTER_READERS = ADMIN_STAFF
 
 
 def _pdf(data: bytes, filename: str, inline: bool = False) -> HttpResponse:

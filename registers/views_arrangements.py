@@ -9,15 +9,15 @@ from django.views.decorators.http import require_POST
 
 from attendance_site.spreadsheet import csv_from_dicts
 from tenants.access import role_required
-from tenants.roles import WHOLE_SCHOOL_MARKERS, Role
+from tenants.roles import CASEWORKERS, WHOLE_SCHOOL_MARKERS
 
 from . import arrangements, removal
+from .access import pupil_for_request
 from .forms import PartTimeTimetableForm, RemovalEnquiryForm, SessionPatternForm
 from .models import PartTimeTimetable, RemovalEnquiry, SchoolDay, SessionPattern
-from .views import pupil_for_request
 
 # The attendance lead and the head record part-time timetables; the office sees them.
-TIMETABLE_WRITERS = {Role.ATTENDANCE_OFFICER, Role.HEAD}
+TIMETABLE_WRITERS = CASEWORKERS
 
 
 @role_required(WHOLE_SCHOOL_MARKERS)

@@ -2,6 +2,12 @@
 
 Strangers (signed in, but holding no role in this school) get 404, so "not there" and
 "not yours" look the same. A member without the needed role gets 403.
+
+The role sets are defined once, in ``tenants.roles``; ``permissions`` turns a person's roles into
+the flags templates test (``{% if can.read_reports %}``), so templates never name a role.
+Fetching an object a view may show goes through the app's own access module beside this one
+(``registers.access.pupil_for_request``, ``escalation.access.case_for_request``, …): tenants is
+the bottom layer and cannot import their models (docs/architecture.md).
 """
 
 from functools import wraps
@@ -10,7 +16,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from .roles import Role
+from .roles import (
+    ACCOUNT_MANAGERS,
+    ADMIN_STAFF,
+    MARKERS,
+    PUPIL_READERS,
+    REPORT_READERS,
+    WHOLE_SCHOOL_MARKERS,
+    Role,
+)
 
 
 def roles_for(user, tenant) -> frozenset:
@@ -45,3 +59,29 @@ def role_required(allowed):
 
 def has_any(request, allowed) -> bool:
     return bool(request.roles & frozenset(allowed))
+
+
+
+# What a person may do, for templates (tenants.context_processors.school puts it in ``can``).
+PERMISSIONS = {
+    "take_registers": MARKERS,
+    "run_office": WHOLE_SCHOOL_MARKERS,
+    "read_pupils": PUPIL_READERS,
+    "read_reports": REPORT_READERS,
+    "send_letters": ADMIN_STAFF,
+    "own_register": frozenset({Role.TEACHER}),
+    "run_escalation": frozenset({Role.ATTENDANCE_OFFICER, Role.HEAD}),
+    "manage_letters": frozenset({Role.ATTENDANCE_OFFICER, Role.HEAD}),
+    "export_all": frozenset({Role.HEAD}),
+    "class_lists": frozenset({Role.TEACHER, Role.OFFICE}),
+    "decide_leave": frozenset({Role.HEAD}),
+    "manage_people": ACCOUNT_MANAGERS,
+    "la_view": frozenset({Role.LA_OFFICER}),
+    "parent_portal": frozenset({Role.PARENT}),
+}
+
+
+def permissions(roles) -> dict[str, bool]:
+    """Each permission flag of ``PERMISSIONS`` for someone holding ``roles``."""
+    roles = frozenset(roles or ())
+    return {name: bool(roles & frozenset(allowed)) for name, allowed in PERMISSIONS.items()}

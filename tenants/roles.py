@@ -34,3 +34,12 @@ SAFEGUARDING_READERS = {Role.HEAD, Role.ATTENDANCE_OFFICER, Role.DESIGNATED_SAFE
 PUPIL_REPORT_READERS = REPORT_READERS & PUPIL_READERS
 # Who may invite staff, manage the school's two-factor rule and reset a member's two-factor.
 ACCOUNT_MANAGERS = {Role.HEAD}
+# The attendance lead and the head run casework: escalation, letters to groups, LA returns,
+# part-time timetables.
+CASEWORKERS = {Role.ATTENDANCE_OFFICER, Role.HEAD}
+HEADS = {Role.HEAD}
+PARENTS = {Role.PARENT}
+# Leave requests: the school's admin staff, and a parent for their own children.
+LEAVE_READERS = ADMIN_STAFF | PARENTS
+# LA returns: the caseworkers edit them, the LA officer reads them.
+RETURN_READERS = CASEWORKERS | {Role.LA_OFFICER}

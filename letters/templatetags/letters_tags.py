@@ -2,13 +2,13 @@
 
 from django import template
 
-from tenants.roles import Role
+from tenants.roles import ADMIN_STAFF, Role
 
 from ..models import Letter, LetterTemplate
 from ..selectors import SENT
 
 register = template.Library()
-STAFF = {Role.OFFICE, Role.ATTENDANCE_OFFICER, Role.HEAD}
+STAFF = ADMIN_STAFF
 
 
 @register.inclusion_tag("letters/_pupil_letters_panel.html", takes_context=True)
