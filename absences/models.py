@@ -1,4 +1,4 @@
-"""What parents tell the school and how the school answers (domain.md section 8).
+"""What parents tell the school and how the school answers (docs/domain.md section 8).
 
 Reported absences, leave-of-absence requests and the headteacher's decisions, the school's
 leave rules as configuration rows, the unexplained-absence contact log and portal messages.
@@ -18,7 +18,7 @@ def _user_fk(**kw):
 
 
 class AbsenceReport(models.Model):
-    """A parent's report that a child is or will be absent (domain.md section 8)."""
+    """A parent's report that a child is or will be absent (docs/domain.md section 8)."""
 
     class Reason(models.TextChoices):
         ILLNESS = "illness", _("Illness")

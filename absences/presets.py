@@ -1,4 +1,4 @@
-"""Leave-of-absence and reporting rules from the seed schools (../shared/seeds).
+"""Leave-of-absence and reporting rules from the seed schools (docs/domain.md section 8).
 
 Plain data: ``create_school --preset`` loads one into the new school's schema and the
 school can then edit its own copy (Absences -> Leave rules, or the admin).

@@ -219,7 +219,7 @@ def attendance_floor(policy, draft: Draft, facts: Facts) -> RuleResult | None:
 
 
 def family_holiday(policy, draft: Draft, facts: Facts) -> RuleResult | None:
-    """Not a school's switch but the law (2024 regulations, domain.md sections 6 and 8): leave
+    """Not a school's switch but the law (2024 regulations, docs/domain.md sections 6 and 8): leave
     in term time only in exceptional circumstances, which a family holiday is not normally.
     It does not block sending: the headteacher still decides."""
     if draft.reason != "holiday":

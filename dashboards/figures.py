@@ -1,6 +1,6 @@
 """Selectors for the dashboards (issue 6): every figure is aggregated in SQL.
 
-The figures follow domain.md section 3 and equal ``registers.selectors`` for the same pupils
+The figures follow docs/domain.md section 3 and equal ``registers.selectors`` for the same pupils
 and range. A handful of queries per page, whatever the number of pupils:
 
 - ``rollup``: marks -> (pupil, week) -> pupil -> GROUPING SETS over cohort and each pupil
@@ -697,7 +697,7 @@ def school_summary(c: Criteria) -> Rollup:
 # Figures are cached under a key that includes a version of everything they are computed from,
 # read in one cheap query on every request: the highest mark id (a register save or import
 # adds marks), the highest amendment id (every change to a mark writes an amendment row,
-# domain.md section 9), and digests of the pupils (admission, leaving, groups, flags), the
+# docs/domain.md section 9), and digests of the pupils (admission, leaving, groups, flags), the
 # classes and the active bands. Marks are never deleted on their own (only with their pupil,
 # which changes the pupil digest). So a page is never stale: the first request after a save
 # recomputes, the following ones are served from the cache.

@@ -108,7 +108,7 @@ DEFAULT_MIN_POSSIBLE = 40  # four school weeks of sessions before a percentage t
 
 
 class Stage(models.Model):
-    """One step of the graduated response (domain.md section 5).
+    """One step of the graduated response (docs/domain.md section 5).
 
     Stages of the same ``track`` form a ladder of rungs ordered by ``order``: a pupil has at
     most one live case per track. It opens at the lowest rung whose trigger holds (or at a
@@ -240,7 +240,7 @@ class PupilSnapshot(models.Model):
     prev4_pct = models.FloatField(null=True)
     trend = models.CharField(max_length=1, blank=True, help_text="+ improved, = same, - deteriorated")
     penalty_unauthorised = models.PositiveIntegerField(
-        help_text="Unauthorised sessions in the rolling 10 school weeks (domain.md section 6)")
+        help_text="Unauthorised sessions in the rolling 10 school weeks (docs/domain.md section 6)")
     absent_days = models.PositiveSmallIntegerField(help_text="Current run of school days absent")
     no_contact_days = models.PositiveSmallIntegerField(help_text="Current run of school days N/O only")
 
@@ -295,7 +295,7 @@ class Case(models.Model):
 
 
 class CaseEvent(models.Model):
-    """The chronology: what the job or a person did, when and why (style.md 6)."""
+    """The chronology: what the job or a person did, when and why (docs/architecture.md)."""
 
     class Kind(models.TextChoices):
         OPENED = "opened", "Case opened"
@@ -443,7 +443,7 @@ class AttendanceContract(models.Model):
 
 
 class PenaltyNotice(models.Model):
-    """A Notice to Improve or penalty notice to one parent for one child (domain.md section 6)."""
+    """A Notice to Improve or penalty notice to one parent for one child (docs/domain.md section 6)."""
 
     class Kind(models.TextChoices):
         NOTICE_TO_IMPROVE = "nti", "Notice to Improve"

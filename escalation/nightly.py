@@ -7,7 +7,7 @@ only when different; every automatic case event carries a unique key).
 
 Figures come from one aggregate over the marks: a single scan grouped by (pupil, code) counts
 the marks on or after each window boundary, which feeds every window (year to date, term,
-last/previous 4 school weeks, the penalty window of domain.md section 6 and any window a stage
+last/previous 4 school weeks, the penalty window of docs/domain.md section 6 and any window a stage
 asks for); the same pass finds the dates behind the current runs of absence.
 """
 
@@ -71,7 +71,7 @@ def monday(day: date) -> date:
 
 def school_weeks(as_of: date, n: int) -> list[date]:
     """Mondays of the ``n`` most recent school weeks (weeks with at least one session) up to
-    and including the week containing ``as_of``, newest first (domain.md section 6)."""
+    and including the week containing ``as_of``, newest first (docs/domain.md section 6)."""
     return list(SchoolDay.objects.filter(closed=False, week__lte=monday(as_of), date__lte=as_of)
                 .order_by("-week").values_list("week", flat=True).distinct()[:n])
 
@@ -373,7 +373,7 @@ def stage_check(stage: Stage, windows: Windows):
 
 def enforcement_start(stage: Stage, windows: Windows, f: Figures) -> date:
     """The first day whose sessions an enforcement stage's trigger counts: a child must have
-    been of compulsory school age since then for the stage to apply (domain.md sections 1 and 6:
+    been of compulsory school age since then for the stage to apply (docs/domain.md sections 1 and 6:
     sessions before the pupil reached CSA do not count)."""
     if stage.trigger == Trigger.CONTINUOUS:
         return f.absent_since or windows.as_of
@@ -420,7 +420,7 @@ def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
 
 def n_to_o(*, as_of: date) -> int:
     """N marks still unresolved 5 school days after their session become O, each with an
-    amendment row (domain.md section 5), in one statement."""
+    amendment row (docs/domain.md section 5), in one statement."""
     days = list(SchoolDay.objects.filter(closed=False, date__lte=as_of).order_by("-date")
                 .values_list("date", flat=True)[:N_TO_O_SCHOOL_DAYS + 1])
     if len(days) <= N_TO_O_SCHOOL_DAYS:
@@ -718,7 +718,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     born = dict(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
                                      admission_date__lte=as_of).values_list("pk", "date_of_birth"))
     on_roll = set(born)
-    # Enforcement applies only to children of compulsory school age (domain.md section 1).
+    # Enforcement applies only to children of compulsory school age (docs/domain.md section 1).
     csa_since = {pid: csa_start(dob) for pid, dob in born.items() if of_compulsory_school_age(dob, as_of)}
 
     def may_enforce(pid: int, stage: Stage | None, f: Figures) -> bool:
@@ -754,7 +754,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
                                           if s["penalty_unauthorised"] >= PENALTY_SESSIONS
                                           and csa_since.get(pid, as_of) <= windows.starts["pn"])
 
-    # The ladders (domain.md section 5): a case opens at the lowest stage whose trigger holds
+    # The ladders (docs/domain.md section 5): a case opens at the lowest stage whose trigger holds
     # (or at a direct entry), climbs one rung at a time at a review, steps down on recovery.
     ladders = {}
     for track in sorted({s.track for s in stages}):

@@ -1,4 +1,4 @@
-"""Escalation policy presets from the five seed schools (../shared/seeds, domain.md 4–6).
+"""Escalation policy presets from the five seed schools (docs/domain.md 4–6).
 
 Each preset is plain data: the band set (from tenants.presets), any alternative band set
 the school may switch to, and the graduated-response stages. ``apply`` loads them into the
@@ -82,7 +82,7 @@ def stage(
     }
 
 
-# Day-to-day triggers every school shares (domain.md 5 and 6; LAP 6a (9)).
+# Day-to-day triggers every school shares (docs/domain.md 5 and 6; LAP 6a (9)).
 def common(prefix, *, penalty=True):
     out = [
         stage(

@@ -18,7 +18,7 @@ from .models import Band, Case, PupilSnapshot
 from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, school_weeks
 from .services import active_bands, band_for
 
-# --- penalty notices (domain.md section 6) ---------------------------------------------------
+# --- penalty notices (docs/domain.md section 6) ---------------------------------------------------
 
 def penalty_window(as_of: date) -> tuple[date, date] | None:
     """The 10 most recent school weeks up to the week containing ``as_of``, counting to ``as_of``."""
@@ -27,7 +27,7 @@ def penalty_window(as_of: date) -> tuple[date, date] | None:
 
 
 def penalty_candidates(*, as_of: date, threshold: int = PENALTY_SESSIONS) -> list[dict]:
-    """Pupils for whom a penalty notice must be considered (domain.md section 6): of compulsory
+    """Pupils for whom a penalty notice must be considered (docs/domain.md section 6): of compulsory
     school age on ``as_of``, with ``threshold`` or more unauthorised sessions in the window,
     counting only sessions on or after the day each pupil reached compulsory school age."""
     window = penalty_window(as_of)
@@ -228,7 +228,7 @@ def stage_counts(*, status: str) -> list[dict]:
     )
 
 
-# --- the cases export (interfaces.md: export_cases) ---------------------------------------------
+# --- the cases export (README.md: export_cases) ---------------------------------------------
 
 CASE_EXPORT_FIELDS = ["upn", "track", "stage_key", "stage_name", "status", "opened_on", "closed_on",
                       "close_reason", "history", "letters"]

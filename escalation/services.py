@@ -2,7 +2,7 @@
 
 Every function here is keyword-only and atomic; views, forms, tasks and commands call them.
 A change to bands or stages writes a new PolicyVersion; every case action writes a
-CaseEvent in the same transaction (style.md 1 and 6).
+CaseEvent in the same transaction (docs/architecture.md).
 """
 
 from dataclasses import dataclass
@@ -111,7 +111,7 @@ def band_set_activate(*, band_set: BandSet, user=None) -> BandSet:
 
 
 def stages_follow_bands() -> list[Stage]:
-    """One definition per edge (domain.md 5): a stage that follows a band takes that band's upper
+    """One definition per edge (docs/domain.md 5): a stage that follows a band takes that band's upper
     edge of the active set as its threshold, inclusive or not as the band is. Returns the stages
     whose threshold moved. A band the active set does not have leaves the threshold as it was."""
     bands = {b.name: b for b in active_bands()}
@@ -620,7 +620,7 @@ def contract_save(*, case: Case, contract: AttendanceContract, user) -> Attendan
     return contract
 
 
-# --- penalty notices (domain.md section 6) -----------------------------------------------
+# --- penalty notices (docs/domain.md section 6) -----------------------------------------------
 
 FRAMEWORK_START = date(2024, 8, 19)
 
@@ -701,7 +701,7 @@ def penalty_notice_withdraw(*, notice: PenaltyNotice, user, reason: str) -> Pena
     return notice
 
 
-# Payment (domain.md section 6): £80 within 21 days, £160 within 28; a second notice is £160
+# Payment (docs/domain.md section 6): £80 within 21 days, £160 within 28; a second notice is £160
 # with no reduced rate; unpaid after 28 days, the route is prosecution (s444 Education Act 1996).
 # Days are counted from the date of issue (the day after issue is day 1).
 EARLY_DAYS, PAY_DAYS = 21, 28

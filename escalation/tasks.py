@@ -1,4 +1,4 @@
-"""Thin Celery tasks: the beat job fans out one task per school (style.md 4 and 7)."""
+"""Thin Celery tasks: the beat job fans out one task per school (docs/architecture.md)."""
 
 import logging
 from datetime import date

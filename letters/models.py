@@ -81,7 +81,7 @@ class LetterSettings(models.Model):
     email_subject = models.CharField(max_length=200, default="A letter from {school}")
     email_body = models.TextField(default="Please find attached a letter from the school about "
                                           "{pupil}.\n\nThank you.")
-    # Attendance return: "fails to attend regularly" (domain.md 7) = persistent absence by
+    # Attendance return: "fails to attend regularly" (docs/domain.md 7) = persistent absence by
     # default; the LA's own definition is configurable.
     regular_absence_pct = models.DecimalField(
         "fails to attend regularly: absence % at or above", max_digits=5, decimal_places=2,
@@ -232,7 +232,7 @@ class LetterEvent(models.Model):
 
 
 class LAReturn(models.Model):
-    """A statutory return to the local authority (domain.md section 7)."""
+    """A statutory return to the local authority (docs/domain.md section 7)."""
 
     class Kind(models.TextChoices):
         ATTENDANCE = "attendance", "Attendance return (irregular attendance, 10 days unauthorised)"

@@ -1,6 +1,6 @@
 """HTML to print-ready A4 PDF with WeasyPrint, and joining PDFs for printing.
 
-One ``FontConfiguration`` and one parsed stylesheet per process (stack.md: ~43 ms a letter
+One ``FontConfiguration`` and one parsed stylesheet per process (measured: ~43 ms a letter
 when shared). The fonts are the project's own copy of DejaVu Sans (static/fonts). Nothing is
 ever fetched over the network or from any other file: the URL fetcher serves the vendored
 fonts by exact path and ``data:`` URLs, and refuses everything else (issue 10).

@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (letter texts: one paragraph per line, as in the seeds)
-"""Letter templates from the seed schools (../shared/seeds), loaded by ``create_school --preset``.
+"""Letter templates from the seed schools (docs/domain.md), loaded by ``create_school --preset``.
 
 The texts follow the seeds: LAP annexes 5, 6a, 6b, 7a and 7b (graduated-response letters 1–3,
 the Attendance Targeted Support Plan and the Attendance Contract), Beecroft's half-termly

@@ -1,4 +1,4 @@
-"""The statutory returns to the local authority (domain.md section 7), computed in SQL.
+"""The statutory returns to the local authority (docs/domain.md section 7), computed in SQL.
 
 Every function here is a read: it returns plain records (one per pupil) with the evidence
 that put the pupil on the return. ``export_return`` prints them; ``services.return_generate``
@@ -48,7 +48,7 @@ def csv_fields(kind: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Rules:
-    """The configurable numbers (LetterSettings); the defaults are domain.md section 7."""
+    """The configurable numbers (LetterSettings); the defaults are docs/domain.md section 7."""
 
     regular_absence_pct: float = 10.0
     regular_min_possible: int = 20
@@ -411,7 +411,7 @@ CENSUS_TERMS = {"autumn": "spring census", "spring": "summer census", "summer": 
 
 
 def census_period(term: str, on: date) -> tuple[date, date]:
-    """The term's dates in the school year containing ``on`` (domain.md section 7):
+    """The term's dates in the school year containing ``on`` (docs/domain.md section 7):
     autumn 1 Aug – 31 Dec; spring 1 Jan – Easter Sunday; summer Easter Monday – 31 Jul
     (the two halves of the summer term)."""
     from dateutil.easter import easter

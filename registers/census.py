@@ -1,4 +1,4 @@
-"""The school census attendance module (domain.md section 7; issue 16).
+"""The school census attendance module (docs/domain.md section 7; issue 16).
 
 Each census carries the previous term's figures per pupil, one term in arrears: the spring
 census (January) the autumn term (1 August – 31 December), the summer census (May) the

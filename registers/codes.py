@@ -1,4 +1,4 @@
-"""The national attendance codes from August 2024 (domain.md section 2).
+"""The national attendance codes from August 2024 (docs/domain.md section 2).
 
 Everything that needs a code's meaning or statistical category reads it from here.
 """

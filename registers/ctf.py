@@ -1,4 +1,4 @@
-"""Common Transfer Files: pupils, contacts and attendance in and out (domain.md section 7).
+"""Common Transfer Files: pupils, contacts and attendance in and out (docs/domain.md section 7).
 
 Import reads the published CTF structure (``CTfile/Header`` and ``CTfile/CTFpupilData/Pupil``
 with ``BasicDetails``, ``Address``, ``Phones``, ``Email``, ``Contacts/Contact`` and

@@ -1,4 +1,4 @@
-"""The DfE's daily attendance data (domain.md section 7; issue 16).
+"""The DfE's daily attendance data (docs/domain.md section 7; issue 16).
 
 Since August 2024 schools share their registers with the DfE every day. The extract is
 one row per pupil on roll per session of an open school day, in this documented layout
@@ -87,7 +87,7 @@ class Figures:
 
 
 def figures_from_codes(values) -> Figures:
-    """The DfE's arithmetic (domain.md section 3) over a list of codes."""
+    """The DfE's arithmetic (docs/domain.md section 3) over a list of codes."""
     f = Figures()
     for code in values:
         c = codes.CODES.get(code)

@@ -1,4 +1,4 @@
-"""Disclosure control for people who should see figures, not children (domain.md section 3).
+"""Disclosure control for people who should see figures, not children (docs/domain.md section 3).
 
 One home for the rules; the dashboards, their exports, the QA report and the trust dashboard
 apply them to what *figures-only viewers* see: governors, and trust directors who are not
@@ -35,7 +35,7 @@ FEWER = "fewer than 5"
 SUPPRESSED = "suppressed"
 
 # Pupil attributes that are safeguarding information: never a filter, breakdown or column for
-# figures-only viewers (domain.md section 3). Model field names.
+# figures-only viewers (docs/domain.md section 3). Model field names.
 SAFEGUARDING_FIELDS = ("lac", "child_protection", "social_worker", "young_carer")
 # Query-string names that ask for a safeguarding group: refused (403) to figures-only viewers
 # even where the page would ignore them, so no URL appears to offer such a filter.

@@ -1,5 +1,5 @@
 """Leave with your data: every record of a school as documented CSV files plus its files
-(issue 16; interfaces.md ``export_all``).
+(issue 16; README.md ``export_all``).
 
 ``calendar.csv``, ``pupils.csv``, ``contacts.csv`` and ``marks.csv`` are in the layouts that
 ``import_calendar``, ``import_pupils``, ``import_contacts`` and ``import_marks`` read, so a

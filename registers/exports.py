@@ -1,4 +1,4 @@
-"""Exports of figures (interfaces.md: export_stats)."""
+"""Exports of figures (README.md: export_stats)."""
 
 import json
 from datetime import date

@@ -1,4 +1,4 @@
-"""CSV imports of calendars, pupils, contacts and marks (interfaces.md).
+"""CSV imports of calendars, pupils, contacts and marks (README.md).
 
 Each import validates every row first and reports every bad row by file, line and field;
 only a file with no bad row is written, in one transaction. Files are read as streams

@@ -111,7 +111,7 @@ DSL_MARKER = "See the DSL"
 
 
 class Pupil(models.Model):
-    """A pupil and their admission-register entry (domain.md section 1)."""
+    """A pupil and their admission-register entry (docs/domain.md section 1)."""
 
     class Gender(models.TextChoices):
         FEMALE = "F", "Female"
@@ -275,7 +275,7 @@ class Mark(models.Model):
 
 
 class MarkAmendment(models.Model):
-    """Append-only trail of changes to marks (domain.md section 9).
+    """Append-only trail of changes to marks (docs/domain.md section 9).
 
     A database trigger (migration 0002) rejects UPDATE and DELETE on this table, so not
     even raw SQL from the application's role can rewrite history. Kept six years.
@@ -466,7 +466,7 @@ class RollRemoval(models.Model):
 
 class AttendanceHistory(models.Model):
     """A school year of attendance at another school, as a Common Transfer File carried it
-    (``Attendance/YearData``, domain.md section 7). Kept as received, never counted in this
+    (``Attendance/YearData``, docs/domain.md section 7). Kept as received, never counted in this
     school's figures, and passed on when the pupil moves again (registers/ctf.py)."""
 
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="attendance_history")
@@ -493,7 +493,7 @@ class AttendanceHistory(models.Model):
 
     @property
     def attendance_percent(self) -> float | None:
-        """Attended / possible × 100 from the file's session counts (domain.md section 3)."""
+        """Attended / possible × 100 from the file's session counts (docs/domain.md section 3)."""
         if not self.sessions_possible or self.sessions_authorised is None \
                 or self.sessions_unauthorised is None:
             return None

@@ -1,4 +1,4 @@
-"""Lawful removal from roll on the 20-school-day ground (domain.md section 1; 2024
+"""Lawful removal from roll on the 20-school-day ground (docs/domain.md section 1; 2024
 regulations, reg. 9): a pupil of compulsory school age continuously absent for 20 or more
 school days, every session coded G, N or O, after the enquiries (calls to every contact, a
 home visit, joint enquiries with the local authority).

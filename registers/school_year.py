@@ -1,4 +1,4 @@
-"""Dates of the English school year and compulsory school age (domain.md sections 1 and 3)."""
+"""Dates of the English school year and compulsory school age (docs/domain.md sections 1 and 3)."""
 
 from datetime import date
 
@@ -19,7 +19,7 @@ def age_on(dob: date, day: date) -> int:
 def csa_birth_range(day: date) -> tuple[date, date]:
     """Dates of birth of pupils aged 5 to 15 at the start of the school year containing ``day``.
 
-    The headline national statistics count these pupils (domain.md section 3): age on
+    The headline national statistics count these pupils (docs/domain.md section 3): age on
     31 August before the school year is at least 5 and at most 15. This is a statistical
     cohort only: every legal duty uses each pupil's own compulsory school age (below).
     """
@@ -29,7 +29,7 @@ def csa_birth_range(day: date) -> tuple[date, date]:
     return oldest, youngest
 
 
-# --- compulsory school age, per pupil (Education Act 1996 s8; domain.md section 1) -----------
+# --- compulsory school age, per pupil (Education Act 1996 s8; docs/domain.md section 1) -----------
 # "A child reaches CSA on the prescribed day — 31 December, 31 March or 31 August — on which,
 # or next after which, they turn five. CSA ends on the last Friday in June of the school year
 # in which the pupil turns 16."

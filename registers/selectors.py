@@ -1,4 +1,4 @@
-"""Reads that feed pages and exports. Statistics aggregate in SQL (domain.md section 3)."""
+"""Reads that feed pages and exports. Statistics aggregate in SQL (docs/domain.md section 3)."""
 
 from dataclasses import dataclass, fields
 from datetime import date
@@ -178,7 +178,7 @@ def national_cohort(pupils: QuerySet, on: date) -> QuerySet:
 
 def compulsory_school_age(pupils: QuerySet, on: date) -> QuerySet:
     """Restrict to pupils of compulsory school age on ``on``, each by their own date of birth
-    (domain.md section 1): what every legal duty (returns, enforcement) uses."""
+    (docs/domain.md section 1): what every legal duty (returns, enforcement) uses."""
     oldest, youngest = csa_dob_bounds(on)
     return pupils.filter(date_of_birth__gte=oldest, date_of_birth__lte=youngest)
 

@@ -53,7 +53,7 @@ def mark_token(mark: Mark | None) -> str:
 
 
 def late_code(*, school, session: str, minutes_late: int) -> str:
-    """L if the pupil arrived before the register closed, U after (domain.md section 1).
+    """L if the pupil arrived before the register closed, U after (docs/domain.md section 1).
 
     Minutes late count from the school's "late after" time for that session.
     """

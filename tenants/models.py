@@ -34,7 +34,7 @@ def _minutes(t: time) -> int:
 
 
 class School(TenantMixin):
-    """One school = one tenant schema. Register times are the school's own (domain.md 1)."""
+    """One school = one tenant schema. Register times are the school's own (docs/domain.md 1)."""
 
     name = models.CharField(max_length=200)
     trust = models.ForeignKey(Trust, null=True, blank=True, on_delete=models.PROTECT,

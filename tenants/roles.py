@@ -1,4 +1,4 @@
-"""Roles a person can hold in a school (domain.md section 10)."""
+"""Roles a person can hold in a school (docs/domain.md section 10)."""
 
 from django.db import models
 

@@ -204,7 +204,7 @@ class Migration(migrations.Migration):
                 ('last4_pct', models.FloatField(null=True)),
                 ('prev4_pct', models.FloatField(null=True)),
                 ('trend', models.CharField(blank=True, help_text='+ improved, = same, - deteriorated', max_length=1)),
-                ('penalty_unauthorised', models.PositiveIntegerField(help_text='Unauthorised sessions in the rolling 10 school weeks (domain.md section 6)')),
+                ('penalty_unauthorised', models.PositiveIntegerField(help_text='Unauthorised sessions in the rolling 10 school weeks (docs/domain.md section 6)')),
                 ('absent_days', models.PositiveSmallIntegerField(help_text='Current run of school days absent')),
                 ('no_contact_days', models.PositiveSmallIntegerField(help_text='Current run of school days N/O only')),
                 ('windows', models.JSONField(default=dict)),

@@ -1,4 +1,4 @@
-"""Make the amendment trail append-only at the database level (domain.md section 9).
+"""Make the amendment trail append-only at the database level (docs/domain.md section 9).
 
 A trigger rejects UPDATE, DELETE and TRUNCATE on registers_markamendment, so a row
 can be added but never rewritten, whatever path the change comes by (ORM or raw SQL).

@@ -24,7 +24,7 @@ def _cell(value):
 
 class Command(BaseCommand):
     help = ("Every graduated-response case open at any time up to DATE, as it stood on DATE, with its "
-            "history and letters (interfaces.md).")
+            "history and letters (README.md).")
 
     def add_arguments(self, parser):
         parser.add_argument("--schema", required=True)

@@ -10,7 +10,7 @@ from tenants.models import School
 
 class Command(BaseCommand):
     help = ("Pupils with 10 or more unauthorised sessions within the 10 most recent school weeks up to "
-            "the week containing DATE (domain.md section 6).")
+            "the week containing DATE (docs/domain.md section 6).")
 
     def add_arguments(self, parser):
         parser.add_argument("--schema", required=True)

@@ -1,4 +1,4 @@
-"""interfaces.md: export_return --schema S --kind K --as-of D --format json|csv."""
+"""README.md: export_return --schema S --kind K --as-of D --format json|csv."""
 
 from datetime import date
 
@@ -17,7 +17,7 @@ def iso(value: str) -> date:
 
 
 class Command(SchoolCommand):
-    help = ("A statutory return as it stands on --as-of (domain.md section 7): one record per "
+    help = ("A statutory return as it stands on --as-of (docs/domain.md section 7): one record per "
             "pupil with UPN, names, address and the evidence (dates, sessions, codes). "
             "--kind census prints the census totals of a term (--term, default: the term of "
             "--as-of).")

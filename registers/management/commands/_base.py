@@ -1,4 +1,4 @@
-"""Shared plumbing for the data commands of interfaces.md: --schema, files, exit codes."""
+"""Shared plumbing for the data commands of README.md: --schema, files, exit codes."""
 
 import sys
 

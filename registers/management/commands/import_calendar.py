@@ -4,7 +4,7 @@ from ._base import SchoolCommand
 
 
 class Command(SchoolCommand):
-    help = "Import calendar from a CSV file (interfaces.md); all or nothing."
+    help = "Import calendar from a CSV file (README.md); all or nothing."
 
     def add_arguments(self, parser):
         super().add_arguments(parser)

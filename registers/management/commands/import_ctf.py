@@ -7,7 +7,7 @@ from ._base import SchoolCommand
 
 class Command(SchoolCommand):
     help = ("Import pupils, contacts and attendance history from a Common Transfer File "
-            "(XML, domain.md section 7); all or nothing.")
+            "(XML, docs/domain.md section 7); all or nothing.")
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
