@@ -54,11 +54,6 @@ def sessions_between(first_day: date, first_session: str, last_day: date,
     return out
 
 
-def calendar_span() -> tuple[date | None, date | None]:
-    days = SchoolDay.objects.order_by("date").values_list("date", flat=True)
-    return days.first(), days.last()
-
-
 def leave_facts(*, pupil: Pupil, today: date, policy: LeavePolicy, for_day: date) -> rules.Facts:
     """The pupil's figures this school year (to today) and the school's assessment periods."""
     start = school_year_start(today)

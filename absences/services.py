@@ -400,8 +400,9 @@ def leave_letter_render(*, school, request: LeaveRequest, decision: LeaveDecisio
     })
 
 
+# Complexity: one decision, validated step by step (outcome, sessions, code, reason) before any write.
 @transaction.atomic
-def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outcome: str,
+def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outcome: str,  # noqa: C901
                          granted: list[str] | None = None, code: str = "",
                          reason: str = "") -> LeaveDecision:
     """The headteacher grants all, grants some sessions, or refuses with a reason.

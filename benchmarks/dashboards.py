@@ -53,7 +53,8 @@ def class_sizes(n: int, size: int = 30) -> list[int]:
     return [size] * (n // size) + ([n % size] if n % size else [])
 
 
-def load_marks(pupils, day_lists, rng) -> int:
+# Complexity: a measurement script: linear setup.
+def load_marks(pupils, day_lists, rng) -> int:  # noqa: C901
     """COPY a realistic year of marks per list of days for every pupil; returns rows."""
     from django.db import connection
 

@@ -295,7 +295,8 @@ def _post_data(pupils, session, rng, *, reason=""):
     return data
 
 
-def bench_register(results: Results, school, classes, days, rng,
+# Complexity: a measurement script: linear setup and timing.
+def bench_register(results: Results, school, classes, days, rng,  # noqa: C901
                    show_queries: bool = False) -> None:
     from django.db import connection
     from django.test import Client

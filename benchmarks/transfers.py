@@ -36,7 +36,8 @@ SCHEMA, DOMAIN, NAME = "bench_transfers", "bench-transfers.localhost", "Benchmar
 CODES = ["/"] * 90 + ["L", "I", "I", "M", "O", "G", "C1", "Y7", "N", "B"]
 
 
-def ctf_file(pupils: int, years: list[list[date]], rng: random.Random) -> tuple[bytes, int]:
+# Complexity: builds a test file element by element.
+def ctf_file(pupils: int, years: list[list[date]], rng: random.Random) -> tuple[bytes, int]:  # noqa: C901
     """A CTF in the published structure with every pupil's marks for ``years``."""
     from lxml import etree
 

@@ -102,7 +102,8 @@ def _figure(cell: Cell) -> bool:
     return isinstance(cell.value, int | float) and not isinstance(cell.value, bool)
 
 
-def protect(t: Table, *, counts: dict[int, tuple[int, ...]], population: int | None = None,
+# Complexity: disclosure control: each suppression rule is one branch, kept together to audit.
+def protect(t: Table, *, counts: dict[int, tuple[int, ...]], population: int | None = None,  # noqa: C901
             row_hidden: list[bool] | None = None, figure_cols: set[int] | None = None,
             partition: bool = True, also: dict[int, list[bool]] | None = None,
             groups: list | None = None) -> Table:
@@ -705,7 +706,8 @@ def _plain(v):
 
 # --- drill-down lists -----------------------------------------------------------------------------
 
-def describe(c: dashboard.Criteria, groups, bands) -> list[str]:
+# Complexity: one sentence per filter of the criteria; a flat list of optional parts.
+def describe(c: dashboard.Criteria, groups, bands) -> list[str]:  # noqa: C901
     """Plain-English description of the criteria, for the list's heading."""
     out = [dashboard.COHORTS[c.cohort], f"{c.date_from:%-d %b %Y} – {c.date_to:%-d %b %Y}"]
     names = {b.pk: b.name for b in bands}
@@ -890,7 +892,8 @@ def _qa_context(request):
     return ctx
 
 
-def _qa_protect(ctx: dict, cols: dict) -> None:
+# Complexity: disclosure control of the QA report: each suppression rule is one branch.
+def _qa_protect(ctx: dict, cols: dict) -> None:  # noqa: C901
     """The QA report for governors: the rules of ``registers.disclosure`` on every figure."""
     send, ehc = (i for i, (_, g) in enumerate(QA_GROUPS) if g in ("send", ("sen", "E")))
     for i, r in enumerate(ctx["rows"]):

@@ -148,7 +148,8 @@ STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "thresh
 WINDOW_CAPACITY = {Window.LAST_4_WEEKS: 40}  # most possible sessions a window can hold
 
 
-def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:
+# Complexity: stage validation: one message per rule, all reported together.
+def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:  # noqa: C901
     """Plain-English problems with one stage, given all the school's stages."""
     p, name = [], f"Stage '{stage.name or stage.key}'"
     if stage.trigger not in Trigger.values:
@@ -715,8 +716,9 @@ class PaymentOutcome:
                (UNPAID, "Unpaid after 28 days: refer for prosecution (s444)")]
 
 
+# Complexity: one branch per payment outcome of the national framework.
 @transaction.atomic
-def penalty_notice_payment_record(*, notice: PenaltyNotice, outcome: str, on: date, user,
+def penalty_notice_payment_record(*, notice: PenaltyNotice, outcome: str, on: date, user,  # noqa: C901
                                   today: date | None = None) -> PenaltyNotice:
     """Record that a penalty notice was paid (at the rate due on ``on``) or, 28 days having
     passed unpaid, referred for prosecution on ``on``. Dates are checked against the issue date."""

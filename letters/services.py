@@ -347,7 +347,8 @@ def _beat(chunk_id: int) -> None:
     Chunk.objects.filter(pk=chunk_id).update(beat_at=timezone.now())
 
 
-def batch_render_chunk(*, chunk_id: int) -> dict:
+# Complexity: per-letter outcomes (rendered, failed, skipped) recorded in one pass.
+def batch_render_chunk(*, chunk_id: int) -> dict:  # noqa: C901
     """Render, then email, one chunk's letters. Each letter is locked, re-checked (still
     queued) and saved in its own transaction, with a heartbeat on the chunk after each, so a
     redelivered or re-queued chunk does nothing twice and a dead worker is noticed. A letter

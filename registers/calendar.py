@@ -51,10 +51,6 @@ def calendar_entry_delete(*, entry: CalendarEntry) -> int:
         return school_days_rebuild()
 
 
-def is_session_day(day: date) -> bool:
-    return SchoolDay.objects.filter(date=day, closed=False).exists()
-
-
 def open_days(date_from: date | None = None, date_to: date | None = None):
     qs = SchoolDay.objects.filter(closed=False)
     if date_from:
@@ -76,5 +72,3 @@ def school_days_back(day: date, n: int) -> date | None:
     return dates.filter(date__lt=day)[n - 1:n].first()
 
 
-def school_days_in(date_from: date, date_to: date) -> int:
-    return open_days(date_from, date_to).count()

@@ -114,5 +114,3 @@ def category_of(code: str) -> str:
     return CODES[code].category
 
 
-def is_valid_code(code: str) -> bool:
-    return code in CODES

@@ -12,10 +12,6 @@ def school_year_end(day: date) -> date:
     return date(school_year_start(day).year + 1, 7, 31)
 
 
-def age_on(dob: date, day: date) -> int:
-    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
-
-
 def csa_birth_range(day: date) -> tuple[date, date]:
     """Dates of birth of pupils aged 5 to 15 at the start of the school year containing ``day``.
 

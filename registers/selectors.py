@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from . import codes
 from .models import Mark, Pupil
-from .school_year import csa_birth_range, csa_dob_bounds, school_year_start
+from .school_year import csa_birth_range, csa_dob_bounds
 
 PA_THRESHOLD = 10.0  # absence % at or above which a pupil is persistently absent
 SA_THRESHOLD = 50.0  # absence % at or above which a pupil is severely absent
@@ -181,14 +181,6 @@ def compulsory_school_age(pupils: QuerySet, on: date) -> QuerySet:
     (docs/domain.md section 1): what every legal duty (returns, enforcement) uses."""
     oldest, youngest = csa_dob_bounds(on)
     return pupils.filter(date_of_birth__gte=oldest, date_of_birth__lte=youngest)
-
-
-def year_to_date(today: date) -> tuple[date, date]:
-    return school_year_start(today), today
-
-
-def persistent_absentees(stats: dict[int, Stats]) -> list[int]:
-    return [pk for pk, s in stats.items() if s.persistent]
 
 
 def pupils_visible_to(*, user, roles) -> QuerySet:

@@ -374,7 +374,8 @@ def redis_embedded(db: str, wheels_only: bool) -> tuple[str, str | None]:
 # --------------------------------------------------------------------------- commands
 
 
-def cmd_up() -> int:
+# Complexity: starts whichever of PostgreSQL and Redis is missing, one branch each.
+def cmd_up() -> int:  # noqa: C901
     mode = os.environ.get("EMBEDDED", "auto").strip().lower() or "auto"
     force = mode in ("1", "yes", "true", "wheels")
     wheels_only = mode == "wheels"

@@ -57,11 +57,6 @@ def role_required(allowed):
     return decorator
 
 
-def has_any(request, allowed) -> bool:
-    return bool(request.roles & frozenset(allowed))
-
-
-
 # What a person may do, for templates (tenants.context_processors.school puts it in ``can``).
 PERMISSIONS = {
     "take_registers": MARKERS,

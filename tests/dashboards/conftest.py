@@ -21,7 +21,8 @@ CODES = ["/"] * 60 + ["L"] * 6 + ["U"] * 2 + ["I"] * 8 + ["M"] * 2 + ["N"] * 3 +
     ["G"] * 2 + ["C"] + ["E"] + ["C2"] + ["V"] * 2 + ["X"] + ["Y7"] + ["D"]
 
 
-def populate(n: int, *, seed: int = 7, last_year: bool = True):
+# Complexity: test fixture: one block per scenario pupil.
+def populate(n: int, *, seed: int = 7, last_year: bool = True):  # noqa: C901
     """``n`` pupils in classes of 25 with marks for DAYS (and LAST_YEAR_DAYS)."""
     from registers.models import Mark, Pupil, RegistrationGroup
 
