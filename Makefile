@@ -12,7 +12,7 @@ SHELL := /bin/bash
 
 help:
 	@echo "make run       start web (http://localhost:8000), Celery worker and beat with the demo schools"
-	@echo "make test      ruff, makemigrations --check and pytest (the command CI runs)"
+	@echo "make test      ruff, lint-imports, makemigrations --check and pytest (the command CI runs)"
 	@echo "make install   create .venv and install the dependencies from pyproject.toml"
 	@echo "make services  make sure PostgreSQL and Redis answer (start embedded ones under ./var)"
 	@echo "make status    show the embedded servers running under ./var"

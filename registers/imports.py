@@ -11,8 +11,7 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, connection, transaction
-from psycopg import errors as psycopg_errors
+from django.db import connection, transaction
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.gb import upn as upn_check
 
@@ -23,14 +22,13 @@ from .models import (
     CalendarEntry,
     Contact,
     DeletionGround,
-    Mark,
-    MarkAmendment,
     Pupil,
     RegistrationGroup,
     SchoolDay,
     year_group_from_text,
 )
 from .pupils import history_context, marks_outside_roll, roll_change_refusal
+from .services import marks_write_staged
 
 __all__ = ["ImportRejected", "ImportResult", "RowError", "import_calendar", "import_contacts",
            "import_marks", "import_pupils", "parse_date", "validate_upn"]
@@ -83,7 +81,8 @@ def validate_upn(value: str) -> str:
 
 # --- calendar ---------------------------------------------------------------
 
-def import_calendar(data, *, source: str = "") -> ImportResult:
+# Complexity: one check per calendar row field, errors collected per line.
+def import_calendar(data, *, source: str = "") -> ImportResult:  # noqa: C901
     f = CsvFile(data, ["kind", "start_date", "end_date", "label"], source=source)
     errors, entries = f.problems, []
     for line, row in f.dicts():
@@ -134,7 +133,8 @@ TEXT_FIELDS = ["legal_surname", "legal_forename", "preferred_forename", "preferr
                "address", "medical_notes"]
 
 
-def _pupil_from_row(row: dict, line: int, errors: Problems) -> dict | None:
+# Complexity: one check per pupil field, all errors collected per line.
+def _pupil_from_row(row: dict, line: int, errors: Problems) -> dict | None:  # noqa: C901
     """The file's values for the columns it has: an absent column is not in the result,
     so it is left alone on an existing pupil; an empty cell clears its field."""
     start = len(errors)
@@ -214,7 +214,8 @@ def _roll_problems(values: dict, current: Pupil | None) -> list[tuple[str, str]]
     return out
 
 
-def import_pupils(data, *, user=None, source: str = "") -> ImportResult:
+# Complexity: one pass: validate, match by UPN, roll-date checks, create or update.
+def import_pupils(data, *, user=None, source: str = "") -> ImportResult:  # noqa: C901
     """Create or update pupils by UPN, changing only the columns the file has.
 
     Each change is in the pupil's history (source "import"). New roll dates that would
@@ -281,7 +282,8 @@ CONTACT_DEFAULTS = {"title": "", "relationship": "Parent", "parental_responsibil
                     "correspondence": False, "phone": "", "mobile": "", "email": "", "address": ""}
 
 
-def _contact_values(row: dict, line: int, errors: Problems) -> dict:
+# Complexity: one check per contact field, errors collected per line.
+def _contact_values(row: dict, line: int, errors: Problems) -> dict:  # noqa: C901
     """The contact's fields the file gives (absent columns left out)."""
     out = {"forename": row.get("forename", ""), "surname": row.get("surname", "")}
     for f in ("forename", "surname"):
@@ -307,7 +309,8 @@ def _contact_values(row: dict, line: int, errors: Problems) -> dict:
     return out
 
 
-def import_contacts(data, *, user=None, source: str = "") -> ImportResult:
+# Complexity: one pass: validate, match pupil, replace contacts.
+def import_contacts(data, *, user=None, source: str = "") -> ImportResult:  # noqa: C901
     """Contacts in priority order; a pupil's contacts in the file replace their old ones.
 
     A contact already on record with the same name is updated in place (keeping their
@@ -376,7 +379,8 @@ _NULL = "\\N"  # NULL in COPY's text format
 CHUNK_ROWS = 10_000  # marks sent to COPY at a time
 
 
-def import_marks(data, *, user=None, role: str = "import", history: bool = False,
+# Complexity: the streaming hot loop (~400k rows): inlined on purpose for speed.
+def import_marks(data, *, user=None, role: str = "import", history: bool = False,  # noqa: C901
                  source: str = "") -> ImportResult:
     """Bulk-load marks with full validation, streaming.
 
@@ -475,7 +479,8 @@ def import_marks(data, *, user=None, role: str = "import", history: bool = False
     return result
 
 
-def _check_mark(line, upn, day, session, code, minutes, pupils, days, valid_codes, legacy,
+# Complexity: one check per mark field, each with its own message.
+def _check_mark(line, upn, day, session, code, minutes, pupils, days, valid_codes, legacy,  # noqa: C901
                 errors: Problems):
     """Normalise and check a row that is not in canonical form: the values, or None if bad."""
     for name, value in (("upn", upn), ("date", day), ("session", session), ("code", code),
@@ -550,54 +555,15 @@ def _report_duplicates(cur, duplicates: list[tuple], errors: Problems) -> None:
 
 def _load_marks(cur, count: int, *, user, role: str, pupil_ids: list[int] | None = None,
                 first_day: str | None = None, last_day: str | None = None) -> ImportResult:
-    """Merge the validated rows of the temporary table import_marks into the marks.
-
-    When the caller names the file's pupils and date span and none of those pupils has a
-    mark in that span (a first import, or a new period), every row is new: one plain
-    INSERT, without the amendment join and the upsert's per-row conflict handling. If a
-    mark is saved meanwhile for one of those sessions, that INSERT fails on the unique
-    constraint, is rolled back to its savepoint and the general merge runs instead.
-    """
-    mark, amend = Mark._meta.db_table, MarkAmendment._meta.db_table
-    user_id = user.pk if user else None
+    """Write the validated rows of the temporary table import_marks through the one set-based
+    write path for marks (``registers.services.marks_write_staged``): an amendment row for each
+    mark that changes, and a single plain INSERT when none of the file's pupils has a mark yet
+    in its date span (a first import, or a new period)."""
     user_name = (user.get_full_name() or user.username) if user else "import"
-    if pupil_ids and first_day and last_day:
-        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {mark} WHERE pupil_id = ANY(%s) "
-                    "AND date BETWEEN %s AND %s)",
-                    [pupil_ids, date.fromisoformat(first_day), date.fromisoformat(last_day)])
-        if not cur.fetchone()[0]:
-            try:
-                with transaction.atomic():
-                    cur.execute(f"""
-                        INSERT INTO {mark} (pupil_id, date, session, code, minutes_late,
-                                            recorded_by_id, recorded_at)
-                        SELECT pupil_id, date, session, code, minutes_late, %s, now()
-                        FROM import_marks""", [user_id])
-                    created = cur.rowcount
-            except IntegrityError as exc:
-                if not isinstance(exc.__cause__, psycopg_errors.UniqueViolation):
-                    raise
-            else:
-                cur.execute("DROP TABLE import_marks")  # also inside an outer transaction
-                return ImportResult(created=created, updated=0, unchanged=count - created)
-    cur.execute(f"""
-        INSERT INTO {amend} (pupil_id, date, session, original_code, original_minutes_late,
-                             new_code, new_minutes_late, reason, user_id, user_name, role, at)
-        SELECT m.pupil_id, m.date, m.session, m.code, m.minutes_late, t.code, t.minutes_late,
-               'import', %s, %s, %s, now()
-        FROM import_marks t JOIN {mark} m USING (pupil_id, date, session)
-        WHERE m.code <> t.code OR m.minutes_late IS DISTINCT FROM t.minutes_late""",
-                [user_id, user_name, role])
-    updated = cur.rowcount
-    cur.execute(f"""
-        INSERT INTO {mark} (pupil_id, date, session, code, minutes_late, recorded_by_id,
-                            recorded_at)
-        SELECT pupil_id, date, session, code, minutes_late, %s, now() FROM import_marks
-        ON CONFLICT (pupil_id, date, session) DO UPDATE
-          SET code = EXCLUDED.code, minutes_late = EXCLUDED.minutes_late,
-              recorded_by_id = EXCLUDED.recorded_by_id, recorded_at = EXCLUDED.recorded_at
-          WHERE {mark}.code <> EXCLUDED.code
-             OR {mark}.minutes_late IS DISTINCT FROM EXCLUDED.minutes_late""", [user_id])
-    written = cur.rowcount
+    span = (pupil_ids or [], first_day and date.fromisoformat(first_day),
+            last_day and date.fromisoformat(last_day))
+    written = marks_write_staged(table="import_marks", user=user, user_name=user_name, role=role,
+                                 reason="import", fresh_span=span if pupil_ids else None)
     cur.execute("DROP TABLE import_marks")  # also when inside an outer transaction
-    return ImportResult(created=written - updated, updated=updated, unchanged=count - written)
+    changed = written.created + written.updated
+    return ImportResult(created=written.created, updated=written.updated, unchanged=count - changed)

@@ -1,10 +1,15 @@
-"""The one write path for register marks: taking a register and amending a mark."""
+"""The one write path for register marks: taking a register, amending a mark, and the
+set-based entry point for many marks at once (imports, the nightly N → O conversion).
+
+Every change of an existing mark leaves one ``MarkAmendment`` row (original and new code and
+minutes late, reason, who or which job, role, when), whichever entry point wrote it."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg import errors as psycopg_errors
 
 from . import codes, policy
 from .models import Mark, MarkAmendment, Pupil, SchoolDay
@@ -60,12 +65,6 @@ def late_code(*, school, session: str, minutes_late: int) -> str:
     _, late_after, closes = school.register_times(session)
     arrival = datetime.combine(date.min, late_after) + timedelta(minutes=minutes_late)
     return "L" if arrival.time() <= closes else "U"
-
-
-def minutes_late_at(*, school, session: str, arrival) -> int:
-    _, late_after, _ = school.register_times(session)
-    delta = datetime.combine(date.min, arrival) - datetime.combine(date.min, late_after)
-    return max(0, int(delta.total_seconds() // 60))
 
 
 def _normalise(entry: Entry, *, school, session: str) -> tuple[str, int | None]:
@@ -179,8 +178,9 @@ def _decide(plan: _Plan, *, entry: Entry, pupil: Pupil, code: str, minutes, mark
     plan.changed.append(mark)
 
 
+# Complexity: validate every entry, then write; the steps share one lock scope.
 @transaction.atomic
-def marks_save(*, school, day: date, session: str, pupils: list[Pupil], entries: list[Entry],
+def marks_save(*, school, day: date, session: str, pupils: list[Pupil], entries: list[Entry],  # noqa: C901
                user, role: str, roles=None, basis: str = "", now: datetime | None = None) -> dict:
     """Save marks for one session in a constant number of queries, safe under concurrency.
 
@@ -253,12 +253,107 @@ def mark_amend(*, school, pupil: Pupil, day: date, session: str, code: str,
                       roles=roles)
 
 
+# --- the set-based write path: many marks at once ------------------------------------------
+
+# The columns ``marks_write_staged`` reads from its staging table (the caller may add more).
+STAGING_COLUMNS = "pupil_id bigint, date date, session text, code text, minutes_late smallint"
+
+
+@dataclass
+class MarksWritten:
+    created: int
+    updated: int
+
+
+def _insert_all_new(cur, table: str, user_id, fresh_span) -> int | None:
+    """When none of ``fresh_span``'s pupils has a mark in its date span, every staged row is new:
+    one plain INSERT, without the amendment join and the upsert's per-row conflict handling.
+    None when that does not hold (or a mark was saved meanwhile: the INSERT is rolled back to
+    its savepoint and the caller merges instead)."""
+    pupil_ids, first_day, last_day = fresh_span
+    mark = Mark._meta.db_table
+    cur.execute(f"SELECT EXISTS (SELECT 1 FROM {mark} WHERE pupil_id = ANY(%s) "
+                "AND date BETWEEN %s AND %s)", [list(pupil_ids), first_day, last_day])
+    if cur.fetchone()[0]:
+        return None
+    try:
+        with transaction.atomic():
+            cur.execute(f"""
+                INSERT INTO {mark} (pupil_id, date, session, code, minutes_late,
+                                    recorded_by_id, recorded_at)
+                SELECT pupil_id, date, session, code, minutes_late, %s, now() FROM {table}""",
+                        [user_id])
+            return cur.rowcount
+    except IntegrityError as exc:
+        if not isinstance(exc.__cause__, psycopg_errors.UniqueViolation):
+            raise
+        return None
+
+
+def marks_write_staged(*, table: str, user=None, user_name: str, role: str, reason: str,
+                       only_from: str | None = None, fresh_span=None) -> MarksWritten:
+    """Write the marks staged in the temporary ``table`` (``STAGING_COLUMNS``), set-based.
+
+    A staged mark that differs from the mark there gets an amendment row (``reason``, the user
+    or ``user_name``, ``role``) and replaces it; a new one is inserted; an equal one is left
+    alone. The marks about to change are locked first, in pupil order as ``marks_save`` locks
+    them, so a register saved meanwhile either waits or is seen, and the amendment rows record
+    the code that was really replaced. ``only_from`` (the nightly N → O) changes only marks that
+    still have that code and creates none. ``fresh_span`` = (pupil ids, first day, last day)
+    allows the one-INSERT path of a first import (``_insert_all_new``). Call inside a
+    transaction; validation (policy, roll dates, codes) is the caller's, done before staging.
+    """
+    mark, amend = Mark._meta.db_table, MarkAmendment._meta.db_table
+    user_id = user.pk if user else None
+    with connection.cursor() as cur:
+        if fresh_span is not None and only_from is None and all(fresh_span[1:]):
+            created = _insert_all_new(cur, table, user_id, fresh_span)
+            if created is not None:
+                return MarksWritten(created=created, updated=0)
+        differs = ("(m.code <> t.code OR m.minutes_late IS DISTINCT FROM t.minutes_late)"
+                   + (" AND m.code = %(from)s" if only_from else ""))
+        params = {"from": only_from, "reason": reason, "user_id": user_id, "user_name": user_name,
+                  "role": role}
+        cur.execute(f"""
+            SELECT count(*) FROM (
+                SELECT 1 FROM {table} t JOIN {mark} m USING (pupil_id, date, session)
+                WHERE {differs} ORDER BY m.pupil_id, m.date, m.session FOR UPDATE OF m) locked""",
+                    params)
+        cur.execute(f"""
+            INSERT INTO {amend} (pupil_id, date, session, original_code, original_minutes_late,
+                                 new_code, new_minutes_late, reason, user_id, user_name, role, at)
+            SELECT m.pupil_id, m.date, m.session, m.code, m.minutes_late, t.code, t.minutes_late,
+                   %(reason)s, %(user_id)s, %(user_name)s, %(role)s, now()
+            FROM {table} t JOIN {mark} m USING (pupil_id, date, session)
+            WHERE {differs}""", params)
+        updated = cur.rowcount
+        if only_from:
+            cur.execute(f"""
+                UPDATE {mark} m SET code = t.code, minutes_late = t.minutes_late,
+                                    recorded_by_id = %(user_id)s, recorded_at = now()
+                FROM {table} t
+                WHERE m.pupil_id = t.pupil_id AND m.date = t.date AND m.session = t.session
+                  AND {differs}""", params)
+            return MarksWritten(created=0, updated=cur.rowcount)
+        cur.execute(f"""
+            INSERT INTO {mark} (pupil_id, date, session, code, minutes_late, recorded_by_id,
+                                recorded_at)
+            SELECT pupil_id, date, session, code, minutes_late, %(user_id)s, now() FROM {table}
+            ON CONFLICT (pupil_id, date, session) DO UPDATE
+              SET code = EXCLUDED.code, minutes_late = EXCLUDED.minutes_late,
+                  recorded_by_id = EXCLUDED.recorded_by_id, recorded_at = EXCLUDED.recorded_at
+              WHERE {mark}.code <> EXCLUDED.code
+                 OR {mark}.minutes_late IS DISTINCT FROM EXCLUDED.minutes_late""", params)
+        return MarksWritten(created=cur.rowcount - updated, updated=updated)
+
+
 class RollError(Exception):
     pass
 
 
+# Complexity: one branch per deletion ground's own check (regulation 9).
 @transaction.atomic
-def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, role: str = "",
+def pupil_off_roll(*, pupil: Pupil, leaving_date: date, ground: str, user=None, role: str = "",  # noqa: C901
                    roles=None, override_reason: str = "") -> Pupil:
     """Delete a pupil from the admission register on a date, with a regulation 9 ground.
 
