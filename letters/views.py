@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from attendance_site.params import id_param
 from escalation.services import active_bands, band_for
+from registers.access import pupil_for_request
 from registers.exports import to_csv
 from registers.models import Pupil
 from registers.school_year import school_year_start
@@ -85,7 +86,7 @@ def template_preview(request):
     """Live preview: the unsaved body merged for a real pupil, as HTML (JSON) or as the PDF."""
     pupil = None
     if request.POST.get("pupil"):
-        pupil = get_object_or_404(Pupil, pk=id_param(request.POST["pupil"]))
+        pupil = pupil_for_request(request, id_param(request.POST["pupil"]))
     kind = request.POST.get("kind") or LetterTemplate.Kind.LETTER
     try:
         html = services.template_preview(body=request.POST.get("body", ""), kind=kind, pupil=pupil)
