@@ -314,18 +314,20 @@ def marks_write_staged(*, table: str, user=None, user_name: str, role: str, reas
                    + (" AND m.code = %(from)s" if only_from else ""))
         params = {"from": only_from, "reason": reason, "user_id": user_id, "user_name": user_name,
                   "role": role}
+        # Lock the marks about to change and read them in the same statement: a mark changed
+        # meanwhile is re-read after its writer commits (and dropped if it no longer differs),
+        # so each amendment row records the code really replaced.
         cur.execute(f"""
-            SELECT count(*) FROM (
-                SELECT 1 FROM {table} t JOIN {mark} m USING (pupil_id, date, session)
-                WHERE {differs} ORDER BY m.pupil_id, m.date, m.session FOR UPDATE OF m) locked""",
-                    params)
-        cur.execute(f"""
+            WITH locked AS (
+                SELECT m.pupil_id, m.date, m.session, m.code, m.minutes_late,
+                       t.code AS new_code, t.minutes_late AS new_minutes_late
+                FROM {table} t JOIN {mark} m USING (pupil_id, date, session)
+                WHERE {differs} ORDER BY m.pupil_id, m.date, m.session FOR UPDATE OF m)
             INSERT INTO {amend} (pupil_id, date, session, original_code, original_minutes_late,
                                  new_code, new_minutes_late, reason, user_id, user_name, role, at)
-            SELECT m.pupil_id, m.date, m.session, m.code, m.minutes_late, t.code, t.minutes_late,
+            SELECT pupil_id, date, session, code, minutes_late, new_code, new_minutes_late,
                    %(reason)s, %(user_id)s, %(user_name)s, %(role)s, now()
-            FROM {table} t JOIN {mark} m USING (pupil_id, date, session)
-            WHERE {differs}""", params)
+            FROM locked""", params)
         updated = cur.rowcount
         if only_from:
             cur.execute(f"""
