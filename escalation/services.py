@@ -83,8 +83,8 @@ def bands_validate(bands: list[BandSpec]) -> None:
 
 @transaction.atomic
 def band_set_create(*, name: str, bands: list[BandSpec], activate: bool = True, user=None) -> BandSet:
-    # a preset's bands are plain rows (tenants.presets.BandRow) in BandSpec's field order
-    bands = [b if isinstance(b, BandSpec) else BandSpec(*b) for b in bands]
+    # a preset's bands are plain rows (tenants.presets.BandRow) with BandSpec's fields
+    bands = [b if isinstance(b, BandSpec) else BandSpec(**vars(b)) for b in bands]
     bands_validate(bands)
     if activate:
         BandSet.objects.filter(active=True).update(active=False)

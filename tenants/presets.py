@@ -9,12 +9,13 @@ their part of a preset. Instead each of them registers a loader here from its Ap
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import time
 from decimal import Decimal as D
-from typing import NamedTuple
 
 
-class BandRow(NamedTuple):
+@dataclass(frozen=True)
+class BandRow:
     """One band of a preset, as plain data (escalation turns it into its ``BandSpec``)."""
 
     name: str
