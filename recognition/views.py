@@ -29,7 +29,9 @@ def home(request):
     today = timezone.localdate()
     settings = services.settings_get()
     periods = selectors.periods(today)
-    period = selectors.period_for(request.GET.get("period"), today) or (periods[0] if periods else None)
+    current = [p for p in periods if p.kind == "term" and p.start <= today <= p.end]
+    period = selectors.period_for(request.GET.get("period"), today) or \
+        (current or periods or [None])[0]
     rules = list(selectors.rules_for(period)) if period else []
     rule = next((r for r in rules if str(r.pk) == request.GET.get("rule")), rules[0] if rules else None)
     rows = selectors.recognition_list(rule=rule, period=period, today=today, settings=settings) \

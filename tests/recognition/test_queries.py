@@ -19,7 +19,8 @@ def _populate(n: int, days):
     groups = [RegistrationGroup.objects.get_or_create(name=f"Q{i}", defaults={"year_group": 3})[0]
               for i in range(max(1, n // 25))]
     pupils = Pupil.objects.bulk_create([
-        Pupil(upn=make_upn(year=30 + i // 1000, serial=i % 1000), legal_surname=f"S{i}", legal_forename="Q", date_of_birth=date(2016, 5, 1),
+        Pupil(upn=make_upn(year=30 + i // 1000, serial=i % 1000), legal_surname=f"S{i}",
+              legal_forename="Q", date_of_birth=date(2016, 5, 1),
               gender="F", year_group=3, registration_group=groups[i % len(groups)],
               admission_date=date(2020, 9, 1), sen_status="E" if i % 10 == 0 else "N")
         for i in range(n)])

@@ -80,9 +80,9 @@ def test_certificates_print_as_one_pdf_and_are_recorded(term_list, people):
 
 
 def test_parent_sees_only_their_childs_certificate(term_list, people):
-    from registers.models import Contact
     from recognition import services
     from recognition.models import Award
+    from registers.models import Contact
 
     services.certificates_print(rows=term_list["rows"], rule=term_list["rule"],
                                 period=term_list["period"], user=None, today=TODAY)

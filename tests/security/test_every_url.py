@@ -216,7 +216,8 @@ TENANT_URLS: dict[str, U] = {
                                     "r-TOTAL_FORMS": "0", "r-INITIAL_FORMS": "0"}),
     "recognition:draw": U("/recognition/draws/{draw}/", ESC),
     "recognition:improvers": U("/recognition/improvers/", ESC, "FORM", data={"action": "calls"}),
-    "recognition:call_done": U("/recognition/calls/{call}/done/", WHOLE, "POST", data={"notes": "Mum pleased"}),
+    "recognition:call_done": U("/recognition/calls/{call}/done/", WHOLE, "POST",
+                               data={"notes": "Mum pleased"}),
     "recognition:early_warning": U("/recognition/early-warning/", ESC | {DSL}),
     "recognition:benchmarks": U("/recognition/benchmarks/", ESC, "FORM",
                                 data={"label": "Leeds", "measure": "attendance", "value": "94.1",
@@ -389,10 +390,9 @@ def world(calendar, make_pupil, people):
     stage = Stage.objects.filter(active=True).first()
     case = Case.objects.create(pupil=child, track=stage.track, stage=stage, opened_on=DAY,
                                stage_since=DAY, owner_role="attendance_officer")
-    from registers.models import PartTimeTimetable
-
     from recognition import services as recognition_services
     from recognition.models import Award, PositiveCall, PrizeDraw
+    from registers.models import PartTimeTimetable
 
     recognition_services.settings_get()  # made on first use, like the letter settings
 
