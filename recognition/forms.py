@@ -7,7 +7,7 @@ class SettingsForm(forms.ModelForm):
     class Meta:
         model = RecognitionSettings
         fields = ["fair_alternative", "improved_margin", "improved_weeks", "draw_winners",
-                  "competition_lateness", "competition_to_parents"]
+                  "competition_lateness", "competition_to_parents", "trust_sees_names"]
         widgets = {"fair_alternative": forms.RadioSelect}
 
     def clean_improved_weeks(self):

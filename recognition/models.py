@@ -29,6 +29,9 @@ class RecognitionSettings(models.Model):
         "class competition: rank by lateness too (fewest late marks breaks ties)", default=False)
     competition_to_parents = models.BooleanField(
         "show the winning class to its parents on the portal", default=False)
+    trust_sees_names = models.BooleanField(
+        "the trust director sees the names on the trust's PA, severe absence and EHCP lists",
+        default=False, help_text="Otherwise the trust sees this school's counts only.")
 
     class Meta:
         verbose_name_plural = "recognition settings"

@@ -414,3 +414,76 @@ def benchmarks() -> QuerySet:
     from .models import Benchmark
 
     return Benchmark.objects.all()
+
+
+# --- trust-wide lists (item 5) ----------------------------------------------------------------
+
+# Pupil groups compared across a trust's schools. Safeguarding characteristics (young carer,
+# social worker) are never a breakdown for figures-only viewers (registers.disclosure), and a
+# trust director is one: they appear on the staff group page only.
+TRUST_GROUPS = [("Pupil premium", Q(pupil_premium=True)), ("SEN support", Q(sen_status="K")),
+                ("EHC plan", Q(sen_status="E")), ("EAL", Q(eal=True))]
+
+
+@dataclass
+class SchoolLists:
+    school: object
+    figures: Stats
+    pupils: int
+    pa: list = field(default_factory=list)
+    sa: list = field(default_factory=list)
+    ehcp: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    names: bool = False
+    groups: list = field(default_factory=list)
+    benchmarks: list = field(default_factory=list)
+
+
+def _school_lists(school, today: date) -> SchoolLists:
+    start = school_year_start(today)
+    on_roll = pupils_on_roll(today, today)
+    settings = RecognitionSettings.objects.filter(pk=1).first()
+    names = bool(settings and settings.trust_sees_names)
+    stats = stats_by_pupil(pupils=on_roll, date_from=start, date_to=today)
+    pupils = {p.pk: p for p in on_roll.select_related("registration_group")}
+    total = Stats()
+    for s in stats.values():
+        total = total + s
+    out = SchoolLists(school, total, len(pupils), names=names)
+    for pid, p in sorted(pupils.items(), key=lambda kv: (kv[1].legal_surname, kv[0])):
+        s = stats.get(pid, Stats())
+        row = (p, s)
+        if s.persistent:
+            out.pa.append(row)
+        if s.severe:
+            out.sa.append(row)
+        if p.sen_status == Pupil.SEN.EHCP:
+            out.ehcp.append(row)
+    out.counts = {"pa": len(out.pa), "sa": len(out.sa), "ehcp": len(out.ehcp)}
+    if not names:
+        out.pa, out.sa, out.ehcp = [], [], []
+    for label, q in TRUST_GROUPS:
+        ids = set(on_roll.filter(q).values_list("pk", flat=True))
+        g = Stats()
+        for pid in ids:
+            g = g + stats.get(pid, Stats())
+        pa = sum(1 for pid in ids if stats.get(pid, Stats()).persistent)
+        out.groups.append({"label": label, "pupils": len(ids), "stats": g, "pa": pa,
+                           "pa_pct": pa * 100.0 / len(ids) if ids else None})
+    out.benchmarks = list(benchmarks())
+    return out
+
+
+def trust_lists(trust, today: date) -> list[SchoolLists]:
+    """For each school of ``trust`` (and no other): headline figures, the PA, severe absence
+    and EHCP lists (names where the school shares them with its trust, else counts), and the
+    pupil groups. Each school is read in its own schema."""
+    from django_tenants.utils import tenant_context
+
+    from tenants.models import School
+
+    out = []
+    for school in School.objects.filter(trust=trust).order_by("name"):
+        with tenant_context(school):
+            out.append(_school_lists(school, today))
+    return out

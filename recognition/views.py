@@ -149,6 +149,23 @@ def benchmarks(request):
                                                            "rows": selectors.benchmarks()})
 
 
+@role_required({Role.TRUST_DIRECTOR})
+def trust(request):
+    """The trust director's termly lists across the trust's own schools."""
+    from registers import dashboard
+    from registers.disclosure import FEWER, small
+
+    if request.tenant.trust_id is None:
+        raise Http404
+    rows = selectors.trust_lists(request.tenant.trust, timezone.localdate())
+    for r in rows:  # groups of fewer than 5 pupils show no figures (registers.disclosure)
+        for g in r.groups:
+            g["hidden"] = small(g["pupils"]) or small(g["pa"])
+    return render(request, "recognition/trust.html", {
+        "trust": request.tenant.trust, "rows": rows, "fewer": FEWER,
+        "national": dashboard.NATIONAL_BENCHMARK})
+
+
 def _competition(request) -> dict:
     today = timezone.localdate()
     settings = services.settings_get()
