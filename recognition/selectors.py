@@ -487,3 +487,36 @@ def trust_lists(trust, today: date) -> list[SchoolLists]:
         with tenant_context(school):
             out.append(_school_lists(school, today))
     return out
+
+
+# --- more pupil groups for staff (item 6) -----------------------------------------------------
+
+# Breakdowns for staff who read pupil records (tenants.roles.PUPIL_REPORT_READERS). Young
+# carer and social worker are safeguarding characteristics: never shown to figures-only
+# viewers (registers.disclosure), so this page is not open to governors or the trust.
+STAFF_GROUPS = [("Pupil premium", Q(pupil_premium=True)), ("FSM eligible", Q(fsm=True)),
+                ("SEN support", Q(sen_status="K")), ("EHC plan", Q(sen_status="E")),
+                ("EAL", Q(eal=True)), ("Young carer", Q(young_carer=True)),
+                ("Social worker", Q(social_worker=True)), ("Looked after", Q(lac=True))]
+
+
+def staff_groups(today: date) -> tuple[Stats, list[dict]]:
+    """This school year's figures for each group and the rest of the school. Two queries a
+    group (figures, PA count), whatever the number of pupils."""
+    from registers.selectors import stats_total
+
+    start = school_year_start(today)
+    on_roll = pupils_on_roll(start, today)
+    whole = stats_total(pupils=on_roll, date_from=start, date_to=today)
+    out = []
+    for label, q in STAFF_GROUPS:
+        members = on_roll.filter(q)
+        stats = stats_by_pupil(pupils=members, date_from=start, date_to=today)
+        total = Stats()
+        for s in stats.values():
+            total = total + s
+        n = members.count()
+        pa = sum(1 for s in stats.values() if s.persistent)
+        out.append({"label": label, "pupils": n, "stats": total, "pa": pa,
+                    "pa_pct": pa * 100.0 / n if n else None})
+    return whole, out

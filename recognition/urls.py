@@ -13,6 +13,7 @@ urlpatterns = [
     path("calls/<int:pk>/done/", views.call_done, name="call_done"),
     path("early-warning/", views.early_warning, name="early_warning"),
     path("benchmarks/", views.benchmarks, name="benchmarks"),
+    path("groups/", views.groups, name="groups"),
     # The trust director: the trust's own schools
     path("trust/", views.trust, name="trust"),
     # Staff

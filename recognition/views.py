@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from absences.selectors import children_of
 from registers.models import Pupil
 from tenants.access import role_required
-from tenants.roles import MARKERS, PUPIL_READERS, Role
+from tenants.roles import MARKERS, PUPIL_READERS, PUPIL_REPORT_READERS, Role
 
 from . import selectors, services
 from .forms import ActionForm, BenchmarkForm, CallDoneForm, RuleFormSet, SettingsForm
@@ -147,6 +147,15 @@ def benchmarks(request):
             return redirect("recognition:benchmarks")
     return render(request, "recognition/benchmarks.html", {"form": form,
                                                            "rows": selectors.benchmarks()})
+
+
+@role_required(PUPIL_REPORT_READERS)
+def groups(request):
+    """Pupil groups for staff: safeguarding characteristics included, so never for governors
+    or the trust (figures-only viewers, registers.disclosure)."""
+    today = timezone.localdate()
+    whole, rows = selectors.staff_groups(today)
+    return render(request, "recognition/groups.html", {"whole": whole, "rows": rows, "today": today})
 
 
 @role_required({Role.TRUST_DIRECTOR})

@@ -80,3 +80,14 @@ def test_counts_only_where_the_school_keeps_names(two_schools, people):
     assert "Alphapa" not in page and "Betapa" in page
     # Groups of fewer than 5 pupils show no figures.
     assert "fewer than 5" in page
+
+
+def test_staff_groups_include_safeguarding_groups_for_staff_only(school_a, people):
+    from registers.models import Pupil
+
+    _pupil("Carer", absent=True)
+    Pupil.objects.filter(legal_surname="Carer").update(young_carer=True)
+    page = client_for(people["head"]).get("/recognition/groups/").content.decode()
+    assert "Young carer" in page and "Social worker" in page
+    for role in ("governor", "trust_director", "teacher", "parent"):
+        assert client_for(people[role]).get("/recognition/groups/").status_code == 403

@@ -223,6 +223,7 @@ TENANT_URLS: dict[str, U] = {
                                 data={"label": "Leeds", "measure": "attendance", "value": "94.1",
                                       "source": "LA termly data", "period": "Autumn 2025"}),
     "recognition:trust": U("/recognition/trust/", {TD}),
+    "recognition:groups": U("/recognition/groups/", LISTS),
     "recognition:competition": U("/recognition/competition/", MARKERS),
     "recognition:poster": U("/recognition/competition/poster/", MARKERS),
     "recognition:my_awards": U("/recognition/children/", {PARENT}),
