@@ -1,6 +1,7 @@
 """Recognition (issue 19): who a school celebrates, what it gives, and what was given."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from registers.models import Pupil
@@ -64,7 +65,8 @@ class Rule(models.Model):
     qualifies = models.CharField(max_length=20, choices=Qualifies.choices)
     gift = models.CharField(max_length=12, choices=Gift.choices)
     years = models.PositiveSmallIntegerField(
-        default=1, help_text="Consecutive years only: the run of 100% years needed")
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(14)],
+        help_text="Consecutive years only: the run of 100% years needed")
     active = models.BooleanField(default=True)
     order = models.PositiveSmallIntegerField(default=0)
 

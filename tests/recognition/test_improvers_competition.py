@@ -66,3 +66,24 @@ def test_class_of_the_week_and_lateness(calendar, make_pupil, people):
     table = class_table(days[0], days[-1], lateness=True)
     assert [(c.group.name, c.rank) for c in table] == [("3A", 1), ("3B", 2), ("3C", 3)]
     assert client_for(people["teacher"]).get("/recognition/competition/poster/").status_code == 200
+
+
+def test_settings_page_refuses_nonsense(school_a, people):
+    from recognition import services
+    from recognition.models import Rule
+
+    services.settings_get()
+    rule = Rule.objects.get(qualifies="consecutive_years")
+    c = client_for(people["head"])
+    data = {"s-fair_alternative": "best_ever", "s-improved_margin": "500", "s-improved_weeks": "6",
+            "s-draw_winners": "3", "r-TOTAL_FORMS": "1", "r-INITIAL_FORMS": "1", "r-0-id": str(rule.pk),
+            "r-0-name": rule.name, "r-0-qualifies": rule.qualifies, "r-0-gift": rule.gift,
+            "r-0-years": "0", "r-0-active": "on"}
+    r = c.post("/recognition/settings/", data)
+    assert r.status_code == 200 and "at most 100 points" in r.content.decode()
+    data["s-improved_margin"] = "5"
+    assert c.post("/recognition/settings/", data).status_code == 200  # 0 years refused
+    data["r-0-years"] = "6"
+    assert c.post("/recognition/settings/", data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.years == 6
