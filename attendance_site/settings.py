@@ -67,6 +67,7 @@ TENANT_APPS = [
     "absences",
     "escalation",
     "letters",
+    "recognition",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 # The top layer: no models of their own (docs/architecture.md).

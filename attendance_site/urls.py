@@ -8,6 +8,7 @@ urlpatterns = [
     path("absences/", include("absences.urls")),
     path("escalation/", include("escalation.urls")),
     path("letters/", include("letters.urls")),
+    path("recognition/", include("recognition.urls")),
     path("accounts/people/", include("tenants.urls_people")),
     path("accounts/", include("tenants.urls")),
 ]

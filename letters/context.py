@@ -21,7 +21,7 @@ from registers.selectors import Stats, stats_by_pupil
 from .merge import OneDp, address_lines, label, learning_lost_table
 from .models import LetterSettings
 
-TOP_LEVEL_OVERRIDES = ("attendance", "meeting", "leave")
+TOP_LEVEL_OVERRIDES = ("attendance", "meeting", "leave", "award")
 
 
 def current_school():
@@ -171,6 +171,8 @@ class Bundle:
             "leave": self.leave.get(pupil_id, {"start": "", "end": "", "days_requested": "",
                                                "days_granted": "", "decision": "", "reason": "",
                                                "comment": ""}),
+            # Filled by the letter's own context (recognition certificates).
+            "award": {"title": "", "period": "", "date": ""},
         }
         for key, value in (overrides or {}).items():
             if key in TOP_LEVEL_OVERRIDES and isinstance(value, dict):

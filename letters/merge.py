@@ -92,6 +92,9 @@ FIELDS: dict[str, str] = {
     "leave.decision": "Granted / Refused",
     "leave.reason": "Reason given by the parent",
     "leave.comment": "Headteacher's comment",
+    "award.title": "Award or certificate title (e.g. 100% attendance, Most improved)",
+    "award.period": "Period the award is for (e.g. Autumn term 2025)",
+    "award.date": "Date the award is given",
 }
 LISTS = {"contacts"}  # fields that are lists of dicts; their sub-fields are "contacts.x"
 LOOP_VARS = {"forloop.counter", "forloop.counter0", "forloop.first", "forloop.last"}
@@ -375,4 +378,5 @@ def sample_context() -> dict:
         "leave": {"start": date(2026, 3, 2), "end": date(2026, 3, 6), "days_requested": 5,
                   "days_granted": 0, "decision": "Refused", "reason": "Family wedding",
                   "comment": ""},
+        "award": {"title": "100% attendance", "period": "Autumn term 2025", "date": date(2025, 12, 19)},
     }

@@ -230,7 +230,7 @@ def default_trigger(template: LetterTemplate, today: date | None = None) -> str:
 @transaction.atomic
 def batch_create_picked(*, template: LetterTemplate, pupils: QuerySet, trigger_key: str,
                         label: str = "", user=None, send_email: bool = True,
-                        as_of: date | None = None) -> Batch:
+                        as_of: date | None = None, contexts: dict | None = None) -> Batch:
     """Queue the template for the pupils. Pupils who already have a letter for this trigger
     are left out and reported; pupils with no correspondence contact are queued (they fail
     with that reason, to be fixed and retried) and reported at once."""
@@ -244,7 +244,8 @@ def batch_create_picked(*, template: LetterTemplate, pupils: QuerySet, trigger_k
         created_by=user,
         created_by_name=_name(user))
     Letter.objects.bulk_create(
-        [Letter(pupil_id=pk, template_key=template.key, trigger_key=trigger_key, batch=batch)
+        [Letter(pupil_id=pk, template_key=template.key, trigger_key=trigger_key, batch=batch,
+                context=(contexts or {}).get(pk, {}))
          for pk in pupil_ids if pk not in already], ignore_conflicts=True, batch_size=1000)
     _finish_create(batch, already)
     return batch
@@ -305,6 +306,26 @@ def batch_start(*, batch: Batch) -> int:
             chunks_left=batch.chunks.exclude(status=Chunk.Status.DONE).count())
         transaction.on_commit(lambda: batch_enqueue(batch_id=batch.pk))
     return len(chunks)
+
+
+def batch_render_inline(*, batch: Batch) -> Batch:
+    """Render a small hand-picked batch in this process, then join its print pack: the same
+    ``letter_render`` and print pack as the workers, for a set a person is waiting for at
+    the printer (a term's certificates)."""
+    Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.RENDERING, started=timezone.now())
+    letters = list(batch.letters.filter(status=Letter.Status.QUEUED).order_by("pk"))
+    if letters:
+        templates = _templates(x.template_key for x in letters)
+        bundle = Bundle.load([x.pupil_id for x in letters], as_of=batch.as_of)
+        for letter in letters:
+            with transaction.atomic():
+                letter_render(letter=letter, bundle=bundle, templates=templates)
+    batch.refresh_from_db()
+    with transaction.atomic():
+        batch_combine(batch=batch)
+        Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.DONE, finished=timezone.now())
+    batch.refresh_from_db()
+    return batch
 
 
 def _enqueue(task, *args) -> bool:

@@ -90,6 +90,9 @@ UNAUTHORISED_CODES = codes_in(UNAUTHORISED)
 POSSIBLE_CODES = codes_in(PRESENT, AEA, AUTHORISED, UNAUTHORISED)
 NOT_POSSIBLE_CODES = codes_in(NOT_POSSIBLE)
 ABSENCE_CODES = AUTHORISED_CODES + UNAUTHORISED_CODES
+# Authorised absence for medical reasons: illness and medical or dental appointments. Schools
+# may choose not to let these cost a child a 100% award (recognition, issue 19).
+MEDICAL_CODES = ["I", "M"]
 
 # Codes a person picks on a register (present is chosen per session: / or \).
 MARKABLE_CODES = [c for c in CODES if c not in ("Z",)]

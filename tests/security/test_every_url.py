@@ -207,6 +207,27 @@ TENANT_URLS: dict[str, U] = {
                                post_roles=NONE, data={"action": "submit"}),
     "letters:return_export": U("/letters/returns/{submitted}/export.csv", ESC | {LA}),
     "letters:census": U("/letters/census/", ESC),
+    # recognition (issue 19): the attendance lead and head; staff see the class competition;
+    # parents their own children's awards
+    "recognition:home": U("/recognition/", ESC, "FORM", data={"action": "record", "gift": "badge"}),
+    "recognition:settings": U("/recognition/settings/", ESC, "FORM",
+                              data={"s-fair_alternative": "none", "s-improved_margin": "5",
+                                    "s-improved_weeks": "6", "s-draw_winners": "3",
+                                    "r-TOTAL_FORMS": "0", "r-INITIAL_FORMS": "0"}),
+    "recognition:draw": U("/recognition/draws/{draw}/", ESC),
+    "recognition:improvers": U("/recognition/improvers/", ESC, "FORM", data={"action": "calls"}),
+    "recognition:call_done": U("/recognition/calls/{call}/done/", WHOLE, "POST",
+                               data={"notes": "Mum pleased"}),
+    "recognition:early_warning": U("/recognition/early-warning/", ESC | {DSL}),
+    "recognition:benchmarks": U("/recognition/benchmarks/", ESC, "FORM",
+                                data={"label": "Leeds", "measure": "attendance", "value": "94.1",
+                                      "source": "LA termly data", "period": "Autumn 2025"}),
+    "recognition:trust": U("/recognition/trust/", {TD}),
+    "recognition:groups": U("/recognition/groups/", LISTS),
+    "recognition:competition": U("/recognition/competition/", MARKERS),
+    "recognition:poster": U("/recognition/competition/poster/", MARKERS),
+    "recognition:my_awards": U("/recognition/children/", {PARENT}),
+    "recognition:certificate_pdf": U("/recognition/awards/{award}/certificate.pdf", PUPIL_READERS | {PARENT}),
     # accounts: the school's people page (account managers, tenants/roles.ACCOUNT_MANAGERS)
     "people": U("/accounts/people/", {HEAD}, "FORM",
                 data={"email": "new@example.org", "first_name": "New", "last_name": "Person",
@@ -371,8 +392,25 @@ def world(calendar, make_pupil, people):
     stage = Stage.objects.filter(active=True).first()
     case = Case.objects.create(pupil=child, track=stage.track, stage=stage, opened_on=DAY,
                                stage_since=DAY, owner_role="attendance_officer")
+    from recognition import services as recognition_services
+    from recognition.models import Award, PositiveCall, PrizeDraw
     from registers.models import PartTimeTimetable
 
+    recognition_services.settings_get()  # made on first use, like the letter settings
+
+    def award(pupil, letter):
+        return Award.objects.create(pupil=pupil, title="100% attendance", gift="certificate",
+                                    period_label="Autumn 1", period_start=date(2025, 9, 1),
+                                    period_end=date(2025, 10, 24), letter=letter, given_on=DAY)
+
+    own_letter, other_letter = letter(child, "own"), letter(other, "theirs")
+    recognition = {
+        "award": award(child, own_letter), "other_award": award(other, other_letter),
+        "draw": PrizeDraw.objects.create(title="Draw", period_label="Autumn 1", seed="abc",
+                                         period_start=date(2025, 9, 1), period_end=date(2025, 10, 24),
+                                         entrants=[child.pk], wanted=1, winners=[child.pk]),
+        "call": PositiveCall.objects.create(pupil=child, reason="Improved", created_on=DAY),
+    }
     timetable = PartTimeTimetable.objects.create(
         pupil=other, start_date=DAY, planned_end=date(2026, 1, 30), sessions=["MON-AM"],
         reason="Anxiety", parent_agreed_on=DAY)
@@ -382,7 +420,7 @@ def world(calendar, make_pupil, people):
         "leave": leave(child, decided=True, name="own"),
         "pending": leave(child, decided=False, name="pending"),
         "other_leave": leave(other, decided=True, name="theirs"),
-        "letter": letter(child, "own"), "other_letter": letter(other, "theirs"),
+        "letter": own_letter, "other_letter": other_letter, **recognition,
         "batch": batch, "case": case, "stage": stage,
         "template": LetterTemplate.objects.filter(active=True).first(),
         "notice": PenaltyNotice.objects.create(
@@ -522,6 +560,7 @@ FAMILY_URLS = {
     "absences:leave_letter": ("leave", "other_leave"),
     "absences:leave_document": ("leave", "other_leave"),
     "letters:letter_pdf": ("letter", "other_letter"),
+    "recognition:certificate_pdf": ("award", "other_award"),
 }
 
 
@@ -529,7 +568,7 @@ FAMILY_URLS = {
 def test_parent_sees_own_child_and_404_for_another_family(world, people, name):
     own, theirs = FAMILY_URLS[name]
     path = TENANT_URLS[name].path
-    key = re.search(r"\{(child|leave|letter)\}", path).group(1)
+    key = re.search(r"\{(child|leave|letter|award)\}", path).group(1)
     parent = visitor(people, PARENT)
     mine = parent.get(fill(path, world))
     assert mine.status_code == 200
