@@ -27,6 +27,7 @@ from django.utils import timezone
 from attendance_site.bulk_sql import insert_rows, update_rows
 from letters.models import Letter
 from registers import codes
+from registers.calendar import days_next_to_breaks
 from registers.models import MarkAmendment, Pupil, SchoolDay
 from registers.school_year import csa_start, of_compulsory_school_age, school_year_start
 
@@ -52,9 +53,13 @@ RUN_LOOKBACK_DAYS = 70  # how far back a run of absence or of no contact is look
 N_TO_O_REASON = "No reason received within 5 school days"
 NIGHTLY_ROLE = "Nightly job"
 PENALTY_WEEKS, PENALTY_SESSIONS = 10, 10
-METRICS = ("possible", "attended", "authorised", "unauthorised", "u")
+METRICS = ("possible", "attended", "authorised", "unauthorised", "u", "late")
 METRIC_INDEX = {m: i for i, m in enumerate(METRICS)}
-NO_MARKS = (0, 0, 0, 0, 0)
+NO_MARKS = (0,) * len(METRICS)
+# Figures only some stages ask for, counted for their windows alone: minutes late, and the
+# absent sessions on Mondays and Fridays and on days next to a weekend or holiday.
+EXTRA_METRICS = {Trigger.MINUTES_LATE: "minutes", Trigger.MON_FRI: "mon_fri",
+                 Trigger.NEXT_TO_BREAK: "next_to_break"}
 
 
 def night_of(now=None) -> date:
@@ -102,13 +107,17 @@ class Windows:
     as_of: date
     starts: dict[str, date]
     prev4: tuple[date, date] | None
+    extras: set[tuple[str, str]] = field(default_factory=set)  # (window key, extra metric)
 
     @classmethod
     def build(cls, as_of: date, stages=()) -> "Windows":
         ytd = school_year_start(as_of)
         wanted = {"rw": {PENALTY_WEEKS}, "m": set()}
+        extras = set()
         for s in stages:
             key = stage_window_key(s)
+            if s.trigger in EXTRA_METRICS:
+                extras.add((key, EXTRA_METRICS[s.trigger]))
             if key.startswith("rw"):
                 wanted["rw"].add(s.window_n)
             elif key.startswith("m"):
@@ -127,20 +136,24 @@ class Windows:
         starts.update({f"m{n}": months_back(as_of, n) for n in wanted["m"]})
         starts["pn"] = starts[f"rw{PENALTY_WEEKS}"]
         prev4 = (weeks[min(7, len(weeks) - 1)], weeks[3] - timedelta(days=1)) if len(weeks) > 4 else None
-        return cls(as_of, starts, prev4)
+        return cls(as_of, starts, prev4, extras)
 
 
 @dataclass
 class Figures:
-    """One pupil's counts per window: key -> [possible, attended, authorised, unauthorised, U]."""
+    """One pupil's counts per window: key -> (possible, attended, authorised, unauthorised, U, L),
+    and the extra figures some stages ask for: (key, metric) -> count."""
 
-    w: dict[str, list[int]] = field(default_factory=dict)
+    w: dict[str, tuple] = field(default_factory=dict)
+    x: dict[tuple[str, str], int] = field(default_factory=dict)
     absent_days: int = 0
     absent_since: date | None = None
     no_contact_days: int = 0
     no_contact_since: date | None = None
 
     def get(self, key: str, metric: str) -> int:
+        if metric not in METRIC_INDEX:
+            return self.x.get((key, metric), 0)
         return self.w.get(key, NO_MARKS)[METRIC_INDEX[metric]]
 
     def pct(self, key: str) -> float | None:
@@ -190,7 +203,9 @@ def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figur
     counts. The same pass gives each pair's latest mark, from which each pupil's latest day
     in school and latest day with a reason (not N/O) and the current runs of absence and of
     no contact are counted in open school days. Codes become categories on those few rows,
-    in Python.
+    in Python. The extra figures a stage may ask for (minutes late, absences on Mondays and
+    Fridays or next to a break) are further FILTERed aggregates of the same scan, for those
+    windows only.
     """
     ranges = [(k, s, as_of) for k, s in windows.starts.items()]
     if windows.prev4:
@@ -204,35 +219,52 @@ def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figur
     params.update({f"b{i}": b for i, b in enumerate(bounds)})
     counts = ", ".join("COUNT(*)" if b <= lo else f"COUNT(*) FILTER (WHERE m.date >= %(b{i})s)"
                        for i, b in enumerate(bounds))
+    extras = sorted(windows.extras)
+    extra_sql = {
+        "minutes": "COALESCE(SUM(m.minutes_late) FILTER (WHERE m.date >= %(b{i})s), 0)",
+        "mon_fri": "COUNT(*) FILTER (WHERE m.date >= %(b{i})s AND EXTRACT(ISODOW FROM m.date) IN (1, 5))",
+        "next_to_break": "COUNT(*) FILTER (WHERE m.date >= %(b{i})s AND m.date = ANY(%(edges)s::date[]))"}
+    if any(metric == "next_to_break" for _, metric in extras):
+        edges_from = min(windows.starts[k] for k, m in extras if m == "next_to_break")
+        params["edges"] = days_next_to_breaks(edges_from, as_of)
+    columns = counts + "".join(", " + extra_sql[metric].format(i=at[windows.starts[key]])
+                               for key, metric in extras)
     pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
     with connection.cursor() as cur:
         # JIT compilation alone costs more than this query on a school's year of marks (and
         # would switch on for a big school); SET LOCAL lasts until the end of the transaction.
         cur.execute("SET LOCAL jit = off")
         cur.execute(f"""
-            SELECT m.pupil_id, m.code, {counts}, MAX(m.date)
+            SELECT m.pupil_id, m.code, {columns}, MAX(m.date)
             FROM registers_mark m
             WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
             GROUP BY m.pupil_id, m.code""", params)
         rows = cur.fetchall()
 
-    nb = len(bounds)
+    nb, ne = len(bounds), len(extras)
     zeros = (0,) * nb
     # pupil -> [-, counts of categories 1 to 4 at each boundary, last in school, last with a reason,
-    #           last mark]
+    #           last mark, counts of L at each boundary, extra figures]
     acc: dict[int, list] = {}
     for row in rows:
-        cat = CODE_CATEGORY.get(row[1], 0)
+        code = row[1]
+        cat = CODE_CATEGORY.get(code, 0)
         if not cat:
             continue
         a = acc.get(row[0])
         if a is None:
-            a = acc[row[0]] = [None, zeros, zeros, zeros, zeros, None, None, None]
+            a = acc[row[0]] = [None, zeros, zeros, zeros, zeros, None, None, None, zeros, [0] * ne]
         a[cat] = tuple(map(add, a[cat], row[2:2 + nb])) if a[cat] is not zeros else row[2:2 + nb]
+        if code == "L":
+            a[8] = row[2:2 + nb]
+        if ne:
+            for j, (_, metric) in enumerate(extras):
+                if metric == "minutes" or cat > 1:  # the patterns count absent sessions only
+                    a[9][j] += row[2 + nb + j]
         last = row[-1]
         if cat == 1 and (a[5] is None or last > a[5]):
             a[5] = last
-        if row[1] not in NO_REASON_CODES and (a[6] is None or last > a[6]):
+        if code not in NO_REASON_CODES and (a[6] is None or last > a[6]):
             a[6] = last
         if a[7] is None or last > a[7]:
             a[7] = last
@@ -244,18 +276,20 @@ def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figur
                 .values_list("date", flat=True))
     firsts = first_marks_since(lookback, as_of, [p for p, a in acc.items() if a[5] is None or a[6] is None])
     out: dict[int, Figures] = {}
-    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark) in acc.items():
-        metrics = [(p + q + r + u, p, q, r + u, u) for p, q, r, u in zip(c1, c2, c3, c4, strict=True)]
+    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark, late, extra) in acc.items():
+        metrics = [(p + q + r + u, p, q, r + u, u, n)
+                   for p, q, r, u, n in zip(c1, c2, c3, c4, late, strict=True)]
         f = Figures()
         for key, i, k in spans:
             f.w[key] = (metrics[i] if k is None
                         else tuple(x - y for x, y in zip(metrics[i], metrics[k], strict=True)))
+        if ne:
+            f.x = dict(zip(extras, extra, strict=True))
         first = firsts.get(pid)
         f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first)
         f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first)
         out[pid] = f
     return out
-
 
 
 def first_marks_since(lookback: date, as_of: date, pupil_ids: list[int]) -> dict[int, date]:
@@ -309,11 +343,25 @@ def stage_measure(stage: Stage, f: Figures) -> float | None:
         return float(f.absent_days)
     if stage.trigger == Trigger.NO_CONTACT:
         return float(f.no_contact_days)
+    if stage.trigger == Trigger.LATE_COUNT:
+        return float(f.get(key, "late"))
+    if stage.trigger == Trigger.MINUTES_LATE:
+        return float(f.get(key, "minutes"))
+    if stage.trigger == Trigger.DAYS_ABSENT:
+        return f.absent(key) / 2
+    if stage.trigger in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
+        absent = f.absent(key)
+        return f.get(key, EXTRA_METRICS[stage.trigger]) * 100.0 / absent if absent else None
     return f.pct("ytd" if stage.trigger == Trigger.MANUAL else key)
 
 
+LOWER_IS_BETTER = (Trigger.UNAUTHORISED, Trigger.U_COUNT, Trigger.CONTINUOUS, Trigger.NO_CONTACT,
+                   Trigger.LATE_COUNT, Trigger.MINUTES_LATE, Trigger.DAYS_ABSENT, Trigger.MON_FRI,
+                   Trigger.NEXT_TO_BREAK)
+
+
 def lower_is_better(stage: Stage) -> bool:
-    return stage.trigger in (Trigger.UNAUTHORISED, Trigger.U_COUNT, Trigger.CONTINUOUS, Trigger.NO_CONTACT)
+    return stage.trigger in LOWER_IS_BETTER
 
 
 def _window_label(stage: Stage) -> str:
@@ -354,7 +402,7 @@ def stage_check(stage: Stage, windows: Windows):
         limit = 10 if t == Trigger.PERSISTENT else 50
 
         def absent(f: Figures) -> str | None:
-            possible, _, authorised, unauthorised, _ = f.w.get(key, NO_MARKS)
+            possible, _, authorised, unauthorised = f.w.get(key, NO_MARKS)[:4]
             if possible < min_possible:
                 return None
             return year if (authorised + unauthorised) * 100 >= limit * possible else None
@@ -362,6 +410,19 @@ def stage_check(stage: Stage, windows: Windows):
     if t in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
         metric = 3 if t == Trigger.UNAUTHORISED else 4
         return lambda f: year if f.w.get(key, NO_MARKS)[metric] >= count else None
+    if t == Trigger.LATE_COUNT:
+        return lambda f: year if f.w.get(key, NO_MARKS)[5] >= count else None
+    if t == Trigger.MINUTES_LATE:
+        return lambda f: year if f.x.get((key, "minutes"), 0) >= count else None
+    if t == Trigger.DAYS_ABSENT:  # "more than N school days": more than 2N sessions
+        return lambda f: year if sum(f.w.get(key, NO_MARKS)[2:4]) > 2 * count else None
+    if t in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
+        x, metric = float(stage.threshold), EXTRA_METRICS[t]
+
+        def pattern(f: Figures) -> str | None:
+            absent = sum(f.w.get(key, NO_MARKS)[2:4])
+            return year if absent >= count and f.x.get((key, metric), 0) * 100 >= x * absent else None
+        return pattern
     if t == Trigger.CONTINUOUS:
         return lambda f: f.absent_since.isoformat() if f.absent_days >= count else None
     if t == Trigger.NO_CONTACT:
@@ -409,6 +470,23 @@ def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
                 else "late-after-close (U) marks")
         return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} since "
                                       f"{windows.starts[key]:%-d %b %Y} (threshold {stage.count})", period)
+    since = f"since {windows.starts.get(key, windows.as_of):%-d %b %Y}"
+    if t in (Trigger.LATE_COUNT, Trigger.MINUTES_LATE):
+        n = f.get(key, "late" if t == Trigger.LATE_COUNT else "minutes")
+        what = "late (L) marks" if t == Trigger.LATE_COUNT else "minutes late"
+        return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} {since} "
+                                      f"(threshold {stage.count})", period)
+    if t == Trigger.DAYS_ABSENT:
+        n = f.absent(key)
+        return Fired(stage, n / 2, f"absent {n / 2:g} school days ({n} sessions) in the "
+                                   f"{_window_label(stage)} {since}: more than {stage.count}", period)
+    if t in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
+        absent, n = f.absent(key), f.get(key, EXTRA_METRICS[t])
+        where = "on Mondays and Fridays" if t == Trigger.MON_FRI else "next to a weekend or holiday"
+        share = n * 100.0 / absent
+        return Fired(stage, share, f"{n} of {absent} absent sessions in the {_window_label(stage)} {since} "
+                                   f"were {where} ({share:.0f}%; threshold {float(stage.threshold):g}% of at "
+                                   f"least {stage.count})", period)
     days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
                    else (f.no_contact_days, f.no_contact_since))
     what = "absent" if t == Trigger.CONTINUOUS else "absent with no reason received (N or O)"
@@ -735,7 +813,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     bands, before = active_bands(), previous_bands(as_of)
     snap = {}
     for pid, f in figs.items():
-        possible, attended, authorised, unauthorised, u = f.w.get("ytd", NO_MARKS)
+        possible, attended, authorised, unauthorised, u = f.w.get("ytd", NO_MARKS)[:5]
         pct = attended * 100.0 / possible if possible else None
         band = band_for(pct, bands)
         snap[pid] = {"possible": possible, "attended": attended, "authorised": authorised,
