@@ -14,7 +14,7 @@ from registers.models import Mark, Pupil
 from registers.school_year import csa_dob_bounds, csa_start, school_year_end
 
 from .models import Band, Case, PupilSnapshot
-from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, school_weeks
+from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, monday, school_weeks
 from .services import active_bands, band_for
 
 # --- penalty notices (domain.md section 6) ---------------------------------------------------
@@ -124,9 +124,15 @@ class Target:
     reachable: bool
     full_attendance_sessions: int | None  # sessions of full attendance needed if not reachable by ``by``
     projected_pct: float | None
+    weeks: int | None = None  # a rolling window of this many school weeks, ending ``by``
 
     @property
     def text(self) -> str:
+        if self.weeks and self.reachable:
+            return (f"Attend {self.need} of the {self.of} sessions in the {self.weeks} school weeks to "
+                    f"{self.by:%-d %B %Y} to be {self.band.name} over those weeks")
+        if self.weeks:
+            return f"{self.band.name} cannot be reached in the next {self.weeks} school weeks"
         if self.reachable:
             return (f"Attend {self.need} of the next {self.of} sessions to reach {self.band.name} "
                     f"by {self.by:%-d %B %Y}")
@@ -151,10 +157,51 @@ def _calendar_memo(memo: dict, key: tuple, compute):
     return memo[key]
 
 
+def _weeks_ahead(as_of: date, n: int) -> tuple[date | None, int]:
+    """The last open day of the ``n`` school weeks after the week of ``as_of``, and their sessions."""
+    weeks = list(open_days(monday(as_of) + timedelta(days=7)).order_by("week").values_list("week", flat=True)
+                 .distinct()[:n])
+    if len(weeks) < n:
+        return None, 0
+    days = list(open_days(weeks[0], weeks[-1] + timedelta(days=6)).values_list("date", flat=True))
+    return max(days), 2 * len(days)
+
+
+def rolling_target(*, attended: int, possible: int, bands: list[Band], as_of: date, weeks: int = 4,
+                   memo: dict | None = None, year: tuple[int, int] | None = None) -> Target | None:
+    """The target for a figure over the last ``weeks`` school weeks (Cheetwood's class lists): the
+    band is the one that figure is in, the band above it is the goal, and since the window rolls,
+    the goal is met over the next ``weeks`` whole school weeks, whatever came before: "attend N of
+    the M sessions in the 4 school weeks to <date>". ``year``: (attended, possible) this school
+    year, for the projected year-end figure at the window's rate."""
+    if not possible:
+        return None
+    memo = {} if memo is None else memo
+    pct = attended * 100.0 / possible
+    current = band_for(pct, bands)
+    above = sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
+                    and (current is None or current.upper is None or b.lower >= current.upper)),
+                   key=lambda b: b.lower)
+    if not above:
+        return None
+    projected = None
+    if year and year[1]:
+        remaining_days = _calendar_memo(memo, ("remaining", as_of), lambda: open_days(
+            as_of + timedelta(days=1), school_year_end(as_of)).count())
+        projected = (year[0] + 2 * remaining_days * pct / 100) * 100 / (year[1] + 2 * remaining_days)
+    goal = above[0]
+    by, of = _calendar_memo(memo, ("weeks", as_of, weeks), lambda: _weeks_ahead(as_of, weeks))
+    if by is None:
+        return Target(goal, None, 0, None, False, None, projected, weeks)
+    need = _needed(0, 0, float(goal.lower), goal.lower_inclusive, of)
+    return Target(goal, need if need <= of else None, of, by, need <= of, None, projected, weeks)
+
+
 def target_for(*, attended: int, possible: int, recent_pct: float | None, bands: list[Band], as_of: date,
                by: date | None = None, memo: dict | None = None) -> Target | None:
     """"Attend N of the next M sessions to reach <band above> by <date>" and the projected
-    end-of-year figure if the pupil keeps attending at their last-4-weeks rate.
+    end-of-year figure if the pupil keeps attending at their last-4-weeks rate. For a figure over
+    the school year to date; ``rolling_target`` for one over the last 4 school weeks.
 
     ``memo``: a dict shared by the calls for one page (a class list), so the school-day counts,
     the same for every pupil, are queried once rather than once per pupil."""
@@ -208,9 +255,11 @@ def class_list(*, group, as_of: date) -> list[dict]:
         band = band_for(pct, bands)
         rows.append({"pupil": p, "pct": pct, "prev": f.pct("prev4"), "trend": f.trend, "band": band,
                      "possible": f.get("last4", "possible"), "attended": f.get("last4", "attended"),
-                     "target": target_for(attended=f.get("ytd", "attended"),
-                                          possible=f.get("ytd", "possible"), recent_pct=pct, bands=bands,
-                                          as_of=as_of, memo=memo),
+                     # The target is for the figure the row is coloured by (issue 12, item 8).
+                     "target": rolling_target(attended=f.get("last4", "attended"),
+                                              possible=f.get("last4", "possible"), bands=bands, as_of=as_of,
+                                              memo=memo, year=(f.get("ytd", "attended"),
+                                                               f.get("ytd", "possible"))),
                      "ytd": f.pct("ytd")})
     rows.sort(key=lambda r: (r["pct"] is None, -(r["pct"] or 0), r["pupil"].legal_surname))
     return rows, windows
