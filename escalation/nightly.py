@@ -641,8 +641,10 @@ def candidates_step(night: Night, live: dict[tuple[int, str], LiveCase],
     """Tracks with no live case where a stage's trigger holds, and live cases a direct entry above
     their stage holds for."""
     out = []
+    checks, may_enforce = night.checks, night.may_enforce
+    ladders = list(night.ladders.items())
     for pid, f in night.figs.items():
-        for track, ladder in night.ladders.items():
+        for track, ladder in ladders:
             row = live.get((pid, track))
             if row is None:
                 if (pid, track) in closed.tonight:
@@ -650,11 +652,14 @@ def candidates_step(night: Night, live: dict[tuple[int, str], LiveCase],
                 floor = closed.floor.get((pid, track), 0)
                 # Direct entries first (the highest), then the ladder from the bottom: up to the
                 # first stage not limited to once a year, which is the choice if nothing before it is.
-                prefs = list(night.fired(pid, f, ladder.direct, floor))
-                for s, key in night.fired(pid, f, ladder.ascending, floor):
-                    prefs.append((s, key))
-                    if not s.once_per_year:
-                        break
+                # (The stages' checks are inlined: this loop runs for every pupil and track.)
+                prefs = [(s, f"{s.key}:{p}") for s in ladder.direct if s.order > floor
+                         and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
+                for s in ladder.ascending:
+                    if s.order > floor and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f):
+                        prefs.append((s, f"{s.key}:{p}"))
+                        if not s.once_per_year:
+                            break
                 if prefs:
                     out.append(Candidate(pid, f, track, None, prefs))
             elif ladder.direct and row.reviewable:
