@@ -84,6 +84,12 @@ class Trigger(models.TextChoices):
     CONTINUOUS = "continuous", "Continuous absence for N school days"
     U_COUNT = "u_count", "N late-after-close (U) marks in the window"
     NO_CONTACT = "no_contact", "No contact (N or O only) for N school days"
+    LATE_COUNT = "late_count", "N late (L) marks in the window"
+    MINUTES_LATE = "minutes_late", "N minutes late (L marks) in the window"
+    DAYS_ABSENT = "days_absent", "More than N school days absent in the window"
+    MON_FRI = "mon_fri", "X% or more of absent sessions on Mondays and Fridays (at least N absent)"
+    NEXT_TO_BREAK = "next_to_break", ("X% or more of absent sessions next to a weekend or holiday "
+                                      "(at least N absent)")
     MANUAL = "manual", "None: reached only as the next stage or by hand"
 
 
@@ -124,14 +130,16 @@ class Stage(models.Model):
     order = models.PositiveSmallIntegerField(default=1)
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     threshold = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
-                                    help_text="X for 'below X%' triggers")
+                                    help_text="X for 'below X%' triggers; the share of absences (%) for "
+                                              "a pattern trigger")
     threshold_inclusive = models.BooleanField(default=False, help_text="'at or below' instead of 'below'")
     band = models.CharField(
         max_length=50, blank=True,
         help_text="Follow this band of the active band set: the threshold and its edge are the band's upper "
                   "edge, and move when the school changes its bands")
-    count = models.PositiveSmallIntegerField(null=True, blank=True,
-                                             help_text="N for count and continuous-absence triggers")
+    count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="N for count, lateness, days-absent and continuous-absence "
+                                         "triggers; for a pattern, the fewest absent sessions")
     window = models.CharField(max_length=20, choices=Window.choices, default=Window.YTD)
     window_n = models.PositiveSmallIntegerField(null=True, blank=True,
                                                 help_text="N for rolling weeks or months")

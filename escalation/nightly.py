@@ -7,31 +7,55 @@ only when different; every automatic case event carries a unique key).
 
 Figures come from one aggregate over the marks: a single scan grouped by (pupil, code) counts
 the marks on or after each window boundary, which feeds every window (year to date, term,
-last/previous 4 school weeks, the penalty window of docs/domain.md section 6 and any window a stage
-asks for); the same pass finds the dates behind the current runs of absence.
+last/previous 4 school weeks, the penalty window of domain.md section 6 and any window a stage
+asks for); the same pass finds the dates behind the current runs of absence. The reads live
+in ``escalation.selectors``; this module decides and writes.
+
+A night, step by step (``_run``): N → O; ``Night.load`` (policy, windows, figures);
+``snapshots_step``; ``candidates_step`` (triggers that hold where no case is live, direct
+entries); ``moves_step`` (leaving out triggers already acted on); ``recovery_step``;
+``enter_step`` (open and move up); ``follow_up_step`` (monitoring periods, step-downs,
+carry-overs, reviews); ``save_step`` (every write in a few statements).
 """
 
 import gc
 import logging
-from bisect import bisect_right
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from operator import add
+from typing import NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from attendance_site.bulk_sql import insert_rows, update_rows
-from registers import codes
-from registers.models import Mark, Pupil, SchoolDay
-from registers.school_year import csa_start, of_compulsory_school_age, school_year_start
+from registers.models import Mark, SchoolDay
+from registers.school_year import csa_start, of_compulsory_school_age
 from registers.services import STAGING_COLUMNS, marks_write_staged
 
 from . import hooks
 from .models import Case, CaseEvent, NightlyRun, PolicyVersion, PupilSnapshot, Stage, Trigger, Window
+from .selectors import (  # (re-exported: the job's reads lived here before)
+    EXTRA_METRICS,
+    NO_MARKS,
+    PENALTY_SESSIONS,
+    PENALTY_WEEKS,
+    ClosedThisYear,
+    Figures,
+    LiveCase,
+    Windows,
+    closed_this_year,
+    figures,
+    keys_seen,
+    live_cases,
+    previous_bands,
+    pupils_on_roll_born,
+    school_weeks,
+    stage_window_key,
+    unauthorised_dates,
+)
 from .services import (
     active_bands,
     band_for,
@@ -49,237 +73,14 @@ log = logging.getLogger(__name__)
 
 N_TO_O_SCHOOL_DAYS = 5
 EVIDENCE_WAIT_DAYS = 7  # a review without the evidence a percentage needs waits a week
-RUN_LOOKBACK_DAYS = 70  # how far back a run of absence or of no contact is looked for
 N_TO_O_REASON = "No reason received within 5 school days"
 NIGHTLY_ROLE = "Nightly job"
-PENALTY_WEEKS, PENALTY_SESSIONS = 10, 10
-METRICS = ("possible", "attended", "authorised", "unauthorised", "u")
-METRIC_INDEX = {m: i for i, m in enumerate(METRICS)}
-NO_MARKS = (0, 0, 0, 0, 0)
 
 
 def night_of(now=None) -> date:
     """The night a run belongs to: before noon it is still finishing yesterday's registers."""
     now = timezone.localtime(now)
     return now.date() - timedelta(days=1) if now.hour < 12 else now.date()
-
-
-# --- windows -------------------------------------------------------------------------------
-
-def monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def school_weeks(as_of: date, n: int) -> list[date]:
-    """Mondays of the ``n`` most recent school weeks (weeks with at least one session) up to
-    and including the week containing ``as_of``, newest first (docs/domain.md section 6)."""
-    return list(SchoolDay.objects.filter(closed=False, week__lte=monday(as_of), date__lte=as_of)
-                .order_by("-week").values_list("week", flat=True).distinct()[:n])
-
-
-def months_back(day: date, n: int) -> date:
-    y, m = divmod(day.year * 12 + day.month - 1 - n, 12)
-    for d in range(day.day, 0, -1):
-        try:
-            return date(y, m + 1, d) + timedelta(days=1)
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
-def stage_window_key(stage: Stage) -> str:
-    cached = getattr(stage, "_window_key", None)
-    if cached:
-        return cached
-    stage._window_key = {Window.YTD: "ytd", Window.TERM: "term", Window.LAST_4_WEEKS: "last4",
-            Window.ROLLING_WEEKS: f"rw{stage.window_n}", Window.MONTHS: f"m{stage.window_n}"}[stage.window]
-    return stage._window_key
-
-
-@dataclass
-class Windows:
-    """Date ranges evaluated on ``as_of``: each ends on ``as_of`` except prev4."""
-
-    as_of: date
-    starts: dict[str, date]
-    prev4: tuple[date, date] | None
-
-    @classmethod
-    def build(cls, as_of: date, stages=()) -> "Windows":
-        ytd = school_year_start(as_of)
-        wanted = {"rw": {PENALTY_WEEKS}, "m": set()}
-        for s in stages:
-            key = stage_window_key(s)
-            if key.startswith("rw"):
-                wanted["rw"].add(s.window_n)
-            elif key.startswith("m"):
-                wanted["m"].add(s.window_n)
-        weeks = school_weeks(as_of, max(max(wanted["rw"]), 8))
-
-        def weeks_start(n):
-            return weeks[:n][-1] if weeks else as_of
-
-        term = (SchoolDay.objects.filter(date__lte=as_of, date__gte=ytd).order_by("-date")
-                .values_list("term", flat=True).first())
-        term_start = (SchoolDay.objects.filter(term=term, date__gte=ytd, date__lte=as_of).order_by("date")
-                      .values_list("date", flat=True).first()) if term else None
-        starts = {"ytd": ytd, "term": term_start or ytd, "last4": weeks_start(4)}
-        starts.update({f"rw{n}": weeks_start(n) for n in wanted["rw"]})
-        starts.update({f"m{n}": months_back(as_of, n) for n in wanted["m"]})
-        starts["pn"] = starts[f"rw{PENALTY_WEEKS}"]
-        prev4 = (weeks[min(7, len(weeks) - 1)], weeks[3] - timedelta(days=1)) if len(weeks) > 4 else None
-        return cls(as_of, starts, prev4)
-
-
-@dataclass
-class Figures:
-    """One pupil's counts per window: key -> [possible, attended, authorised, unauthorised, U]."""
-
-    w: dict[str, list[int]] = field(default_factory=dict)
-    absent_days: int = 0
-    absent_since: date | None = None
-    no_contact_days: int = 0
-    no_contact_since: date | None = None
-
-    def get(self, key: str, metric: str) -> int:
-        return self.w.get(key, NO_MARKS)[METRIC_INDEX[metric]]
-
-    def pct(self, key: str) -> float | None:
-        possible, attended = self.w.get(key, NO_MARKS)[:2]
-        return attended * 100.0 / possible if possible else None
-
-    def absent(self, key: str) -> int:
-        return self.get(key, "authorised") + self.get(key, "unauthorised")
-
-    @property
-    def trend(self) -> str:
-        now, before = self.pct("last4"), self.pct("prev4")
-        if now is None or before is None:
-            return ""
-        return "+" if now > before else "-" if now < before else "="
-
-    @property
-    def declining(self) -> bool:
-        return self.trend == "-"
-
-
-def code_category(code: str) -> int:
-    """1 attended, 2 authorised, 3 unauthorised other than U, 4 U, 0 not a possible session."""
-    if code in codes.ATTENDED_CODES:
-        return 1
-    if code == "U":
-        return 4
-    if code in codes.UNAUTHORISED_CODES:
-        return 3
-    if code in codes.AUTHORISED_CODES:
-        return 2
-    return 0
-
-
-NO_REASON_CODES = ("N", "O")
-CODE_CATEGORY = {c: code_category(c) for c in codes.CODES}
-CODE_CATEGORY_POSSIBLE = sorted(c for c, cat in CODE_CATEGORY.items() if cat)
-
-
-def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figures]:
-    """Every pupil's figures for every window in one aggregate (see module docstring).
-
-    One scan of the marks from the earliest window start to ``as_of``, grouped by (pupil,
-    code) — as few groups as a bare GROUP BY — counts each pair's marks on or after every
-    window boundary (``COUNT(*) FILTER (WHERE date >= b)``), so a window starting at ``b``
-    is the count at ``b`` and one ending early (the previous 4 weeks) is a difference of two
-    counts. The same pass gives each pair's latest mark, from which each pupil's latest day
-    in school and latest day with a reason (not N/O) and the current runs of absence and of
-    no contact are counted in open school days. Codes become categories on those few rows,
-    in Python.
-    """
-    ranges = [(k, s, as_of) for k, s in windows.starts.items()]
-    if windows.prev4:
-        ranges.append(("prev4", *windows.prev4))
-    # Runs of absence look back 70 days, also across the summer into the previous year.
-    lookback = as_of - timedelta(days=RUN_LOOKBACK_DAYS)
-    lo = min(min(s for _, s, _ in ranges), lookback)
-    bounds = sorted({s for _, s, _ in ranges} | {e + timedelta(days=1) for _, _, e in ranges if e < as_of})
-    at = {b: i for i, b in enumerate(bounds)}
-    params: dict = {"lo": lo, "as_of": as_of, "pupils": list(pupil_ids or [])}
-    params.update({f"b{i}": b for i, b in enumerate(bounds)})
-    counts = ", ".join("COUNT(*)" if b <= lo else f"COUNT(*) FILTER (WHERE m.date >= %(b{i})s)"
-                       for i, b in enumerate(bounds))
-    pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
-    with connection.cursor() as cur:
-        # JIT compilation alone costs more than this query on a school's year of marks (and
-        # would switch on for a big school); SET LOCAL lasts until the end of the transaction.
-        cur.execute("SET LOCAL jit = off")
-        cur.execute(f"""
-            SELECT m.pupil_id, m.code, {counts}, MAX(m.date)
-            FROM registers_mark m
-            WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
-            GROUP BY m.pupil_id, m.code""", params)
-        rows = cur.fetchall()
-
-    nb = len(bounds)
-    zeros = (0,) * nb
-    # pupil -> [-, counts of categories 1 to 4 at each boundary, last in school, last with a reason,
-    #           last mark]
-    acc: dict[int, list] = {}
-    for row in rows:
-        cat = CODE_CATEGORY.get(row[1], 0)
-        if not cat:
-            continue
-        a = acc.get(row[0])
-        if a is None:
-            a = acc[row[0]] = [None, zeros, zeros, zeros, zeros, None, None, None]
-        a[cat] = tuple(map(add, a[cat], row[2:2 + nb])) if a[cat] is not zeros else row[2:2 + nb]
-        last = row[-1]
-        if cat == 1 and (a[5] is None or last > a[5]):
-            a[5] = last
-        if row[1] not in NO_REASON_CODES and (a[6] is None or last > a[6]):
-            a[6] = last
-        if a[7] is None or last > a[7]:
-            a[7] = last
-
-    # Each window from the METRICS at its start, less those at the day after its end if early.
-    spans = [(key, at[start], at[end + timedelta(days=1)] if end < as_of else None)
-             for key, start, end in ranges]
-    days = list(SchoolDay.objects.filter(closed=False, date__gt=lookback, date__lte=as_of).order_by("date")
-                .values_list("date", flat=True))
-    firsts = first_marks_since(lookback, as_of, [p for p, a in acc.items() if a[5] is None or a[6] is None])
-    out: dict[int, Figures] = {}
-    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark) in acc.items():
-        metrics = [(p + q + r + u, p, q, r + u, u) for p, q, r, u in zip(c1, c2, c3, c4, strict=True)]
-        f = Figures()
-        for key, i, k in spans:
-            f.w[key] = (metrics[i] if k is None
-                        else tuple(x - y for x, y in zip(metrics[i], metrics[k], strict=True)))
-        first = firsts.get(pid)
-        f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first)
-        f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first)
-        out[pid] = f
-    return out
-
-
-
-def first_marks_since(lookback: date, as_of: date, pupil_ids: list[int]) -> dict[int, date]:
-    """Each pupil's first mark of a possible session after ``lookback``: where a run of absence
-    begins for a pupil not in school (or with no reason given) all the year so far. Few pupils
-    ask for it; the unique index on (pupil, date, session) finds their marks."""
-    if not pupil_ids:
-        return {}
-    with connection.cursor() as cur:
-        cur.execute("""SELECT pupil_id, MIN(date) FROM registers_mark
-                       WHERE pupil_id = ANY(%s) AND date > %s AND date <= %s AND code = ANY(%s)
-                       GROUP BY pupil_id""", [pupil_ids, lookback, as_of, list(CODE_CATEGORY_POSSIBLE)])
-        return dict(cur.fetchall())
-
-
-def _run_of_days(days: list[date], last_broken: date | None, last_mark: date | None,
-                 first_recent: date | None) -> tuple[int, date | None]:
-    """Open school days after ``last_broken`` up to the latest mark: the current run."""
-    if last_mark is None or (last_broken is not None and last_broken >= last_mark):
-        return 0, None
-    after = last_broken if last_broken is not None else (first_recent or last_mark) - timedelta(days=1)
-    lo, hi = bisect_right(days, after), bisect_right(days, last_mark)
-    return hi - lo, (days[lo] if hi > lo else None)
 
 
 # --- triggers -------------------------------------------------------------------------------
@@ -310,11 +111,25 @@ def stage_measure(stage: Stage, f: Figures) -> float | None:
         return float(f.absent_days)
     if stage.trigger == Trigger.NO_CONTACT:
         return float(f.no_contact_days)
+    if stage.trigger == Trigger.LATE_COUNT:
+        return float(f.get(key, "late"))
+    if stage.trigger == Trigger.MINUTES_LATE:
+        return float(f.get(key, "minutes"))
+    if stage.trigger == Trigger.DAYS_ABSENT:
+        return f.absent(key) / 2
+    if stage.trigger in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
+        absent = f.absent(key)
+        return f.get(key, EXTRA_METRICS[stage.trigger]) * 100.0 / absent if absent else None
     return f.pct("ytd" if stage.trigger == Trigger.MANUAL else key)
 
 
+LOWER_IS_BETTER = (Trigger.UNAUTHORISED, Trigger.U_COUNT, Trigger.CONTINUOUS, Trigger.NO_CONTACT,
+                   Trigger.LATE_COUNT, Trigger.MINUTES_LATE, Trigger.DAYS_ABSENT, Trigger.MON_FRI,
+                   Trigger.NEXT_TO_BREAK)
+
+
 def lower_is_better(stage: Stage) -> bool:
-    return stage.trigger in (Trigger.UNAUTHORISED, Trigger.U_COUNT, Trigger.CONTINUOUS, Trigger.NO_CONTACT)
+    return stage.trigger in LOWER_IS_BETTER
 
 
 def _window_label(stage: Stage) -> str:
@@ -329,7 +144,7 @@ def stage_fires(stage: Stage, f: Figures, *, windows: Windows) -> str | None:
     return stage_check(stage, windows)(f)
 
 
-# Complexity: one branch per trigger kind's required fields.
+# Complexity: one branch per trigger kind and its required fields.
 def stage_check(stage: Stage, windows: Windows):  # noqa: C901
     """``stage_fires`` for one stage and night as a function of the figures alone: the nightly
     job asks it of every stage for every pupil, so the stage's settings are read once here."""
@@ -356,7 +171,7 @@ def stage_check(stage: Stage, windows: Windows):  # noqa: C901
         limit = 10 if t == Trigger.PERSISTENT else 50
 
         def absent(f: Figures) -> str | None:
-            possible, _, authorised, unauthorised, _ = f.w.get(key, NO_MARKS)
+            possible, _, authorised, unauthorised = f.w.get(key, NO_MARKS)[:4]
             if possible < min_possible:
                 return None
             return year if (authorised + unauthorised) * 100 >= limit * possible else None
@@ -364,6 +179,19 @@ def stage_check(stage: Stage, windows: Windows):  # noqa: C901
     if t in (Trigger.UNAUTHORISED, Trigger.U_COUNT):
         metric = 3 if t == Trigger.UNAUTHORISED else 4
         return lambda f: year if f.w.get(key, NO_MARKS)[metric] >= count else None
+    if t == Trigger.LATE_COUNT:
+        return lambda f: year if f.w.get(key, NO_MARKS)[5] >= count else None
+    if t == Trigger.MINUTES_LATE:
+        return lambda f: year if f.x.get((key, "minutes"), 0) >= count else None
+    if t == Trigger.DAYS_ABSENT:  # "more than N school days": more than 2N sessions
+        return lambda f: year if sum(f.w.get(key, NO_MARKS)[2:4]) > 2 * count else None
+    if t in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
+        x, metric = float(stage.threshold), EXTRA_METRICS[t]
+
+        def pattern(f: Figures) -> str | None:
+            absent = sum(f.w.get(key, NO_MARKS)[2:4])
+            return year if absent >= count and f.x.get((key, metric), 0) * 100 >= x * absent else None
+        return pattern
     if t == Trigger.CONTINUOUS:
         return lambda f: f.absent_since.isoformat() if f.absent_days >= count else None
     if t == Trigger.NO_CONTACT:
@@ -375,7 +203,7 @@ def stage_check(stage: Stage, windows: Windows):  # noqa: C901
 
 def enforcement_start(stage: Stage, windows: Windows, f: Figures) -> date:
     """The first day whose sessions an enforcement stage's trigger counts: a child must have
-    been of compulsory school age since then for the stage to apply (docs/domain.md sections 1 and 6:
+    been of compulsory school age since then for the stage to apply (domain.md sections 1 and 6:
     sessions before the pupil reached CSA do not count)."""
     if stage.trigger == Trigger.CONTINUOUS:
         return f.absent_since or windows.as_of
@@ -411,6 +239,23 @@ def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
                 else "late-after-close (U) marks")
         return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} since "
                                       f"{windows.starts[key]:%-d %b %Y} (threshold {stage.count})", period)
+    since = f"since {windows.starts.get(key, windows.as_of):%-d %b %Y}"
+    if t in (Trigger.LATE_COUNT, Trigger.MINUTES_LATE):
+        n = f.get(key, "late" if t == Trigger.LATE_COUNT else "minutes")
+        what = "late (L) marks" if t == Trigger.LATE_COUNT else "minutes late"
+        return Fired(stage, float(n), f"{n} {what} in the {_window_label(stage)} {since} "
+                                      f"(threshold {stage.count})", period)
+    if t == Trigger.DAYS_ABSENT:
+        n = f.absent(key)
+        return Fired(stage, n / 2, f"absent {n / 2:g} school days ({n} sessions) in the "
+                                   f"{_window_label(stage)} {since}: more than {stage.count}", period)
+    if t in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
+        absent, n = f.absent(key), f.get(key, EXTRA_METRICS[t])
+        where = "on Mondays and Fridays" if t == Trigger.MON_FRI else "next to a weekend or holiday"
+        share = n * 100.0 / absent
+        return Fired(stage, share, f"{n} of {absent} absent sessions in the {_window_label(stage)} {since} "
+                                   f"were {where} ({share:.0f}%; threshold {float(stage.threshold):g}% of at "
+                                   f"least {stage.count})", period)
     days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
                    else (f.no_contact_days, f.no_contact_since))
     what = "absent" if t == Trigger.CONTINUOUS else "absent with no reason received (N or O)"
@@ -469,42 +314,6 @@ def snapshots_upsert(*, night: date, rows: dict[int, dict]) -> set[int]:
                         WHERE ({", ".join(f"escalation_pupilsnapshot.{c}" for c in SNAPSHOT_COLS)})
                               IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in SNAPSHOT_COLS)})""")
     return {r[0] for r in written}
-
-
-def previous_bands(night: date) -> dict[int, str]:
-    """Each pupil's band in the latest snapshot night before ``night`` (within a month)."""
-    with connection.cursor() as cur:
-        cur.execute("""SELECT pupil_id, band FROM escalation_pupilsnapshot
-                       WHERE night = (SELECT MAX(night) FROM escalation_pupilsnapshot
-                                      WHERE night < %s AND night >= %s)""",
-                    [night, night - timedelta(days=31)])
-        return dict(cur.fetchall())
-
-
-def keys_seen(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
-    """Those of the (pupil, event key) pairs already in the chronology: triggers acted on."""
-    if not pairs:
-        return set()
-    with connection.cursor() as cur:
-        cur.execute("""SELECT e.pupil_id, e.key FROM escalation_caseevent e
-                       JOIN unnest(%s::bigint[], %s::text[]) AS c(pupil_id, key)
-                         ON e.pupil_id = c.pupil_id AND e.key = c.key""",
-                    [[p for p, _ in pairs], [k for _, k in pairs]])
-        return set(cur.fetchall())
-
-
-def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date]]:
-    """Dates of unauthorised marks inside each monitored case's monitoring period so far."""
-    if not cases:
-        return {}
-    with connection.cursor() as cur:
-        cur.execute("""
-            SELECT c.id, array_agg(DISTINCT m.date ORDER BY m.date)
-            FROM escalation_case c JOIN registers_mark m ON m.pupil_id = c.pupil_id
-            WHERE c.id = ANY(%s) AND m.date > c.stage_since AND m.date <= LEAST(c.monitor_until, %s)
-              AND m.code = ANY(%s)
-            GROUP BY c.id""", [[c.pk for c in cases], as_of, codes.UNAUTHORISED_CODES])
-        return dict(cur.fetchall())
 
 
 def cases_insert(cases: list[Case]) -> None:
@@ -710,36 +519,107 @@ def night_run(*, as_of: date) -> NightlyRun:
         raise
 
 
-# Complexity: the night's steps in order; being split into named steps (issue 12).
-def _run(*, as_of: date, started) -> NightlyRun:  # noqa: C901
-    version = policy_version_current()
-    eng = Engine(as_of, version)
-    eng.stats["n_to_o"] = n_to_o(as_of=as_of)
-    all_stages = {s.pk: s for s in Stage.objects.all()}  # inactive ones too: live cases may be at one
-    stages = [s for s in all_stages.values() if s.active]
-    windows = Windows.build(as_of, all_stages.values())
-    born = dict(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
-                                     admission_date__lte=as_of).values_list("pk", "date_of_birth"))
-    on_roll = set(born)
-    # Enforcement applies only to children of compulsory school age (docs/domain.md section 1).
-    csa_since = {pid: csa_start(dob) for pid, dob in born.items() if of_compulsory_school_age(dob, as_of)}
+# --- the night, step by step ------------------------------------------------------------------
 
-    def may_enforce(pid: int, stage: Stage | None, f: Figures) -> bool:
+class Ladder(NamedTuple):
+    """One track's stages with a trigger, lowest rung first, and its direct entries, highest first."""
+
+    ascending: list[Stage]
+    direct: list[Stage]
+
+
+class Candidate(NamedTuple):
+    """A track where a trigger holds tonight: no live case yet (``case_pk`` None), or a direct
+    entry above the live case's stage. ``prefs``: (stage, trigger key), preferred first."""
+
+    pupil_id: int
+    figures: Figures
+    track: str
+    case_pk: int | None
+    prefs: list[tuple[Stage, str]]
+
+
+class Move(NamedTuple):
+    """A case to open (``case_pk`` None) or to move up, at ``stage``, for the trigger ``key``."""
+
+    pupil_id: int
+    figures: Figures
+    track: str
+    case_pk: int | None
+    stage: Stage
+    key: str
+
+
+class Recovery(NamedTuple):
+    """Live cases whose run of recovered figures starts tonight, ends tonight, or is long enough
+    for the case to step down."""
+
+    started: list[int]
+    ended: list[int]
+    due_down: set[int]
+
+
+@dataclass
+class Night:
+    """What the night's steps share: the policy, the windows and every pupil's figures."""
+
+    as_of: date
+    all_stages: dict[int, Stage]  # inactive ones too: live cases may be at one
+    stages: list[Stage]           # the active ones
+    windows: Windows
+    figs: dict[int, Figures]      # every pupil on roll
+    csa_since: dict[int, date]    # pupils of compulsory school age: since when
+    checks: dict[int, Callable[[Figures], str | None]]
+    bases: dict[int, Stage | None]
+    ladders: dict[str, Ladder]
+
+    @property
+    def ytd(self) -> date:
+        return self.windows.starts["ytd"]
+
+    @classmethod
+    def load(cls, as_of: date) -> "Night":
+        all_stages = {s.pk: s for s in Stage.objects.all()}
+        stages = [s for s in all_stages.values() if s.active]
+        windows = Windows.build(as_of, all_stages.values())
+        born = pupils_on_roll_born(as_of)
+        # Enforcement applies only to children of compulsory school age (domain.md section 1).
+        csa_since = {pid: csa_start(dob) for pid, dob in born.items() if of_compulsory_school_age(dob, as_of)}
+        figs = {pid: f for pid, f in figures(as_of=as_of, windows=windows).items() if pid in born}
+        for pid in born.keys() - figs.keys():
+            figs[pid] = Figures()
+        # The ladders (domain.md section 5): a case opens at the lowest stage whose trigger holds
+        # (or at a direct entry), climbs one rung at a time at a review, steps down on recovery.
+        ladders = {}
+        for track in sorted({s.track for s in stages}):
+            ascending = [s for rung in track_rungs(stages, track) for s in rung
+                         if s.trigger != Trigger.MANUAL]
+            ladders[track] = Ladder(ascending, [s for s in reversed(ascending) if s.direct_entry])
+        checks = {s.pk: stage_check(s, windows) for s in all_stages.values() if s.trigger != Trigger.MANUAL}
+        bases = {pk: rung_base(s, stages + ([] if s.active else [s])) for pk, s in all_stages.items()}
+        return cls(as_of, all_stages, stages, windows, figs, csa_since, checks, bases, ladders)
+
+    def may_enforce(self, pid: int, stage: Stage | None, f: Figures) -> bool:
         if stage is None or not stage.enforcement:
             return True
-        since = csa_since.get(pid)
-        return since is not None and since <= enforcement_start(stage, windows, f)
+        since = self.csa_since.get(pid)
+        return since is not None and since <= enforcement_start(stage, self.windows, f)
 
-    figs = {pid: f for pid, f in figures(as_of=as_of, windows=windows).items() if pid in on_roll}
-    for pid in on_roll - figs.keys():
-        figs[pid] = Figures()
-    eng.stats["pupils"] = len(figs)
+    def fired(self, pid: int, f: Figures, stages, above: int = 0) -> Iterator[tuple[Stage, str]]:
+        """(stage, trigger key) for each of ``stages`` above order ``above`` whose trigger holds
+        and which may apply to the pupil."""
+        for s in stages:
+            if s.order > above and (p := self.checks[s.pk](f)) is not None and self.may_enforce(pid, s, f):
+                yield s, f"{s.key}:{p}"
 
-    # Snapshots and band moves.
-    bands, before = active_bands(), previous_bands(as_of)
+
+def snapshots_step(night: Night, eng: "Engine") -> None:
+    """Every pupil's snapshot for the night, the band moves since the last one, and the count of
+    penalty-notice candidates."""
+    bands, before = active_bands(), previous_bands(night.as_of)
     snap = {}
-    for pid, f in figs.items():
-        possible, attended, authorised, unauthorised, u = f.w.get("ytd", NO_MARKS)
+    for pid, f in night.figs.items():
+        possible, attended, authorised, unauthorised, u = f.w.get("ytd", NO_MARKS)[:5]
         pct = attended * 100.0 / possible if possible else None
         band = band_for(pct, bands)
         snap[pid] = {"possible": possible, "attended": attended, "authorised": authorised,
@@ -748,170 +628,198 @@ def _run(*, as_of: date, started) -> NightlyRun:  # noqa: C901
                      "last4_pct": f.pct("last4"), "prev4_pct": f.pct("prev4"), "trend": f.trend,
                      "penalty_unauthorised": f.w.get("pn", NO_MARKS)[3],
                      "absent_days": f.absent_days, "no_contact_days": f.no_contact_days}
-    written = snapshots_upsert(night=as_of, rows=snap)
+    written = snapshots_upsert(night=night.as_of, rows=snap)
     eng.stats["snapshots_written"] = len(written)
     for pid in written:  # band moves since the previous night's snapshot, counted when first seen
         if pid in before and before[pid] != snap[pid]["band"]:
             eng.stats[f"band: {before[pid] or '–'} → {snap[pid]['band'] or '–'}"] += 1
+    pn = night.windows.starts["pn"]
     eng.stats["penalty_candidates"] = sum(1 for pid, s in snap.items()
                                           if s["penalty_unauthorised"] >= PENALTY_SESSIONS
-                                          and csa_since.get(pid, as_of) <= windows.starts["pn"])
+                                          and night.csa_since.get(pid, night.as_of) <= pn)
 
-    # The ladders (docs/domain.md section 5): a case opens at the lowest stage whose trigger holds
-    # (or at a direct entry), climbs one rung at a time at a review, steps down on recovery.
-    ladders = {}
-    for track in sorted({s.track for s in stages}):
-        ascending = [s for rung in track_rungs(stages, track) for s in rung if s.trigger != Trigger.MANUAL]
-        ladders[track] = (ascending, [s for s in reversed(ascending) if s.direct_entry])
-    checks = {s.pk: stage_check(s, windows) for s in all_stages.values() if s.trigger != Trigger.MANUAL}
-    bases = {pk: rung_base(s, stages + ([] if s.active else [s])) for pk, s in all_stages.items()}
-    ytd, year = windows.starts["ytd"], windows.starts["ytd"].year
-    # Live cases are read as plain rows; only those the night acts on are loaded as objects.
-    live = {(r[1], r[2]): r for r in Case.objects.exclude(status=Case.Status.CLOSED).values_list(
-        "pk", "pupil_id", "track", "status", "stage_id", "review_due", "monitor_until", "recovered_since",
-        "stage_since") if r[1] in figs}
-    # A track closed tonight is not reopened by a rerun of the night; one a person closed this
-    # school year reopens only above the stage they closed it at (their decision stands).
-    closed_tonight, closed_floor = set(), {}
-    with connection.cursor() as cur:
-        cur.execute("""
-            SELECT c.pupil_id, c.track, s."order", c.closed_on,
-                   EXISTS (SELECT 1 FROM escalation_caseevent e WHERE e.case_id = c.id AND e.kind = 'closed'
-                           AND e.night IS NOT NULL)
-            FROM escalation_case c JOIN escalation_stage s ON s.id = c.stage_id
-            WHERE c.status = 'closed' AND c.closed_on >= %s""", [ytd])
-        for pid, track, order, closed_on, by_job in cur.fetchall():
-            if closed_on >= as_of:
-                closed_tonight.add((pid, track))
-            elif not by_job:
-                closed_floor[(pid, track)] = max(order, closed_floor.get((pid, track), 0))
-    candidates = []  # (pupil, figures, track, live case pk or None, [(stage, trigger key)] preferred first)
-    for pid, f in figs.items():
-        for track, (ascending, direct) in ladders.items():
+
+# Complexity: per track: the lowest firing stage or a direct entry above a live case.
+def candidates_step(night: Night, live: dict[tuple[int, str], LiveCase],  # noqa: C901
+                    closed: ClosedThisYear) -> list[Candidate]:
+    """Tracks with no live case where a stage's trigger holds, and live cases a direct entry above
+    their stage holds for."""
+    out = []
+    checks, may_enforce = night.checks, night.may_enforce
+    ladders = list(night.ladders.items())
+    for pid, f in night.figs.items():
+        for track, ladder in ladders:
             row = live.get((pid, track))
             if row is None:
-                if (pid, track) in closed_tonight:
+                if (pid, track) in closed.tonight:
                     continue
-                floor = closed_floor.get((pid, track), 0)
+                floor = closed.floor.get((pid, track), 0)
                 # Direct entries first (the highest), then the ladder from the bottom: up to the
                 # first stage not limited to once a year, which is the choice if nothing before it is.
-                prefs = [(s, f"{s.key}:{p}") for s in direct if s.order > floor
+                # (The stages' checks are inlined: this loop runs for every pupil and track.)
+                prefs = [(s, f"{s.key}:{p}") for s in ladder.direct if s.order > floor
                          and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
-                for s in ascending:
+                for s in ladder.ascending:
                     if s.order > floor and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f):
                         prefs.append((s, f"{s.key}:{p}"))
                         if not s.once_per_year:
                             break
                 if prefs:
-                    candidates.append((pid, f, track, None, prefs))
-            elif direct and row[3] == Case.Status.OPEN and not row[6]:
-                order = all_stages[row[4]].order
-                fired = [(s, f"{s.key}:{p}") for s in direct if s.order > order
-                         and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
+                    out.append(Candidate(pid, f, track, None, prefs))
+            elif ladder.direct and row.reviewable:
+                fired = list(night.fired(pid, f, ladder.direct, night.all_stages[row.stage_id].order))
                 if fired:
-                    candidates.append((pid, f, track, row[0], fired))
-    # Open cases from an earlier school year carry over to a review (once).
-    pupil_of = {r[0]: r[1] for r in live.values()}
-    carry = {r[0]: f"carry:{r[2]}:{year}" for r in live.values()
-             if r[3] == Case.Status.OPEN and not r[6] and r[8] < ytd}
-    seen = keys_seen([(c[0], key) for c in candidates for _, key in c[4]]
-                     + [(pupil_of[pk], key) for pk, key in carry.items()])
+                    out.append(Candidate(pid, f, track, row.pk, fired))
+    return out
+
+
+def moves_step(candidates: list[Candidate], seen: set[tuple[int, str]]) -> list[Move]:
+    """Each candidate's first stage not acted on already (a once-a-year stage acted on this year is
+    passed over, the next one taken)."""
     moves = []
-    for pid, f, track, pk, prefs in candidates:
-        # A stage acted on once this year (once_per_year) is passed over, the next one taken.
-        choice = next(((s, key) for s, key in prefs if (pid, key) not in seen), None)
+    for c in candidates:
+        choice = next(((s, key) for s, key in c.prefs if (c.pupil_id, key) not in seen), None)
         if choice:
-            moves.append((pid, f, track, pk, *choice))
-    touched = {(pid, track) for pid, _, track, *_ in moves}
+            moves.append(Move(c.pupil_id, c.figures, c.track, c.case_pk, *choice))
+    return moves
 
-    # Recovery: the first night of a run of recovered figures is kept on the case.
-    recovered_from, recovered_clear, due_down = [], [], []
+
+def recovery_step(night: Night, live: dict[tuple[int, str], LiveCase], touched: set) -> Recovery:
+    """The first night of a run of recovered figures is kept on the case; a run long enough for
+    the stage's exit time makes the case due to step down."""
+    started, ended, due_down = [], [], set()
     for key, r in live.items():
-        if key in touched or r[3] != Case.Status.OPEN or r[6]:
+        if key in touched or not r.reviewable:
             continue
-        stage = all_stages[r[4]]
-        rec = stage_recovered(stage, bases[stage.pk], figs[r[1]], checks)
-        since = r[7]
+        stage = night.all_stages[r.stage_id]
+        rec = stage_recovered(stage, night.bases[stage.pk], night.figs[r.pupil_id], night.checks)
+        since = r.recovered_since
         if rec and since is None:
-            recovered_from.append(r[0])
-            since = as_of
+            started.append(r.pk)
+            since = night.as_of
         elif rec is False and since is not None:
-            recovered_clear.append(r[0])
+            ended.append(r.pk)
             since = None
-        if rec and (as_of - since).days >= stage.exit_after_days:
-            due_down.append(r[0])
-    cases_recovered_set(recovered_from, as_of)
-    cases_recovered_set(recovered_clear, None)
-    carry = {pk: key for pk, key in carry.items() if (pupil_of[pk], key) not in seen}
-    waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
-               and (r[6] or (r[5] is not None and r[5] <= as_of) or r[0] in carry or r[0] in due_down)]
-    cases = Case.objects.select_related("stage").in_bulk([m[3] for m in moves if m[3]] + waiting)
-    eng.previous_letters = hooks.previous_letters(list(cases), as_of)
+        if rec and (night.as_of - since).days >= stage.exit_after_days:
+            due_down.add(r.pk)
+    cases_recovered_set(started, night.as_of)
+    cases_recovered_set(ended, None)
+    return Recovery(started, ended, due_down)
 
-    for pid, f, track, pk, stage, key in moves:
-        fired = evaluate(stage, f, windows=windows)
+
+def enter_step(night: Night, eng: "Engine", moves: list[Move], cases: dict[int, Case]) -> None:
+    """Open the new cases and move the others up, each at its stage, with its actions."""
+    for m in moves:
+        fired = evaluate(m.stage, m.figures, windows=night.windows)
         explanation = fired.explanation
-        if pk is None:
-            case = Case(pupil_id=pid, track=track, opened_on=as_of)
+        if m.case_pk is None:
+            case = Case(pupil_id=m.pupil_id, track=m.track, opened_on=night.as_of)
             eng.new_cases.append(case)
             kind = CaseEvent.Kind.OPENED
             eng.stats["cases_opened"] += 1
-        elif (case := cases.get(pk)) is not None:  # (unless deleted meanwhile)
+        elif (case := cases.get(m.case_pk)) is not None:  # (unless deleted meanwhile)
             kind = CaseEvent.Kind.ADVANCED
             eng.stats["cases_advanced"] += 1
         else:
             continue
-        if stage.direct_entry and (pk is not None or stage is not ladders[track][0][0]):
-            explanation += f" (direct entry: {stage.direct_entry_reason})"
-        eng.enter(case, stage, explanation=explanation, measure=fired.measure, kind=kind, key=key,
-                  trigger_key=key, f=f)
+        lowest = night.ladders[m.track].ascending[0]
+        if m.stage.direct_entry and (m.case_pk is not None or m.stage is not lowest):
+            explanation += f" (direct entry: {m.stage.direct_entry_reason})"
+        eng.enter(case, m.stage, explanation=explanation, measure=fired.measure, kind=kind, key=m.key,
+                  trigger_key=m.key, f=m.figures)
 
-    # Step-downs, carry-overs, reviews and monitoring periods of the cases not moved tonight.
-    waiting = [cases[pk] for pk in waiting if pk in cases]
+
+def monitoring_step(night: Night, eng: "Engine", case: Case, dates: list[date] | None) -> None:
+    """A case in a monitoring period: unauthorised absence in it moves the case up; a period
+    completed without any closes it."""
+    f, stage = night.figs[case.pupil_id], case.stage
+    key = f"monitor:{case.track}:{stage.key}:{case.stage_since}"
+    target = next((s for s in next_rung(stage, night.stages) if night.may_enforce(case.pupil_id, s, f)), None)
+    if dates and target:
+        listed = ", ".join(f"{d:%-d %b}" for d in dates)
+        eng.enter(case, target, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
+                  trigger_key=f"{target.key}:{case.track}:{case.stage_since}",
+                  measure=stage_measure(target, f),
+                  explanation=f"unauthorised absence during the monitoring period ({listed})")
+        eng.stats["cases_advanced"] += 1
+    elif not dates and night.as_of >= case.monitor_until:
+        case.status, case.closed_on = Case.Status.CLOSED, night.as_of
+        case.close_reason = (f"{stage.monitor_school_days} school days of monitoring with no "
+                             "unauthorised absence")
+        eng.event(case, kind=CaseEvent.Kind.CLOSED, detail=case.close_reason, key=key)
+        eng.changed_cases[case.pk] = case
+        eng.stats["monitoring_completed"] += 1
+
+
+def follow_up_step(night: Night, eng: "Engine", waiting: list[Case], due_down: set[int],
+                   carry: dict[int, str]) -> None:
+    """The cases not moved tonight: monitoring periods, step-downs, carry-overs and reviews."""
     monitored = [c for c in waiting if c.monitor_until]
-    absences = unauthorised_dates(cases=monitored, as_of=as_of)
+    absences = unauthorised_dates(cases=monitored, as_of=night.as_of)
+    year = night.ytd.year
     for case in waiting:
-        f, stage = figs[case.pupil_id], case.stage
+        f, stage = night.figs[case.pupil_id], case.stage
+
+        def may_enforce(s, c=case, f=f):
+            return night.may_enforce(c.pupil_id, s, f)
+
         if case.monitor_until:
-            dates = absences.get(case.pk)
-            key = f"monitor:{case.track}:{stage.key}:{case.stage_since}"
-            target = next((s for s in next_rung(stage, stages) if may_enforce(case.pupil_id, s, f)), None)
-            if dates and target:
-                listed = ", ".join(f"{d:%-d %b}" for d in dates)
-                eng.enter(case, target, kind=CaseEvent.Kind.ADVANCED, key=key, f=f,
-                          trigger_key=f"{target.key}:{case.track}:{case.stage_since}",
-                          measure=stage_measure(target, f),
-                          explanation=f"unauthorised absence during the monitoring period ({listed})")
-                eng.stats["cases_advanced"] += 1
-            elif not dates and as_of >= case.monitor_until:
-                case.status, case.closed_on = Case.Status.CLOSED, as_of
-                case.close_reason = (f"{stage.monitor_school_days} school days of monitoring with no "
-                                     "unauthorised absence")
-                eng.event(case, kind=CaseEvent.Kind.CLOSED, detail=case.close_reason, key=key)
-                eng.changed_cases[case.pk] = case
-                eng.stats["monitoring_completed"] += 1
+            monitoring_step(night, eng, case, absences.get(case.pk))
             continue
         if case.pk in due_down:
-            eng.step_down(case, ladders[case.track][0], checks, f, lambda s, c=case, f=f: may_enforce(
-                c.pupil_id, s, f))
+            eng.step_down(case, night.ladders[case.track].ascending, night.checks, f, may_enforce)
             continue
         if case.pk in carry:
             eng.event(case, kind=CaseEvent.Kind.REVIEW, key=carry[case.pk],
                       detail=f"Carried over into the school year {year}/{str(year + 1)[2:]}: reviewed "
                              "once this year's marks give enough evidence")
-            case.review_due = as_of
+            case.review_due = night.as_of
             eng.changed_cases[case.pk] = case
             eng.stats["cases_carried_over"] += 1
-        if case.review_due is None or case.review_due > as_of:
+        if case.review_due is None or case.review_due > night.as_of:
             continue
-        eng.review(case, f, bases[stage.pk], stages, checks, lambda s, c=case, f=f: may_enforce(
-            c.pupil_id, s, f))
+        eng.review(case, f, night.bases[stage.pk], night.stages, night.checks, may_enforce)
 
+
+def save_step(eng: "Engine") -> None:
     cases_insert(eng.new_cases)
     update_rows(list(eng.changed_cases.values()), [
         "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation", "entry_measure",
         "policy_version", "status", "closed_on", "close_reason", "recovered_since"])
     rows_save(eng.rows)
+
+
+def _run(*, as_of: date, started) -> NightlyRun:
+    version = policy_version_current()
+    eng = Engine(as_of, version)
+    eng.stats["n_to_o"] = n_to_o(as_of=as_of)
+    night = Night.load(as_of)
+    eng.stats["pupils"] = len(night.figs)
+    snapshots_step(night, eng)
+
+    live = live_cases(night.figs)
+    candidates = candidates_step(night, live, closed_this_year(since=night.ytd, as_of=as_of))
+    # Open cases from an earlier school year carry over to a review (once).
+    pupil_of = {r.pk: r.pupil_id for r in live.values()}
+    carry = {r.pk: f"carry:{r.track}:{night.ytd.year}" for r in live.values()
+             if r.reviewable and r.stage_since < night.ytd}
+    seen = keys_seen([(c.pupil_id, key) for c in candidates for _, key in c.prefs]
+                     + [(pupil_of[pk], key) for pk, key in carry.items()])
+    moves = moves_step(candidates, seen)
+    touched = {(m.pupil_id, m.track) for m in moves}
+    recovery = recovery_step(night, live, touched)
+    carry = {pk: key for pk, key in carry.items() if (pupil_of[pk], key) not in seen}
+
+    # Only the cases the night acts on are loaded as objects.
+    waiting = [r.pk for k, r in live.items() if k not in touched and r.open
+               and (r.monitor_until or (r.review_due is not None and r.review_due <= as_of)
+                    or r.pk in carry or r.pk in recovery.due_down)]
+    cases = Case.objects.select_related("stage").in_bulk([m.case_pk for m in moves if m.case_pk] + waiting)
+    eng.previous_letters = hooks.previous_letters(list(cases), as_of)
+
+    enter_step(night, eng, moves, cases)
+    follow_up_step(night, eng, [cases[pk] for pk in waiting if pk in cases], recovery.due_down, carry)
+    save_step(eng)
     summary = {k: v for k, v in sorted(eng.stats.items()) if v}
     summary["policy_version"] = version.number
     return NightlyRun.objects.create(night=as_of, status=NightlyRun.Status.COMPLETED, started=started,
@@ -926,4 +834,4 @@ def run_for_schema(schema_name: str, as_of: date) -> NightlyRun:
 
 
 __all__ = ["night_run", "run_for_schema", "figures", "Windows", "Figures", "evaluate", "night_of",
-           "case_event"]
+           "case_event", "PENALTY_SESSIONS", "PENALTY_WEEKS", "school_weeks"]

@@ -121,6 +121,12 @@ MIN = DEFAULT_MIN_POSSIBLE  # percentage triggers wait for four school weeks of 
 # The two 4-week windows 'declining' compares, and Cheetwood's last-4-weeks lists, hold at most
 # 40 sessions; 36 lets a week with an INSET day or a bank holiday still count.
 MIN_4_WEEKS = 36
+# Lateness: "persistently late" and "accumulate" are the schools' words; these numbers are the
+# presets' reading of them, over a half term's worth of school weeks, for the school to change.
+LATE_WEEKS = 6
+BEECROFT_LATES = 8          # late on 8 of the 30 mornings in 6 school weeks
+BEECROFT_MINUTES_LATE = 120  # two hours of learning lost to lateness in 6 school weeks
+LAP_U_LATES = 5
 BEECROFT_POSITIVE_CALL = "Motivating and positive call to parents: attendance has improved"
 
 STAGES = {
@@ -184,6 +190,23 @@ STAGES = {
             referral="Ask the LA attendance team to attend the Attendance Contract meeting",
             description="Attendance at or below 90% (PA) and declining over the last 4 school weeks.",
         ),
+        # "Where these 'U' lates accumulate and is having impact on their learning, the school will
+        # send a letter to the parents/carers of the pupil in question to discuss any support needs."
+        stage(
+            "lap-u-lates",
+            "U lates accumulating: letter about support",
+            1,
+            "u_count",
+            track="lateness",
+            count=LAP_U_LATES,
+            window="rolling_weeks",
+            window_n=LATE_WEEKS,
+            letter="lap_u_lates",
+            review=28,
+            task="Discuss support needs and ways of accessing support for arriving on time",
+            description=f"{LAP_U_LATES} or more arrivals after the register closed (U) in {LATE_WEEKS} "
+            "school weeks (the policy says 'accumulate'; the school sets the number).",
+        ),
         *common("lap"),
     ],
     "beecroft": [
@@ -242,6 +265,38 @@ STAGES = {
             review=28,
             referral="Leeds City Council Education Welfare Officer",
             description="If attendance does not improve after the SAP meeting.",
+        ),
+        # "The head will send letters to parents of children who are persistently late to invite them in
+        # for a meeting." ... "minutes late will be input by office staff." Either measure opens it.
+        stage(
+            "bee-late",
+            "Persistently late: the head's letter inviting parents in",
+            1,
+            "late_count",
+            track="lateness",
+            count=BEECROFT_LATES,
+            window="rolling_weeks",
+            window_n=LATE_WEEKS,
+            letter="beecroft_late_meeting",
+            meeting="parent",
+            owner=HEAD,
+            review=28,
+            description=f"{BEECROFT_LATES} or more late (L) marks in {LATE_WEEKS} school weeks.",
+        ),
+        stage(
+            "bee-late-minutes",
+            "Persistently late (minutes): the head's letter inviting parents in",
+            1,
+            "minutes_late",
+            track="lateness",
+            count=BEECROFT_MINUTES_LATE,
+            window="rolling_weeks",
+            window_n=LATE_WEEKS,
+            letter="beecroft_late_meeting",
+            meeting="parent",
+            owner=HEAD,
+            review=28,
+            description=f"{BEECROFT_MINUTES_LATE} or more minutes late in {LATE_WEEKS} school weeks.",
         ),
         *common("bee"),
     ],
@@ -425,6 +480,38 @@ STAGES = {
             meeting="parent",
             review=14,
             description="Absent for more than three school days in a row: parents meet the school.",
+        ),
+        # "Where a pupil is absent for more than three school days in a row, or more than 10 school
+        # days in one term, the pupil's parent will be expected to meet with the school": one meeting,
+        # so both triggers are the same rung of the same track.
+        stage(
+            "stl-10-days",
+            "Absent more than 10 days this term: meeting",
+            1,
+            "days_absent",
+            track="absence",
+            count=10,
+            window="term",
+            meeting="parent",
+            review=28,
+            description="Absent for more than 10 school days in one term: parents meet the school.",
+        ),
+        # "The school will inform the LA, on a half termly basis, of the details of pupils who ... have
+        # missed 10 school days or more without authorisation." Only children of compulsory school age
+        # are reported (the LA's attendance duty), so the stage is marked as enforcement.
+        stage(
+            "stl-la-unauthorised",
+            "10 school days unauthorised this year: LA informed",
+            1,
+            "unauthorised",
+            track="la-notification",
+            count=20,
+            window="ytd",
+            enforcement=True,
+            once_per_year=True,
+            referral="Include in the half-termly notification to the Local Authority",
+            review=42,
+            description="20 or more unauthorised sessions (10 school days) in the school year.",
         ),
         *common("stl"),
     ],

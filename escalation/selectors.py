@@ -1,24 +1,395 @@
-"""Reads for the queue, case pages, class lists, targets and penalty notices (SQL-first)."""
+"""Reads for the nightly job, the queue, case pages, class lists, targets and penalty notices
+(SQL-first).
+
+The nightly job's reads come first: its windows, the one aggregate behind every pupil's
+figures (``figures``), and the rows it acts on (on roll, live cases, cases closed this year,
+keys already in the chronology); ``escalation.nightly`` decides and writes.
+"""
 
 import math
+from bisect import bisect_right
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from operator import add
+from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import Count, IntegerField, Q, Value, When
 
 from registers import codes
-from registers.calendar import open_days
-from registers.models import Mark, Pupil
-from registers.school_year import csa_dob_bounds, csa_start, school_year_end
+from registers.calendar import days_next_to_breaks, open_days
+from registers.models import Mark, Pupil, SchoolDay
+from registers.school_year import csa_dob_bounds, csa_start, school_year_end, school_year_start
 
 from . import hooks
-from .models import Band, Case, PupilSnapshot
-from .nightly import PENALTY_SESSIONS, PENALTY_WEEKS, Figures, Windows, figures, school_weeks
+from .models import Band, Case, PupilSnapshot, Stage, Trigger, Window
 from .services import active_bands, band_for
 
-# --- penalty notices (docs/domain.md section 6) ---------------------------------------------------
+RUN_LOOKBACK_DAYS = 70  # how far back a run of absence or of no contact is looked for
+PENALTY_WEEKS, PENALTY_SESSIONS = 10, 10
+METRICS = ("possible", "attended", "authorised", "unauthorised", "u", "late")
+METRIC_INDEX = {m: i for i, m in enumerate(METRICS)}
+NO_MARKS = (0,) * len(METRICS)
+# Figures only some stages ask for, counted for their windows alone: minutes late, and the
+# absent sessions on Mondays and Fridays and on days next to a weekend or holiday.
+EXTRA_METRICS = {Trigger.MINUTES_LATE: "minutes", Trigger.MON_FRI: "mon_fri",
+                 Trigger.NEXT_TO_BREAK: "next_to_break"}
+
+
+
+# --- the nightly job's reads: windows and figures (escalation.nightly) ------------------------
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def school_weeks(as_of: date, n: int) -> list[date]:
+    """Mondays of the ``n`` most recent school weeks (weeks with at least one session) up to
+    and including the week containing ``as_of``, newest first (domain.md section 6)."""
+    return list(SchoolDay.objects.filter(closed=False, week__lte=monday(as_of), date__lte=as_of)
+                .order_by("-week").values_list("week", flat=True).distinct()[:n])
+
+
+def months_back(day: date, n: int) -> date:
+    y, m = divmod(day.year * 12 + day.month - 1 - n, 12)
+    for d in range(day.day, 0, -1):
+        try:
+            return date(y, m + 1, d) + timedelta(days=1)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def stage_window_key(stage: Stage) -> str:
+    cached = getattr(stage, "_window_key", None)
+    if cached:
+        return cached
+    stage._window_key = {Window.YTD: "ytd", Window.TERM: "term", Window.LAST_4_WEEKS: "last4",
+            Window.ROLLING_WEEKS: f"rw{stage.window_n}", Window.MONTHS: f"m{stage.window_n}"}[stage.window]
+    return stage._window_key
+
+
+@dataclass
+class Windows:
+    """Date ranges evaluated on ``as_of``: each ends on ``as_of`` except prev4."""
+
+    as_of: date
+    starts: dict[str, date]
+    prev4: tuple[date, date] | None
+    extras: set[tuple[str, str]] = field(default_factory=set)  # (window key, extra metric)
+
+    @classmethod
+    def build(cls, as_of: date, stages=()) -> "Windows":
+        ytd = school_year_start(as_of)
+        wanted = {"rw": {PENALTY_WEEKS}, "m": set()}
+        extras = set()
+        for s in stages:
+            key = stage_window_key(s)
+            if s.trigger in EXTRA_METRICS:
+                extras.add((key, EXTRA_METRICS[s.trigger]))
+            if key.startswith("rw"):
+                wanted["rw"].add(s.window_n)
+            elif key.startswith("m"):
+                wanted["m"].add(s.window_n)
+        weeks = school_weeks(as_of, max(max(wanted["rw"]), 8))
+
+        def weeks_start(n):
+            return weeks[:n][-1] if weeks else as_of
+
+        term = (SchoolDay.objects.filter(date__lte=as_of, date__gte=ytd).order_by("-date")
+                .values_list("term", flat=True).first())
+        term_start = (SchoolDay.objects.filter(term=term, date__gte=ytd, date__lte=as_of).order_by("date")
+                      .values_list("date", flat=True).first()) if term else None
+        starts = {"ytd": ytd, "term": term_start or ytd, "last4": weeks_start(4)}
+        starts.update({f"rw{n}": weeks_start(n) for n in wanted["rw"]})
+        starts.update({f"m{n}": months_back(as_of, n) for n in wanted["m"]})
+        starts["pn"] = starts[f"rw{PENALTY_WEEKS}"]
+        prev4 = (weeks[min(7, len(weeks) - 1)], weeks[3] - timedelta(days=1)) if len(weeks) > 4 else None
+        return cls(as_of, starts, prev4, extras)
+
+
+@dataclass
+class Figures:
+    """One pupil's counts per window: key -> (possible, attended, authorised, unauthorised, U, L),
+    and the extra figures some stages ask for: (key, metric) -> count."""
+
+    w: dict[str, tuple] = field(default_factory=dict)
+    x: dict[tuple[str, str], int] = field(default_factory=dict)
+    absent_days: int = 0
+    absent_since: date | None = None
+    no_contact_days: int = 0
+    no_contact_since: date | None = None
+
+    def get(self, key: str, metric: str) -> int:
+        if metric not in METRIC_INDEX:
+            return self.x.get((key, metric), 0)
+        return self.w.get(key, NO_MARKS)[METRIC_INDEX[metric]]
+
+    def pct(self, key: str) -> float | None:
+        possible, attended = self.w.get(key, NO_MARKS)[:2]
+        return attended * 100.0 / possible if possible else None
+
+    def absent(self, key: str) -> int:
+        return self.get(key, "authorised") + self.get(key, "unauthorised")
+
+    @property
+    def trend(self) -> str:
+        now, before = self.pct("last4"), self.pct("prev4")
+        if now is None or before is None:
+            return ""
+        return "+" if now > before else "-" if now < before else "="
+
+    @property
+    def declining(self) -> bool:
+        return self.trend == "-"
+
+
+def code_category(code: str) -> int:
+    """1 attended, 2 authorised, 3 unauthorised other than U, 4 U, 0 not a possible session."""
+    if code in codes.ATTENDED_CODES:
+        return 1
+    if code == "U":
+        return 4
+    if code in codes.UNAUTHORISED_CODES:
+        return 3
+    if code in codes.AUTHORISED_CODES:
+        return 2
+    return 0
+
+
+NO_REASON_CODES = ("N", "O")
+CODE_CATEGORY = {c: code_category(c) for c in codes.CODES}
+CODE_CATEGORY_POSSIBLE = sorted(c for c, cat in CODE_CATEGORY.items() if cat)
+
+
+# Complexity: one aggregate feeding every window and the extra metrics; kept as one pass for speed.
+def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figures]:  # noqa: C901
+    """Every pupil's figures for every window in one aggregate (see module docstring).
+
+    One scan of the marks from the earliest window start to ``as_of``, grouped by (pupil,
+    code) — as few groups as a bare GROUP BY — counts each pair's marks on or after every
+    window boundary (``COUNT(*) FILTER (WHERE date >= b)``), so a window starting at ``b``
+    is the count at ``b`` and one ending early (the previous 4 weeks) is a difference of two
+    counts. The same pass gives each pair's latest mark, from which each pupil's latest day
+    in school and latest day with a reason (not N/O) and the current runs of absence and of
+    no contact are counted in open school days. Codes become categories on those few rows,
+    in Python. The extra figures a stage may ask for (minutes late, absences on Mondays and
+    Fridays or next to a break) are further FILTERed aggregates of the same scan, for those
+    windows only.
+    """
+    ranges = [(k, s, as_of) for k, s in windows.starts.items()]
+    if windows.prev4:
+        ranges.append(("prev4", *windows.prev4))
+    # Runs of absence look back 70 days, also across the summer into the previous year.
+    lookback = as_of - timedelta(days=RUN_LOOKBACK_DAYS)
+    lo = min(min(s for _, s, _ in ranges), lookback)
+    bounds = sorted({s for _, s, _ in ranges} | {e + timedelta(days=1) for _, _, e in ranges if e < as_of})
+    at = {b: i for i, b in enumerate(bounds)}
+    params: dict = {"lo": lo, "as_of": as_of, "pupils": list(pupil_ids or [])}
+    params.update({f"b{i}": b for i, b in enumerate(bounds)})
+    counts = ", ".join("COUNT(*)" if b <= lo else f"COUNT(*) FILTER (WHERE m.date >= %(b{i})s)"
+                       for i, b in enumerate(bounds))
+    extras = sorted(windows.extras)
+    extra_sql = {
+        "minutes": "COALESCE(SUM(m.minutes_late) FILTER (WHERE m.date >= %(b{i})s), 0)",
+        "mon_fri": "COUNT(*) FILTER (WHERE m.date >= %(b{i})s AND EXTRACT(ISODOW FROM m.date) IN (1, 5))",
+        "next_to_break": "COUNT(*) FILTER (WHERE m.date >= %(b{i})s AND m.date = ANY(%(edges)s::date[]))"}
+    if any(metric == "next_to_break" for _, metric in extras):
+        edges_from = min(windows.starts[k] for k, m in extras if m == "next_to_break")
+        params["edges"] = days_next_to_breaks(edges_from, as_of)
+    columns = counts + "".join(", " + extra_sql[metric].format(i=at[windows.starts[key]])
+                               for key, metric in extras)
+    pupil_filter = "AND m.pupil_id = ANY(%(pupils)s)" if pupil_ids is not None else ""
+    with connection.cursor() as cur:
+        # JIT compilation alone costs more than this query on a school's year of marks (and
+        # would switch on for a big school); SET LOCAL lasts until the end of the transaction.
+        cur.execute("SET LOCAL jit = off")
+        cur.execute(f"""
+            SELECT m.pupil_id, m.code, {columns}, MAX(m.date)
+            FROM registers_mark m
+            WHERE m.date >= %(lo)s AND m.date <= %(as_of)s {pupil_filter}
+            GROUP BY m.pupil_id, m.code""", params)
+        rows = cur.fetchall()
+
+    nb, ne = len(bounds), len(extras)
+    zeros = (0,) * nb
+    # pupil -> [-, counts of categories 1 to 4 at each boundary, last in school, last with a reason,
+    #           last mark, counts of L at each boundary, extra figures]
+    acc: dict[int, list] = {}
+    for row in rows:
+        code = row[1]
+        cat = CODE_CATEGORY.get(code, 0)
+        if not cat:
+            continue
+        a = acc.get(row[0])
+        if a is None:
+            a = acc[row[0]] = [None, zeros, zeros, zeros, zeros, None, None, None, zeros, [0] * ne]
+        a[cat] = tuple(map(add, a[cat], row[2:2 + nb])) if a[cat] is not zeros else row[2:2 + nb]
+        if code == "L":
+            a[8] = row[2:2 + nb]
+        if ne:
+            for j, (_, metric) in enumerate(extras):
+                if metric == "minutes" or cat > 1:  # the patterns count absent sessions only
+                    a[9][j] += row[2 + nb + j]
+        last = row[-1]
+        if cat == 1 and (a[5] is None or last > a[5]):
+            a[5] = last
+        if code not in NO_REASON_CODES and (a[6] is None or last > a[6]):
+            a[6] = last
+        if a[7] is None or last > a[7]:
+            a[7] = last
+
+    # Each window from the METRICS at its start, less those at the day after its end if early.
+    spans = [(key, at[start], at[end + timedelta(days=1)] if end < as_of else None)
+             for key, start, end in ranges]
+    days = list(SchoolDay.objects.filter(closed=False, date__gt=lookback, date__lte=as_of).order_by("date")
+                .values_list("date", flat=True))
+    firsts = first_marks_since(lookback, as_of, [p for p, a in acc.items() if a[5] is None or a[6] is None])
+    out: dict[int, Figures] = {}
+    for pid, (_, c1, c2, c3, c4, last_in, last_reason, last_mark, late, extra) in acc.items():
+        metrics = [(p + q + r + u, p, q, r + u, u, n)
+                   for p, q, r, u, n in zip(c1, c2, c3, c4, late, strict=True)]
+        f = Figures()
+        for key, i, k in spans:
+            f.w[key] = (metrics[i] if k is None
+                        else tuple(x - y for x, y in zip(metrics[i], metrics[k], strict=True)))
+        if ne:
+            f.x = dict(zip(extras, extra, strict=True))
+        first = firsts.get(pid)
+        f.absent_days, f.absent_since = _run_of_days(days, last_in, last_mark, first)
+        f.no_contact_days, f.no_contact_since = _run_of_days(days, last_reason, last_mark, first)
+        out[pid] = f
+    return out
+
+
+def first_marks_since(lookback: date, as_of: date, pupil_ids: list[int]) -> dict[int, date]:
+    """Each pupil's first mark of a possible session after ``lookback``: where a run of absence
+    begins for a pupil not in school (or with no reason given) all the year so far. Few pupils
+    ask for it; the unique index on (pupil, date, session) finds their marks."""
+    if not pupil_ids:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute("""SELECT pupil_id, MIN(date) FROM registers_mark
+                       WHERE pupil_id = ANY(%s) AND date > %s AND date <= %s AND code = ANY(%s)
+                       GROUP BY pupil_id""", [pupil_ids, lookback, as_of, list(CODE_CATEGORY_POSSIBLE)])
+        return dict(cur.fetchall())
+
+
+def _run_of_days(days: list[date], last_broken: date | None, last_mark: date | None,
+                 first_recent: date | None) -> tuple[int, date | None]:
+    """Open school days after ``last_broken`` up to the latest mark: the current run."""
+    if last_mark is None or (last_broken is not None and last_broken >= last_mark):
+        return 0, None
+    after = last_broken if last_broken is not None else (first_recent or last_mark) - timedelta(days=1)
+    lo, hi = bisect_right(days, after), bisect_right(days, last_mark)
+    return hi - lo, (days[lo] if hi > lo else None)
+
+
+def previous_bands(night: date) -> dict[int, str]:
+    """Each pupil's band in the latest snapshot night before ``night`` (within a month)."""
+    with connection.cursor() as cur:
+        cur.execute("""SELECT pupil_id, band FROM escalation_pupilsnapshot
+                       WHERE night = (SELECT MAX(night) FROM escalation_pupilsnapshot
+                                      WHERE night < %s AND night >= %s)""",
+                    [night, night - timedelta(days=31)])
+        return dict(cur.fetchall())
+
+
+def keys_seen(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
+    """Those of the (pupil, event key) pairs already in the chronology: triggers acted on."""
+    if not pairs:
+        return set()
+    with connection.cursor() as cur:
+        cur.execute("""SELECT e.pupil_id, e.key FROM escalation_caseevent e
+                       JOIN unnest(%s::bigint[], %s::text[]) AS c(pupil_id, key)
+                         ON e.pupil_id = c.pupil_id AND e.key = c.key""",
+                    [[p for p, _ in pairs], [k for _, k in pairs]])
+        return set(cur.fetchall())
+
+
+def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date]]:
+    """Dates of unauthorised marks inside each monitored case's monitoring period so far."""
+    if not cases:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.id, array_agg(DISTINCT m.date ORDER BY m.date)
+            FROM escalation_case c JOIN registers_mark m ON m.pupil_id = c.pupil_id
+            WHERE c.id = ANY(%s) AND m.date > c.stage_since AND m.date <= LEAST(c.monitor_until, %s)
+              AND m.code = ANY(%s)
+            GROUP BY c.id""", [[c.pk for c in cases], as_of, codes.UNAUTHORISED_CODES])
+        return dict(cur.fetchall())
+
+# --- the nightly job's reads: who is on roll, live and recently closed cases, the chronology ----
+
+def pupils_on_roll_born(as_of: date) -> dict[int, date]:
+    """Pupils on roll on ``as_of``: pupil -> date of birth."""
+    return dict(Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=as_of),
+                                     admission_date__lte=as_of).values_list("pk", "date_of_birth"))
+
+
+class LiveCase(NamedTuple):
+    """A case not closed, as the nightly job reads it (a plain row; only the cases the night acts
+    on are loaded as objects)."""
+
+    pk: int
+    pupil_id: int
+    track: str
+    status: str
+    stage_id: int
+    review_due: date | None
+    monitor_until: date | None
+    recovered_since: date | None
+    stage_since: date
+
+    @property
+    def open(self) -> bool:
+        return self.status == Case.Status.OPEN
+
+    @property
+    def reviewable(self) -> bool:
+        """Open and not in a monitoring period: reviews, step-downs and direct entries apply."""
+        return self.open and not self.monitor_until
+
+
+def live_cases(pupil_ids) -> dict[tuple[int, str], LiveCase]:
+    """(pupil, track) -> the live case, for the pupils given."""
+    return {(r.pupil_id, r.track): r for r in map(LiveCase._make, Case.objects.exclude(
+        status=Case.Status.CLOSED).values_list(*LiveCase._fields)) if r.pupil_id in pupil_ids}
+
+
+@dataclass
+class ClosedThisYear:
+    """Cases closed this school year, as far as reopening goes: a track closed tonight is not
+    reopened by a rerun of the night; one a person closed reopens only above the stage (order)
+    they closed it at (their decision stands)."""
+
+    tonight: set[tuple[int, str]] = field(default_factory=set)
+    floor: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+def closed_this_year(*, since: date, as_of: date) -> ClosedThisYear:
+    out = ClosedThisYear()
+    with connection.cursor() as cur:
+        cur.execute("""
+            SELECT c.pupil_id, c.track, s."order", c.closed_on,
+                   EXISTS (SELECT 1 FROM escalation_caseevent e WHERE e.case_id = c.id AND e.kind = 'closed'
+                           AND e.night IS NOT NULL)
+            FROM escalation_case c JOIN escalation_stage s ON s.id = c.stage_id
+            WHERE c.status = 'closed' AND c.closed_on >= %s""", [since])
+        for pid, track, order, closed_on, by_job in cur.fetchall():
+            if closed_on >= as_of:
+                out.tonight.add((pid, track))
+            elif not by_job:
+                out.floor[(pid, track)] = max(order, out.floor.get((pid, track), 0))
+    return out
+
+
+
+
+# --- penalty notices (domain.md section 6) ---------------------------------------------------
 
 def penalty_window(as_of: date) -> tuple[date, date] | None:
     """The 10 most recent school weeks up to the week containing ``as_of``, counting to ``as_of``."""
@@ -27,7 +398,7 @@ def penalty_window(as_of: date) -> tuple[date, date] | None:
 
 
 def penalty_candidates(*, as_of: date, threshold: int = PENALTY_SESSIONS) -> list[dict]:
-    """Pupils for whom a penalty notice must be considered (docs/domain.md section 6): of compulsory
+    """Pupils for whom a penalty notice must be considered (domain.md section 6): of compulsory
     school age on ``as_of``, with ``threshold`` or more unauthorised sessions in the window,
     counting only sessions on or after the day each pupil reached compulsory school age."""
     window = penalty_window(as_of)
@@ -125,9 +496,15 @@ class Target:
     reachable: bool
     full_attendance_sessions: int | None  # sessions of full attendance needed if not reachable by ``by``
     projected_pct: float | None
+    weeks: int | None = None  # a rolling window of this many school weeks, ending ``by``
 
     @property
     def text(self) -> str:
+        if self.weeks and self.reachable:
+            return (f"Attend {self.need} of the {self.of} sessions in the {self.weeks} school weeks to "
+                    f"{self.by:%-d %B %Y} to be {self.band.name} over those weeks")
+        if self.weeks:
+            return f"{self.band.name} cannot be reached in the next {self.weeks} school weeks"
         if self.reachable:
             return (f"Attend {self.need} of the next {self.of} sessions to reach {self.band.name} "
                     f"by {self.by:%-d %B %Y}")
@@ -152,10 +529,51 @@ def _calendar_memo(memo: dict, key: tuple, compute):
     return memo[key]
 
 
+def _weeks_ahead(as_of: date, n: int) -> tuple[date | None, int]:
+    """The last open day of the ``n`` school weeks after the week of ``as_of``, and their sessions."""
+    weeks = list(open_days(monday(as_of) + timedelta(days=7)).order_by("week").values_list("week", flat=True)
+                 .distinct()[:n])
+    if len(weeks) < n:
+        return None, 0
+    days = list(open_days(weeks[0], weeks[-1] + timedelta(days=6)).values_list("date", flat=True))
+    return max(days), 2 * len(days)
+
+
+def rolling_target(*, attended: int, possible: int, bands: list[Band], as_of: date, weeks: int = 4,
+                   memo: dict | None = None, year: tuple[int, int] | None = None) -> Target | None:
+    """The target for a figure over the last ``weeks`` school weeks (Cheetwood's class lists): the
+    band is the one that figure is in, the band above it is the goal, and since the window rolls,
+    the goal is met over the next ``weeks`` whole school weeks, whatever came before: "attend N of
+    the M sessions in the 4 school weeks to <date>". ``year``: (attended, possible) this school
+    year, for the projected year-end figure at the window's rate."""
+    if not possible:
+        return None
+    memo = {} if memo is None else memo
+    pct = attended * 100.0 / possible
+    current = band_for(pct, bands)
+    above = sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
+                    and (current is None or current.upper is None or b.lower >= current.upper)),
+                   key=lambda b: b.lower)
+    if not above:
+        return None
+    projected = None
+    if year and year[1]:
+        remaining_days = _calendar_memo(memo, ("remaining", as_of), lambda: open_days(
+            as_of + timedelta(days=1), school_year_end(as_of)).count())
+        projected = (year[0] + 2 * remaining_days * pct / 100) * 100 / (year[1] + 2 * remaining_days)
+    goal = above[0]
+    by, of = _calendar_memo(memo, ("weeks", as_of, weeks), lambda: _weeks_ahead(as_of, weeks))
+    if by is None:
+        return Target(goal, None, 0, None, False, None, projected, weeks)
+    need = _needed(0, 0, float(goal.lower), goal.lower_inclusive, of)
+    return Target(goal, need if need <= of else None, of, by, need <= of, None, projected, weeks)
+
+
 def target_for(*, attended: int, possible: int, recent_pct: float | None, bands: list[Band], as_of: date,
                by: date | None = None, memo: dict | None = None) -> Target | None:
     """"Attend N of the next M sessions to reach <band above> by <date>" and the projected
-    end-of-year figure if the pupil keeps attending at their last-4-weeks rate.
+    end-of-year figure if the pupil keeps attending at their last-4-weeks rate. For a figure over
+    the school year to date; ``rolling_target`` for one over the last 4 school weeks.
 
     ``memo``: a dict shared by the calls for one page (a class list), so the school-day counts,
     the same for every pupil, are queried once rather than once per pupil."""
@@ -209,9 +627,11 @@ def class_list(*, group, as_of: date) -> list[dict]:
         band = band_for(pct, bands)
         rows.append({"pupil": p, "pct": pct, "prev": f.pct("prev4"), "trend": f.trend, "band": band,
                      "possible": f.get("last4", "possible"), "attended": f.get("last4", "attended"),
-                     "target": target_for(attended=f.get("ytd", "attended"),
-                                          possible=f.get("ytd", "possible"), recent_pct=pct, bands=bands,
-                                          as_of=as_of, memo=memo),
+                     # The target is for the figure the row is coloured by (issue 12, item 8).
+                     "target": rolling_target(attended=f.get("last4", "attended"),
+                                              possible=f.get("last4", "possible"), bands=bands, as_of=as_of,
+                                              memo=memo, year=(f.get("ytd", "attended"),
+                                                               f.get("ytd", "possible"))),
                      "ytd": f.pct("ytd")})
     rows.sort(key=lambda r: (r["pct"] is None, -(r["pct"] or 0), r["pupil"].legal_surname))
     return rows, windows
@@ -228,7 +648,7 @@ def stage_counts(*, status: str) -> list[dict]:
     )
 
 
-# --- the cases export (README.md: export_cases) ---------------------------------------------
+# --- the cases export (interfaces.md: export_cases) ---------------------------------------------
 
 CASE_EXPORT_FIELDS = ["upn", "track", "stage_key", "stage_name", "status", "opened_on", "closed_on",
                       "close_reason", "history", "letters"]

@@ -137,7 +137,10 @@ band_for = registers_bands.band_for  # one definition; registers/bands.py
 # --- stages -----------------------------------------------------------------------------
 
 PERCENT_TRIGGERS = {Trigger.BELOW, Trigger.BELOW_DECLINING}
-COUNT_TRIGGERS = {Trigger.UNAUTHORISED, Trigger.CONTINUOUS, Trigger.U_COUNT, Trigger.NO_CONTACT}
+COUNT_TRIGGERS = {Trigger.UNAUTHORISED, Trigger.CONTINUOUS, Trigger.U_COUNT, Trigger.NO_CONTACT,
+                  Trigger.LATE_COUNT, Trigger.MINUTES_LATE, Trigger.DAYS_ABSENT}
+# A share of the absent sessions (threshold, %) once there are at least N of them (count).
+PATTERN_TRIGGERS = {Trigger.MON_FRI, Trigger.NEXT_TO_BREAK}
 STAGE_FIELDS = ["key", "name", "track", "order", "trigger", "threshold", "threshold_inclusive", "band",
                 "count", "window", "window_n", "min_possible", "letter_template", "meeting_type", "task",
                 "referral", "owner_role", "review_days", "monitor_school_days", "description", "enforcement",
@@ -159,9 +162,13 @@ def stage_problems(stage: Stage, *, stages: list[Stage]) -> list[str]:  # noqa: 
     if stage.trigger in PERCENT_TRIGGERS:
         if stage.threshold is None or not 0 < stage.threshold <= 100:
             p.append(f"{name}: 'attendance below X%' needs X between 0 and 100.")
+    elif stage.trigger in PATTERN_TRIGGERS:
+        if stage.threshold is None or not 0 < stage.threshold <= 100:
+            p.append(f"{name}: a pattern of absence needs X, the share of absent sessions, "
+                     "between 0 and 100.")
     elif stage.threshold is not None:
-        p.append(f"{name}: a threshold only applies to 'attendance below X%' triggers.")
-    if stage.trigger in COUNT_TRIGGERS:
+        p.append(f"{name}: a threshold only applies to 'attendance below X%' and pattern triggers.")
+    if stage.trigger in COUNT_TRIGGERS | PATTERN_TRIGGERS:
         if not stage.count:
             p.append(f"{name}: this trigger needs N (a number of sessions or school days) of at least 1.")
     elif stage.count:

@@ -138,6 +138,18 @@ BEECROFT_TRAFFIC_LIGHT = """<p>{{ salutation }},</p>
 <p>If your child is ill, please telephone the school on the first day of absence before 9.00 am and provide a reason. Please book medical appointments around the school day where possible, and remember that leave in term time is only granted in exceptional circumstances and must be requested a month in advance.</p>
 """ + SIGN_OFF
 
+BEECROFT_LATE_MEETING = """<p>{{ salutation }},</p>
+<p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: punctuality</strong></p>
+<p>I am writing because {{ pupil.forename }} has often arrived after the register closed at 8.40am: {{ attendance.late }} late marks so far this school year, and {{ attendance.late_after_close }} after 9.10am (recorded as absent, code U). Arriving late means missing valuable learning time at the start of the day, and it unsettles the class.</p>
+<p>I would like to invite you to come into school to meet me, so that we can talk about what makes the mornings difficult and how we can help {{ pupil.forename }} arrive on time. Please contact the school office to arrange a time that suits you.</p>
+""" + SIGN_OFF
+
+LAP_U_LATES = """<p>{{ salutation }},</p>
+<p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: arriving after the register has closed</strong></p>
+<p>Arriving after the register has closed has a negative impact on the welfare of pupils: that of the pupil who is late, as well as their classmates. {{ pupil.forename }} has arrived after the register closed {{ attendance.late_after_close }} times this school year. {{ pupil.forename }} is welcomed into class, but, as per DfE guidance, each of these sessions counts as an unauthorised absence (code U) in {{ pupil.forename }}'s attendance, which this school year stands at {{ attendance.pct }}%.</p>
+<p>We would like to talk with you about any support you may need to help {{ pupil.forename }} arrive on time, and the ways of accessing that support. Please contact {{ attendance_lead|default:"the school office" }} so that we can work on this together.</p>
+""" + SIGN_OFF
+
 STLUKES_95 = """<p>{{ salutation }},</p>
 <p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: attendance below our expected standard</strong></p>
 <p>I am writing because {{ pupil.forename }}'s attendance has fallen below 95 percent, the school's expected standard. {{ pupil.forename }}'s attendance this school year is {{ attendance.pct }}%, with {{ attendance.sessions_missed }} sessions missed ({{ attendance.authorised }} authorised and {{ attendance.unauthorised }} unauthorised).</p>
@@ -215,8 +227,11 @@ COMMON = [
 BY_PRESET = {
     "lap": [("lap_letter_1", "LAP Letter 1: low attendance (below 96%)", "letter", LAP_LETTER_1),
             ("lap_letter_2", "LAP Letter 2: persistent absence, support meeting", "letter", LAP_LETTER_2),
-            ("lap_letter_3", "LAP Letter 3: attendance contract meeting", "letter", LAP_LETTER_3)],
-    "beecroft": [("traffic_light", "Half-termly traffic-light letter", "letter", BEECROFT_TRAFFIC_LIGHT)],
+            ("lap_letter_3", "LAP Letter 3: attendance contract meeting", "letter", LAP_LETTER_3),
+            ("lap_u_lates", "LAP: late after the register closed (U lates accumulating)", "letter", LAP_U_LATES)],
+    "beecroft": [("traffic_light", "Half-termly traffic-light letter", "letter", BEECROFT_TRAFFIC_LIGHT),
+                 ("beecroft_late_meeting", "Persistent lateness: the head invites parents in", "letter",
+                  BEECROFT_LATE_MEETING)],
     "stlukes": [("stlukes_below_95", "Attendance below 95%", "letter", STLUKES_95),
                 ("stlukes_below_90", "Attendance below 90%: monitoring", "letter", STLUKES_90)],
     "bankslane": [("missing_from_school", "Missing from school report", "document", BANKSLANE_MISSING),

@@ -72,3 +72,14 @@ def school_days_back(day: date, n: int) -> date | None:
     return dates.filter(date__lt=day)[n - 1:n].first()
 
 
+def days_next_to_breaks(date_from: date, date_to: date) -> list[date]:
+    """Open school days next to a weekend, a holiday or a closure: those whose day before or day
+    after is not an open school day (every Monday and Friday, the first and last days of each
+    term, the days either side of an INSET day or a bank holiday). The one definition behind the
+    "absences next to holidays and weekends" pattern (domain.md section 4), in the nightly
+    trigger and on the pupil page."""
+    days = set(open_days(date_from - timedelta(days=1), date_to + timedelta(days=1))
+               .values_list("date", flat=True))
+    one = timedelta(days=1)
+    return sorted(d for d in days
+                  if date_from <= d <= date_to and (d - one not in days or d + one not in days))

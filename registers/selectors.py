@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 
 from . import codes
+from .calendar import days_next_to_breaks
 from .models import Mark, Pupil
 from .school_year import csa_birth_range, csa_dob_bounds
 
@@ -199,3 +200,37 @@ def pupils_visible_to(*, user, roles) -> QuerySet:
     if Role.PARENT in roles:
         visible |= Q(contacts__user=user)
     return qs.filter(pk__in=qs.filter(visible).values("pk"))
+
+
+# --- patterns of absence (domain.md section 4: day-of-week pattern) ------------------------------
+
+@dataclass
+class AbsencePattern:
+    """Where a pupil's absent sessions fall: on Mondays and Fridays, next to a weekend or holiday."""
+
+    absent: int = 0
+    mon_fri: int = 0
+    next_to_break: int = 0
+
+    def _share(self, n: int) -> float | None:
+        return n * 100.0 / self.absent if self.absent else None
+
+    @property
+    def mon_fri_pct(self) -> float | None:
+        return self._share(self.mon_fri)
+
+    @property
+    def next_to_break_pct(self) -> float | None:
+        return self._share(self.next_to_break)
+
+
+def absence_pattern(*, pupil_id: int, date_from: date, date_to: date) -> AbsencePattern:
+    """One pupil's absence pattern in one aggregate (the pupil page; the nightly job counts the
+    same for every pupil in its own scan)."""
+    edges = days_next_to_breaks(date_from, date_to)
+    absent = codes.AUTHORISED_CODES + codes.UNAUTHORISED_CODES
+    row = Mark.objects.filter(pupil_id=pupil_id, date__gte=date_from, date__lte=date_to,
+                              code__in=absent).aggregate(
+        absent=Count("id"), mon_fri=Count("id", filter=Q(date__week_day__in=(2, 6))),
+        next_to_break=Count("id", filter=Q(date__in=edges)))
+    return AbsencePattern(**row)

@@ -320,6 +320,8 @@ def pupil_detail(request, pk):
         "can_amend": bool(request.roles & WHOLE_SCHOOL_MARKERS),
         "code_rows": [(codes.CODES[c], n) for c, n in counts.items() if c in codes.CODES],
         "lost": learning_lost(stats.absent), "weeks": _marks_calendar(pupil, start, today),
+        "pattern": selectors.absence_pattern(pupil_id=pupil.pk, date_from=start, date_to=today)
+        if is_staff else None,
         "amendments": pupil.amendments.all()[:200] if is_staff else [],
         "history": pupil_history(pupil=pupil) if is_staff else [],
         "contacts": pupil.contacts.all() if is_staff else [],
