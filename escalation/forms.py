@@ -79,6 +79,15 @@ class OutcomeForm(forms.Form):
             self.fields["meeting"].queryset = case.meetings.all()
 
 
+class ToldForm(forms.Form):
+    """The family was told at this stage outside the letters machinery (the warning issued by
+    another service, a letter handed over): the monitoring clock starts that day."""
+
+    on = forms.DateField(label="Told on", widget=DATE)
+    how = forms.ChoiceField(label="How", choices=[("letter", "Warning letter issued (posted or handed over)"),
+                                                  ("in_person", "Told in person at a meeting")])
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200)
 

@@ -269,6 +269,11 @@ class Case(models.Model):
     stage_since = models.DateField()
     review_due = models.DateField(null=True, blank=True)
     monitor_until = models.DateField(null=True, blank=True)
+    told_on = models.DateField(
+        null=True, blank=True,
+        help_text="When the family was told at this stage (its letter sent, its meeting held, or the "
+                  "warning recorded as issued): a monitoring period runs from this day, never from when "
+                  "the letter was queued")
     owner_role = models.CharField(max_length=30, choices=Role.choices)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", db_constraint=False)
@@ -293,6 +298,23 @@ class Case(models.Model):
     def due(self):
         return self.monitor_until or self.review_due
 
+    @property
+    def clock_waiting(self) -> bool:
+        """A monitoring stage whose clock has not started: the family has not been told yet."""
+        return (self.status == self.Status.OPEN and bool(self.stage.monitor_school_days)
+                and self.monitor_until is None)
+
+    @property
+    def waiting_for(self) -> str:
+        """What the held clock waits for, in words for the queue ("" when it is running)."""
+        if not self.clock_waiting:
+            return ""
+        if self.stage.letter_template:
+            return f"waiting for letter '{self.stage.letter_template}' to be sent"
+        if self.stage.meeting_type:
+            return f"waiting for the {self.stage.get_meeting_type_display()} to be held"
+        return "waiting for the warning to be recorded as issued"
+
 
 class CaseEvent(models.Model):
     """The chronology: what the job or a person did, when and why (style.md 6)."""
@@ -304,12 +326,14 @@ class CaseEvent(models.Model):
         TASK = "task", "Task"
         REVIEW = "review", "Review"
         MONITORING = "monitoring", "Monitoring"
+        TOLD = "told", "Family told: the clock starts"
         LETTER = "letter", "Letter queued"
         CONTACT = "contact", "Contact"
         MEETING = "meeting", "Meeting"
         OUTCOME = "outcome", "Outcome"
         REFERRAL = "referral", "Referral"
         HOLD = "hold", "Put on hold"
+        LETTER_HELD = "letter_held", "Letter held for a person to decide"
         RESUMED = "resumed", "Resumed"
         CLOSED = "closed", "Closed"
         NOTE = "note", "Note"

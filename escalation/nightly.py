@@ -492,14 +492,16 @@ def keys_seen(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date]]:
-    """Dates of unauthorised marks inside each monitored case's monitoring period so far."""
+    """Dates of unauthorised marks inside each monitored case's monitoring period so far: from
+    the day after the family was told (the letter sent, the meeting held), never from the queue."""
     if not cases:
         return {}
     with connection.cursor() as cur:
         cur.execute("""
             SELECT c.id, array_agg(DISTINCT m.date ORDER BY m.date)
             FROM escalation_case c JOIN registers_mark m ON m.pupil_id = c.pupil_id
-            WHERE c.id = ANY(%s) AND m.date > c.stage_since AND m.date <= LEAST(c.monitor_until, %s)
+            WHERE c.id = ANY(%s) AND m.date > COALESCE(c.told_on, c.stage_since)
+              AND m.date <= LEAST(c.monitor_until, %s)
               AND m.code = ANY(%s)
             GROUP BY c.id""", [[c.pk for c in cases], as_of, codes.UNAUTHORISED_CODES])
         return dict(cur.fetchall())
@@ -648,7 +650,7 @@ class Engine:
         if lower is not None:
             case.stage, case.stage_since, case.owner_role = lower, self.as_of, lower.owner_role
             case.review_due = self.as_of + timedelta(days=lower.review_days)
-            case.monitor_until, case.recovered_since = None, None
+            case.monitor_until, case.recovered_since, case.told_on = None, None, None
             case.entry_measure = stage_measure(lower, f)
             case.explanation = f"stepped down from '{stage.name}': {why}"
             self.event(case, kind=CaseEvent.Kind.STEPPED_DOWN, key=f"down:{suffix}",
@@ -766,6 +768,10 @@ def _run(*, as_of: date, started) -> NightlyRun:
     live = {(r[1], r[2]): r for r in Case.objects.exclude(status=Case.Status.CLOSED).values_list(
         "pk", "pupil_id", "track", "status", "stage_id", "review_due", "monitor_until", "recovered_since",
         "stage_since") if r[1] in figs}
+    # A monitoring stage whose family has not been told yet (its letter still waiting) holds
+    # its clock: no review, no step, no jump until the letter is sent (issue 12 item 6).
+    held = {k for k, r in live.items() if r[3] == Case.Status.OPEN and not r[6]
+            and all_stages[r[4]].monitor_school_days}
     # A track closed tonight is not reopened by a rerun of the night; one a person closed this
     # school year reopens only above the stage they closed it at (their decision stands).
     closed_tonight, closed_floor = set(), {}
@@ -800,7 +806,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
                             break
                 if prefs:
                     candidates.append((pid, f, track, None, prefs))
-            elif direct and row[3] == Case.Status.OPEN and not row[6]:
+            elif direct and row[3] == Case.Status.OPEN and not row[6] and (pid, track) not in held:
                 order = all_stages[row[4]].order
                 fired = [(s, f"{s.key}:{p}") for s in direct if s.order > order
                          and (p := checks[s.pk](f)) is not None and may_enforce(pid, s, f)]
@@ -809,7 +815,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     # Open cases from an earlier school year carry over to a review (once).
     pupil_of = {r[0]: r[1] for r in live.values()}
     carry = {r[0]: f"carry:{r[2]}:{year}" for r in live.values()
-             if r[3] == Case.Status.OPEN and not r[6] and r[8] < ytd}
+             if r[3] == Case.Status.OPEN and not r[6] and r[8] < ytd and (r[1], r[2]) not in held}
     seen = keys_seen([(c[0], key) for c in candidates for _, key in c[4]]
                      + [(pupil_of[pk], key) for pk, key in carry.items()])
     moves = []
@@ -823,7 +829,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     # Recovery: the first night of a run of recovered figures is kept on the case.
     recovered_from, recovered_clear, due_down = [], [], []
     for key, r in live.items():
-        if key in touched or r[3] != Case.Status.OPEN or r[6]:
+        if key in touched or r[3] != Case.Status.OPEN or r[6] or key in held:
             continue
         stage = all_stages[r[4]]
         rec = stage_recovered(stage, bases[stage.pk], figs[r[1]], checks)
@@ -839,7 +845,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     cases_recovered_set(recovered_from, as_of)
     cases_recovered_set(recovered_clear, None)
     carry = {pk: key for pk, key in carry.items() if (pupil_of[pk], key) not in seen}
-    waiting = [r[0] for k, r in live.items() if k not in touched and r[3] == Case.Status.OPEN
+    waiting = [r[0] for k, r in live.items() if k not in touched | held and r[3] == Case.Status.OPEN
                and (r[6] or (r[5] is not None and r[5] <= as_of) or r[0] in carry or r[0] in due_down)]
     cases = Case.objects.select_related("stage").in_bulk([m[3] for m in moves if m[3]] + waiting)
     eng.previous_letters = {case_id: (template, night) for case_id, template, night in Letter.objects.filter(
@@ -908,7 +914,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     cases_insert(eng.new_cases)
     update_rows(list(eng.changed_cases.values()), [
         "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation", "entry_measure",
-        "policy_version", "status", "closed_on", "close_reason", "recovered_since"])
+        "policy_version", "status", "closed_on", "close_reason", "recovered_since", "told_on"])
     rows_save(eng.rows)
     summary = {k: v for k, v in sorted(eng.stats.items()) if v}
     summary["policy_version"] = version.number

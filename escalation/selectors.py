@@ -92,6 +92,41 @@ def queue(*, status: str = "live", group_id=None, year=None, group: str = "", st
     return qs.annotate(priority=PRIORITY).order_by("priority", "review_due", "pupil__legal_surname", "pk")
 
 
+def teacher_cases(*, user):
+    """A class teacher's cases: live, at a stage the class teacher owns (LAP Letter 1, Beecroft
+    Yellow), for pupils of the classes they teach (the teacher-class link the registers use)."""
+    from tenants.roles import Role
+
+    return Case.objects.exclude(status=Case.Status.CLOSED).filter(
+        owner_role=Role.TEACHER, pupil__registration_group__teachers=user)
+
+
+def case_page(*, case: Case, manage: bool) -> dict:
+    """What the case page shows. A class teacher (``manage`` False) sees the case's own
+    chronology, figures and meetings; not the pupil's other cases, penalty notices or letters."""
+    from .models import CaseEvent, PenaltyNotice
+    from .services import active_bands
+
+    snaps = trend(case.pupil_id)
+    latest = snaps[-1] if snaps else None
+    target = latest and target_for(attended=latest.attended, possible=latest.possible,
+                                   recent_pct=latest.last4_pct, bands=active_bands(), as_of=latest.night)
+    # the case's own events, and (for the attendance lead) the pupil's events that belong to no
+    # case: penalty notices recorded from the penalties page, contacts logged elsewhere
+    events = Q(case=case) | Q(case__isnull=True, pupil_id=case.pupil_id) if manage else Q(case=case)
+    page = {"case": case, "pupil": case.pupil, "snaps": snaps, "latest": latest, "target": target,
+            "bands": band_history(case.pupil_id), "meetings": case.meetings.all(),
+            "events": CaseEvent.objects.filter(events).select_related("stage").order_by("at", "pk")}
+    if manage:
+        letters = list(case.letters.order_by("-created", "-pk"))
+        page.update(
+            letters=letters, queued_letters=sum(1 for x in letters if x.status == x.Status.QUEUED),
+            other_cases=Case.objects.filter(pupil=case.pupil).exclude(pk=case.pk).select_related("stage"),
+            plans=case.support_plans.all(), contracts=case.contracts.all(),
+            penalty_notices=PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"))
+    return page
+
+
 def latest_snapshots(pupil_ids) -> dict[int, PupilSnapshot]:
     return {s.pupil_id: s for s in PupilSnapshot.objects.filter(pupil_id__in=list(pupil_ids))
             .order_by("pupil_id", "-night").distinct("pupil_id")}
@@ -232,7 +267,7 @@ def stage_counts(*, status: str) -> list[dict]:
 CASE_EXPORT_FIELDS = ["upn", "track", "stage_key", "stage_name", "status", "opened_on", "closed_on",
                       "close_reason", "history", "letters"]
 EXPORT_EVENTS = {"opened": "opened", "advanced": "advanced", "stepped_down": "stepped_down", "hold": "held",
-                 "closed": "closed", "letter": "letter_queued"}
+                 "letter_held": "held", "closed": "closed", "letter": "letter_queued"}
 STAGE_EVENTS = ("opened", "advanced", "stepped_down")
 
 
@@ -261,6 +296,8 @@ def cases_export(*, as_of: date) -> list[dict]:
     held_then: dict[int, bool] = {}
     for e in CaseEvent.objects.filter(case_id__in=ids).order_by("at", "pk"):
         day = e.night or _day(e.at)
+        if e.kind == "told" and "told_on" in e.data:  # recorded later, about the day it happened
+            day = date.fromisoformat(e.data["told_on"])
         if day > as_of:
             continue
         if e.kind in STAGE_EVENTS and e.stage_id:
@@ -269,6 +306,10 @@ def cases_export(*, as_of: date) -> list[dict]:
             held_then[e.case_id] = e.kind == "hold"
         if e.kind in EXPORT_EVENTS:
             history[e.case_id].append((day, 0, e.pk, EXPORT_EVENTS[e.kind], e.stage_id))
+        elif e.kind == "told" and not {"letter", "meeting"} & set(e.data):
+            # told by hand (St Luke's warning from the SAIS): the letter or meeting is not ours
+            ev = "meeting_held" if e.data.get("channel") == "in_person" else "letter_sent"
+            history[e.case_id].append((day, 1, e.pk, ev, e.stage_id))
     letters: dict[int, list] = {pk: [] for pk in ids}
     for letter in Letter.objects.filter(case_id__in=ids).order_by("pk"):
         queued = letter.night or _day(letter.created)

@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("", views.queue, name="esc_queue"),
+    path("cases/mine/", views.my_cases, name="esc_my_cases"),
     path("cases/<int:pk>/", views.case_detail, name="esc_case"),
     path("cases/<int:pk>/<str:action>/", views.case_action, name="esc_case_action"),
     path("cases/<int:pk>/forms/plan/", views.plan_form, name="esc_plan"),

@@ -7,10 +7,10 @@ Thin views over escalation.services and escalation.selectors; every view is role
 from datetime import date
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -34,8 +34,9 @@ from .forms import (
     ReasonForm,
     StageForm,
     SupportPlanForm,
+    ToldForm,
 )
-from .models import BandSet, Case, CaseEvent, NightlyRun, PenaltyNotice, PolicyVersion, Stage
+from .models import BandSet, Case, NightlyRun, PenaltyNotice, PolicyVersion, Stage
 
 ESCALATION = {Role.ATTENDANCE_OFFICER, Role.HEAD}
 
@@ -91,134 +92,135 @@ def queue(request):
     )
 
 
-def _case(pk) -> Case:
-    return get_object_or_404(
-        Case.objects.select_related(
-            "pupil", "pupil__registration_group", "stage", "stage__next_stage", "policy_version"
-        ),
-        pk=pk,
-    )
+CASE_WORKERS = ESCALATION | {Role.TEACHER}
 
 
-@role_required(ESCALATION)
+def _manages(request) -> bool:
+    return bool(request.roles & ESCALATION)
+
+
+def _case(request, pk) -> Case:
+    """The attendance lead and head open any case; a class teacher only the live cases of their
+    own classes whose stage they own (anything else is "not there": 404)."""
+    qs = Case.objects.all() if _manages(request) else selectors.teacher_cases(user=request.user)
+    return get_object_or_404(qs.select_related(
+        "pupil", "pupil__registration_group", "stage", "stage__next_stage", "policy_version"), pk=pk)
+
+
+@role_required(CASE_WORKERS)
+def my_cases(request):
+    """A class teacher's own list: the cases at stages the class teacher owns, in their classes."""
+    cases = list(selectors.teacher_cases(user=request.user).select_related(
+        "pupil", "pupil__registration_group", "stage").order_by("review_due", "pupil__legal_surname", "pk"))
+    snaps = selectors.latest_snapshots(c.pupil_id for c in cases)
+    for c in cases:
+        c.snap = snaps.get(c.pupil_id)
+    return render(request, "escalation/my_cases.html", {"cases": cases, "today": timezone.localdate()})
+
+
+@role_required(CASE_WORKERS)
 def case_detail(request, pk):
-    case = _case(pk)
-    snaps = selectors.trend(case.pupil_id)
-    latest = snaps[-1] if snaps else None
-    target = None
-    if latest:
-        from .services import active_bands
+    case = _case(request, pk)
+    manage = _manages(request)
+    context = selectors.case_page(case=case, manage=manage)
+    context.update(manage=manage, contact_form=ContactForm(), outcome_form=OutcomeForm(case=case))
+    if manage:
+        context.update(owner_form=OwnerForm(case=case, initial={"owner": case.owner_id}),
+                       meeting_form=MeetingForm(initial={"kind": case.stage.meeting_type}),
+                       advance_form=AdvanceForm(case=case), reason_form=ReasonForm(), told_form=ToldForm())
+    return render(request, "escalation/case.html", context)
 
-        target = selectors.target_for(
-            attended=latest.attended,
-            possible=latest.possible,
-            recent_pct=latest.last4_pct,
-            bands=active_bands(),
-            as_of=latest.night,
-        )
-    letters = list(case.letters.order_by("-created", "-pk"))
-    return render(
-        request,
-        "escalation/case.html",
-        {
-            "case": case,
-            "pupil": case.pupil,
-            "snaps": snaps,
-            "latest": latest,
-            "target": target,
-            "bands": selectors.band_history(case.pupil_id),
-            # the case's own events, and the pupil's events that belong to no case (penalty
-            # notices recorded from the penalties page, contacts logged elsewhere)
-            "events": CaseEvent.objects.filter(Q(case=case) | Q(case__isnull=True, pupil_id=case.pupil_id))
-            .select_related("stage")
-            .order_by("at", "pk"),
-            "other_cases": Case.objects.filter(pupil=case.pupil).exclude(pk=case.pk).select_related("stage"),
-            "meetings": case.meetings.all(),
-            "plans": case.support_plans.all(),
-            "contracts": case.contracts.all(),
-            "letters": letters,
-            "queued_letters": sum(1 for x in letters if x.status == x.Status.QUEUED),
-            "penalty_notices": PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"),
-            "owner_form": OwnerForm(case=case, initial={"owner": case.owner_id}),
-            "contact_form": ContactForm(),
-            "meeting_form": MeetingForm(initial={"kind": case.stage.meeting_type}),
-            "outcome_form": OutcomeForm(case=case),
-            "advance_form": AdvanceForm(case=case),
-            "reason_form": ReasonForm(),
-        },
-    )
+
+# Case actions: one small handler per action, each calling one service and returning the
+# messages to show. CASE_ACTIONS maps the action in the URL to (form, handler, teacher may).
+
+def _contact(case, user, d):
+    services.case_contact_log(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Contact logged.")]
+
+
+def _meeting(case, user, d):
+    m = services.meeting_schedule(case=case, user=user, **d)
+    return [(messages.SUCCESS, f"{m.get_kind_display()} scheduled.")]
+
+
+def _outcome(case, user, d):
+    services.case_outcome_record(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Outcome recorded.")]
+
+
+def _advance(case, user, d):
+    case = services.case_advance(case=case, user=user, **d)
+    return [(messages.SUCCESS, f"Moved to {case.stage.name}.")]
+
+
+def _hold(case, user, d):
+    services.case_hold(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Case on hold.")]
+
+
+def _close(case, user, d):
+    services.case_close(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Case closed.")]
+
+
+def _resume(case, user, d):
+    services.case_resume(case=case, user=user)
+    return [(messages.SUCCESS, "Case resumed.")]
+
+
+def _owner(case, user, d):
+    owner = services.case_owner_set(case=case, user=user, **d).owner
+    name = (owner.get_full_name() or owner.username) if owner else ""
+    return [(messages.SUCCESS, f"Owner: {name}." if owner else "Owner cleared.")]
+
+
+def _told(case, user, d):
+    started = services.case_told_by_hand(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Recorded: the monitoring clock has started.") if started
+            else (messages.INFO, "The clock had already started: nothing changed.")]
+
+
+def _letters(case, user, d):
+    rendered, failed = services.case_letters_render(case=case)
+    out = [(messages.SUCCESS, f"{rendered} letter{pluralize(rendered)} rendered.")] if rendered else []
+    if failed:
+        out.append((messages.ERROR, f"{failed} letter{pluralize(failed)} could not be rendered: see "
+                                    "Letters."))
+    return out or [(messages.INFO, "No queued letters for this case.")]
+
+
+CASE_ACTIONS = {
+    "contact": (lambda data, case: ContactForm(data), _contact, True),
+    "meeting": (lambda data, case: MeetingForm(data), _meeting, False),
+    "outcome": (lambda data, case: OutcomeForm(data, case=case), _outcome, True),
+    "advance": (lambda data, case: AdvanceForm(data, case=case), _advance, False),
+    "hold": (lambda data, case: ReasonForm(data), _hold, False),
+    "close": (lambda data, case: ReasonForm(data), _close, False),
+    "resume": (None, _resume, False),
+    "owner": (lambda data, case: OwnerForm(data, case=case), _owner, False),
+    "told": (lambda data, case: ToldForm(data), _told, False),
+    "letters": (None, _letters, False),
+}
 
 
 @require_POST
-@role_required(ESCALATION)
+@role_required(CASE_WORKERS)
 def case_action(request, pk, action):
-    case = _case(pk)
-    user, data = request.user, request.POST
+    if action not in CASE_ACTIONS:
+        raise Http404
+    make_form, handler, teacher_may = CASE_ACTIONS[action]
+    case = _case(request, pk)
+    if not (teacher_may or _manages(request)):
+        raise PermissionDenied
+    form = make_form(request.POST, case) if make_form else None
+    if form is not None and not form.is_valid():
+        for field, errs in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errs)}")
+        return redirect("esc_case", pk=case.pk)
     try:
-        if action == "contact":
-            form = ContactForm(data)
-            if form.is_valid():
-                services.case_contact_log(case=case, user=user, **form.cleaned_data)
-                messages.success(request, "Contact logged.")
-        elif action == "meeting":
-            form = MeetingForm(data)
-            if form.is_valid():
-                m = services.meeting_schedule(case=case, user=user, **form.cleaned_data)
-                messages.success(request, f"{m.get_kind_display()} scheduled.")
-        elif action == "outcome":
-            form = OutcomeForm(data, case=case)
-            if form.is_valid():
-                services.case_outcome_record(
-                    case=case,
-                    user=user,
-                    outcome=form.cleaned_data["outcome"],
-                    meeting=form.cleaned_data["meeting"],
-                    meeting_status=form.cleaned_data["meeting_status"],
-                )
-                messages.success(request, "Outcome recorded.")
-        elif action == "advance":
-            form = AdvanceForm(data, case=case)
-            if form.is_valid():
-                services.case_advance(
-                    case=case,
-                    user=user,
-                    to_stage=form.cleaned_data["to_stage"],
-                    reason=form.cleaned_data["reason"],
-                )
-                case.refresh_from_db()
-                messages.success(request, f"Moved to {case.stage.name}.")
-        elif action in ("hold", "close"):
-            form = ReasonForm(data)
-            if form.is_valid():
-                fn = services.case_hold if action == "hold" else services.case_close
-                fn(case=case, user=user, reason=form.cleaned_data["reason"])
-                messages.success(request, "Case on hold." if action == "hold" else "Case closed.")
-        elif action == "resume":
-            form = None
-            services.case_resume(case=case, user=user)
-            messages.success(request, "Case resumed.")
-        elif action == "owner":
-            form = OwnerForm(data, case=case)
-            if form.is_valid():
-                owner = form.cleaned_data["owner"]
-                services.case_owner_set(case=case, owner=owner, user=user)
-                name = (owner.get_full_name() or owner.username) if owner else ""
-                messages.success(request, f"Owner: {name}." if owner else "Owner cleared.")
-        elif action == "letters":
-            form = None
-            rendered, failed = services.case_letters_render(case=case)
-            if rendered:
-                messages.success(request, f"{rendered} letter{'s' if rendered != 1 else ''} rendered.")
-            if failed:
-                plural = "s" if failed != 1 else ""
-                messages.error(request, f"{failed} letter{plural} could not be rendered: see Letters.")
-            if not rendered and not failed:
-                messages.info(request, "No queued letters for this case.")
-        else:
-            raise Http404
-        if form is not None and not form.is_valid():
-            for field, errs in form.errors.items():
-                messages.error(request, f"{field}: {' '.join(errs)}")
+        for level, text in handler(case, request.user, form.cleaned_data if form else {}):
+            messages.add_message(request, level, text)
     except ValidationError as exc:
         _errors(request, exc)
     return redirect("esc_case", pk=case.pk)
@@ -239,7 +241,7 @@ def _figures_now(case) -> dict:
 
 
 def _doc_form(request, pk, form_class, save, title, template_fields):
-    case = _case(pk)
+    case = _case(request, pk)
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         obj = form.save(commit=False)
