@@ -88,6 +88,20 @@ class ToldForm(forms.Form):
                                                   ("in_person", "Told in person at a meeting")])
 
 
+class SignatureForm(forms.Form):
+    signatory = forms.ChoiceField(label="Who signed", choices=[])
+    name = forms.CharField(max_length=150)
+    signed_on = forms.DateField(label="Signed on", widget=DATE)
+    how = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, **kwargs):
+        from .models import ContractSignature
+
+        super().__init__(*args, **kwargs)
+        self.fields["signatory"].choices = ContractSignature.Signatory.choices
+        self.fields["how"].choices = ContractSignature.How.choices
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200)
 

@@ -466,6 +466,35 @@ class AttendanceContract(models.Model):
         return f"Attendance contract {self.start_date}"
 
 
+class ContractSignature(models.Model):
+    """The contract's signature block as it happened (LAP annex 7b): who signed, when, and
+    whether in person at the meeting or on a paper copy returned to the school."""
+
+    class Signatory(models.TextChoices):
+        PARENT = "parent", "Parent / carer"
+        SCHOOL = "school", "School"
+        CHILD = "child", "Child"
+        PROFESSIONAL = "professional", "Other professional"
+
+    class How(models.TextChoices):
+        IN_PERSON = "in_person", "In person at the meeting"
+        PAPER = "paper", "On paper (a signed copy returned)"
+
+    contract = models.ForeignKey(AttendanceContract, on_delete=models.CASCADE, related_name="signatures")
+    signatory = models.CharField(max_length=15, choices=Signatory.choices)
+    name = models.CharField(max_length=150)
+    signed_on = models.DateField()
+    how = models.CharField(max_length=10, choices=How.choices)
+    recorded_by_name = models.CharField(max_length=150)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["signed_on", "pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_signatory_display()}) {self.signed_on}"
+
+
 class PenaltyNotice(models.Model):
     """A Notice to Improve or penalty notice to one parent for one child (domain.md section 6)."""
 

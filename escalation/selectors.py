@@ -92,6 +92,22 @@ def queue(*, status: str = "live", group_id=None, year=None, group: str = "", st
     return qs.annotate(priority=PRIORITY).order_by("priority", "review_due", "pupil__legal_surname", "pk")
 
 
+def queue_page(*, filters: dict) -> dict:
+    """The queue's cases (first 500, with their latest figures), stages and counts per stage."""
+    from registers.models import RegistrationGroup
+
+    from .models import NightlyRun, Stage
+
+    cases = list(queue(**filters)[:500])
+    snaps = latest_snapshots(c.pupil_id for c in cases)
+    for c in cases:
+        c.snap = snaps.get(c.pupil_id)
+    counts = stage_counts(status=filters["status"])
+    return {"cases": cases, "stages": Stage.objects.filter(active=True), "stage_counts": counts,
+            "stage_total": sum(c["n"] for c in counts), "groups": RegistrationGroup.objects.all(),
+            "last_run": NightlyRun.objects.first()}
+
+
 def teacher_cases(*, user):
     """A class teacher's cases: live, at a stage the class teacher owns (LAP Letter 1, Beecroft
     Yellow), for pupils of the classes they teach (the teacher-class link the registers use)."""
@@ -122,7 +138,7 @@ def case_page(*, case: Case, manage: bool) -> dict:
         page.update(
             letters=letters, queued_letters=sum(1 for x in letters if x.status == x.Status.QUEUED),
             other_cases=Case.objects.filter(pupil=case.pupil).exclude(pk=case.pk).select_related("stage"),
-            plans=case.support_plans.all(), contracts=case.contracts.all(),
+            plans=case.support_plans.all(), contracts=case.contracts.prefetch_related("signatures"),
             penalty_notices=PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"))
     return page
 

@@ -24,6 +24,7 @@ from .models import (
     BandSet,
     Case,
     CaseEvent,
+    ContractSignature,
     Meeting,
     PenaltyNotice,
     PolicyVersion,
@@ -709,6 +710,29 @@ def contract_save(*, case: Case, contract: AttendanceContract, user) -> Attendan
                detail=f"Attendance Contract started {contract.start_date:%-d %B %Y}; "
                       f"review {contract.review_date:%-d %B %Y}", data={"contract": contract.pk})
     return contract
+
+
+@transaction.atomic
+def contract_signature_record(*, contract: AttendanceContract, signatory: str, name: str, signed_on: date,
+                              how: str, user) -> ContractSignature:
+    """Record one signature of the contract's signature block (who, when, in person or on paper)."""
+    if signatory not in ContractSignature.Signatory.values or how not in ContractSignature.How.values:
+        raise ValidationError("Choose who signed and how.")
+    if not name.strip():
+        raise ValidationError("Give the name of the person who signed.")
+    if signed_on > timezone.localdate():
+        raise ValidationError(f"{signed_on:%-d %B %Y} is in the future.")
+    if signed_on < contract.start_date - timedelta(days=14):
+        raise ValidationError(f"{signed_on:%-d %B %Y} is long before the contract started "
+                              f"({contract.start_date:%-d %B %Y}).")
+    sig = ContractSignature.objects.create(contract=contract, signatory=signatory, name=name.strip()[:150],
+                                           signed_on=signed_on, how=how, recorded_by_name=_user_name(user))
+    case = contract.case
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.PLAN, user=user,
+               detail=f"Attendance Contract signed by {sig.name} ({sig.get_signatory_display().lower()}) on "
+                      f"{signed_on:%-d %B %Y}, {sig.get_how_display().lower()}",
+               data={"contract": contract.pk, "signature": sig.pk})
+    return sig
 
 
 # --- penalty notices (domain.md section 6) -----------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/<int:pk>/<str:action>/", views.case_action, name="esc_case_action"),
     path("cases/<int:pk>/forms/plan/", views.plan_form, name="esc_plan"),
     path("cases/<int:pk>/forms/contract/", views.contract_form, name="esc_contract"),
+    path("cases/<int:pk>/contracts/<int:contract_id>/sign/", views.contract_sign, name="esc_contract_sign"),
     path("classes/", views.class_lists, name="esc_class_lists"),
     path("classes/<int:group_id>/", views.class_list_view, name="esc_class_list"),
     path("penalties/", views.penalties, name="esc_penalties"),

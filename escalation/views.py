@@ -32,6 +32,7 @@ from .forms import (
     PenaltyPaymentForm,
     QueueFilterForm,
     ReasonForm,
+    SignatureForm,
     StageForm,
     SupportPlanForm,
     ToldForm,
@@ -48,48 +49,21 @@ def _errors(request, exc: ValidationError):
 
 @role_required(ESCALATION)
 def queue(request):
-    f = request.GET
-    form = QueueFilterForm(f)
+    form = QueueFilterForm(request.GET)
     ok = form.filters()
     for name, errs in form.errors.items():
         messages.warning(request, f"Filter {name.rstrip('_')} ignored: {' '.join(errs)}")
-    status = ok.get("status", "live")
-    owner = ok.get("owner", "")
-    cases = selectors.queue(
-        status=status,
-        group_id=ok.get("class_"),
-        year=ok.get("year"),
-        group=ok.get("group", ""),
-        stage_id=ok.get("stage"),
-        owner_role="" if owner == "mine" else owner,
-        owner_id=request.user.pk if owner == "mine" else None,
-        track=ok.get("track", ""),
-    )
-    cases = list(cases[:500])
-    snaps = selectors.latest_snapshots(c.pupil_id for c in cases)
-    for c in cases:
-        c.snap = snaps.get(c.pupil_id)
-    stages = Stage.objects.filter(active=True)
-    counts = selectors.stage_counts(status=status)
-    return render(
-        request,
-        "escalation/queue.html",
-        {
-            "cases": cases,
-            "stages": stages,
-            "groups": RegistrationGroup.objects.all(),
-            "f": f,
-            "today": timezone.localdate(),
-            "owner_roles": [Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER],
-            "last_run": NightlyRun.objects.first(),
-            "stage_counts": counts,
-            "stage_total": sum(c["n"] for c in counts),
-            "status": status,
-            # Part-time timetables (registers.arrangements): reviews due and overruns.
-            "part_time_due": part_time_reviews_due(timezone.localdate()),
-            "part_time_overruns": part_time_overruns(timezone.localdate()),
-        },
-    )
+    status, owner = ok.get("status", "live"), ok.get("owner", "")
+    filters = dict(status=status, group_id=ok.get("class_"), year=ok.get("year"), group=ok.get("group", ""),
+                   stage_id=ok.get("stage"), track=ok.get("track", ""),
+                   owner_role="" if owner == "mine" else owner,
+                   owner_id=request.user.pk if owner == "mine" else None)
+    today = timezone.localdate()
+    return render(request, "escalation/queue.html", {
+        **selectors.queue_page(filters=filters), "f": request.GET, "today": today, "status": status,
+        "owner_roles": [Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER],
+        # Part-time timetables (registers.arrangements): reviews due and overruns.
+        "part_time_due": part_time_reviews_due(today), "part_time_overruns": part_time_overruns(today)})
 
 
 CASE_WORKERS = ESCALATION | {Role.TEACHER}
@@ -127,7 +101,8 @@ def case_detail(request, pk):
     if manage:
         context.update(owner_form=OwnerForm(case=case, initial={"owner": case.owner_id}),
                        meeting_form=MeetingForm(initial={"kind": case.stage.meeting_type}),
-                       advance_form=AdvanceForm(case=case), reason_form=ReasonForm(), told_form=ToldForm())
+                       advance_form=AdvanceForm(case=case), reason_form=ReasonForm(), told_form=ToldForm(),
+                       signature_form=SignatureForm())
     return render(request, "escalation/case.html", context)
 
 
@@ -270,6 +245,25 @@ def plan_form(request, pk):
 @role_required(ESCALATION)
 def contract_form(request, pk):
     return _doc_form(request, pk, ContractForm, services.contract_save, "Attendance Contract", "contract")
+
+
+@require_POST
+@role_required(ESCALATION)
+def contract_sign(request, pk, contract_id):
+    """Record one signature of the contract's signature block."""
+    case = _case(request, pk)
+    contract = get_object_or_404(case.contracts.all(), pk=contract_id)
+    form = SignatureForm(request.POST)
+    if not form.is_valid():
+        for field, errs in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errs)}")
+        return redirect("esc_case", pk=case.pk)
+    try:
+        services.contract_signature_record(contract=contract, user=request.user, **form.cleaned_data)
+        messages.success(request, "Signature recorded.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("esc_case", pk=case.pk)
 
 
 @role_required(ESCALATION | {Role.TEACHER, Role.OFFICE})

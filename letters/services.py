@@ -720,6 +720,27 @@ def render_now(*, letter: Letter, as_of: date | None = None) -> bool:
         return letter_render(letter=letter, bundle=bundle, templates=_templates([letter.template_key]))
 
 
+# --- support plans and attendance contracts, printed as saved (issue 12 item 10) ----------
+
+def plan_pdf(*, plan) -> bytes:
+    """The Attendance Targeted Support Plan (LAP annex 6b) with what was saved. A fixed project
+    template (auto-escaped), not a school-edited merge template: no new merge fields."""
+    pupil = plan.case.pupil
+    html = render_to_string("letters/pdf/support_plan.html", {
+        "plan": plan, "pupil": pupil, "school": current_school(), "now": timezone.localtime()})
+    return pdf.html_to_pdf(html)[0]
+
+
+def contract_pdf(*, contract) -> bytes:
+    """The Attendance Contract (LAP annexes 7b and 7c) with what was saved and its recorded
+    signature block (who signed, when, in person or on paper)."""
+    html = render_to_string("letters/pdf/attendance_contract.html", {
+        "contract": contract, "pupil": contract.case.pupil, "school": current_school(),
+        "interventions": [x.strip() for x in contract.interventions.splitlines() if x.strip()],
+        "signatures": list(contract.signatures.all()), "now": timezone.localtime()})
+    return pdf.html_to_pdf(html)[0]
+
+
 # --- evidence pack ------------------------------------------------------------------
 
 def evidence_pack_pdf(*, pupil: Pupil, date_from: date, date_to: date) -> bytes:

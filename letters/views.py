@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from attendance_site.params import id_param
+from escalation.models import AttendanceContract, SupportPlan
 from escalation.services import active_bands, band_for
 from registers.exports import to_csv
 from registers.models import Pupil
@@ -237,6 +238,20 @@ def letter_check(request, pk):
                                   f"({Letter.objects.get(pk=letter.pk).get_status_display().lower()}).")
     return redirect("letters:batch_detail", pk=letter.batch_id) if letter.batch_id else \
         redirect("letters:pupil_letters", pk=letter.pupil_id)
+
+
+@role_required(LETTER_MANAGERS)
+def plan_pdf(request, pk):
+    plan = get_object_or_404(SupportPlan.objects.select_related("case__pupil__registration_group"), pk=pk)
+    return _pdf(services.plan_pdf(plan=plan), f"support-plan-{plan.case.pupil.upn}-{plan.meeting_date}.pdf")
+
+
+@role_required(LETTER_MANAGERS)
+def contract_pdf(request, pk):
+    contract = get_object_or_404(AttendanceContract.objects.select_related("case__pupil__registration_group"),
+                                 pk=pk)
+    return _pdf(services.contract_pdf(contract=contract),
+                f"attendance-contract-{contract.case.pupil.upn}-{contract.start_date}.pdf")
 
 
 @role_required(LETTER_MANAGERS)

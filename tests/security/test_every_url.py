@@ -157,6 +157,11 @@ TENANT_URLS: dict[str, U] = {
     "absences:decide": U("/absences/leave/{pending}/decide/", {HEAD}, "FORM",
                          data={"outcome": "refused", "reason": "No."}),
     "absences:policy": U("/absences/rules/", {HEAD}, "FORM"),
+    "absences:assessment_add": U("/absences/rules/assessments/add/", {HEAD}, "POST",
+                                 data={"label": "KS2", "start_date": "2027-05-10", "end_date": "2027-05-13"}),
+    "absences:assessment_delete": U("/absences/rules/assessments/{period}/delete/", {HEAD}, "POST"),
+    "absences:assessment_carry": U("/absences/rules/assessments/carry/", {HEAD}, "POST",
+                                   data={"from_year": "2025"}),
     # escalation
     "esc_queue": U("/escalation/", ESC),
     # a class teacher reaches only the cases of their classes at a teacher-owned stage (the
@@ -167,6 +172,8 @@ TENANT_URLS: dict[str, U] = {
                          data={"channel": "call", "detail": "Spoke to mum"}),
     "esc_plan": U("/escalation/cases/{case}/forms/plan/", ESC, "FORM"),
     "esc_contract": U("/escalation/cases/{case}/forms/contract/", ESC, "FORM"),
+    "esc_contract_sign": U("/escalation/cases/{case}/contracts/{contract}/sign/", ESC, "POST",
+                           data={"signatory": "parent", "name": "Pat", "signed_on": "{day}", "how": "paper"}),
     "esc_class_lists": U("/escalation/classes/", ESC | {TEACHER, OFFICE}),
     "esc_class_list": U("/escalation/classes/{group}/", ESC | {TEACHER, OFFICE}),
     "esc_penalties": U("/escalation/penalties/", ESC),
@@ -202,6 +209,8 @@ TENANT_URLS: dict[str, U] = {
     "letters:review": U("/letters/review/", ESC),
     "letters:letter_release": U("/letters/letter/{letter}/release/", ESC, "POST"),
     "letters:letter_cancel": U("/letters/letter/{letter}/cancel/", ESC, "POST", data={"reason": "No"}),
+    "letters:plan_pdf": U("/letters/plans/{plan}.pdf", ESC),
+    "letters:contract_pdf": U("/letters/contracts/{contract}.pdf", ESC),
     "letters:pupil_letters": U("/letters/pupil/{child}/", LETTER_READERS),
     "letters:pupil_document": U("/letters/pupil/{child}/document/", ESC, "POST",
                                 data={"template": "{template}"}),
@@ -336,7 +345,7 @@ PDF = _pdf()
 def world(calendar, make_pupil, people):
     """A family's child (with CP/LAC flags) and another family's child, each with a leave
     request (decided, with a document), a letter, plus a case, notice, batch and returns."""
-    from absences.models import AbsenceReport, LeaveDecision, LeaveRequest
+    from absences.models import AbsenceReport, AssessmentPeriod, LeaveDecision, LeavePolicy, LeaveRequest
     from escalation.models import Case, PenaltyNotice, Stage
     from letters.models import Batch, LAReturn, Letter, LetterSettings, LetterTemplate
     from registers.models import Contact, Mark
@@ -383,7 +392,18 @@ def world(calendar, make_pupil, people):
     timetable = PartTimeTimetable.objects.create(
         pupil=other, start_date=DAY, planned_end=date(2026, 1, 30), sessions=["MON-AM"],
         reason="Anxiety", parent_agreed_on=DAY)
+    from escalation.models import AttendanceContract, SupportPlan
+
+    plan = SupportPlan.objects.create(case=case, meeting_date=DAY, agreed_actions="Walk to school",
+                                      review_date=date(2026, 2, 10))
+    contract = AttendanceContract.objects.create(
+        case=case, start_date=DAY, interventions="Breakfast club", attendance_target="95%",
+        timescale="3 months", review_date=date(2026, 2, 10))
+    period = AssessmentPeriod.objects.create(
+        policy=LeavePolicy.objects.first() or LeavePolicy.objects.create(), label="Phonics check",
+        start_date=date(2026, 6, 8), end_date=date(2026, 6, 12), year_group=1)
     return {
+        "period": period, "plan": plan, "contract": contract,
         "timetable": timetable,
         "child": child, "other": other, "group": group, "contact": contact,
         "leave": leave(child, decided=True, name="own"),
