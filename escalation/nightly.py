@@ -845,7 +845,8 @@ def _run(*, as_of: date, started) -> NightlyRun:
     cases_recovered_set(recovered_from, as_of)
     cases_recovered_set(recovered_clear, None)
     carry = {pk: key for pk, key in carry.items() if (pupil_of[pk], key) not in seen}
-    waiting = [r[0] for k, r in live.items() if k not in touched | held and r[3] == Case.Status.OPEN
+    skip = touched | held
+    waiting = [r[0] for k, r in live.items() if k not in skip and r[3] == Case.Status.OPEN
                and (r[6] or (r[5] is not None and r[5] <= as_of) or r[0] in carry or r[0] in due_down)]
     cases = Case.objects.select_related("stage").in_bulk([m[3] for m in moves if m[3]] + waiting)
     eng.previous_letters = {case_id: (template, night) for case_id, template, night in Letter.objects.filter(
