@@ -170,3 +170,24 @@ def test_telling_by_hand_refuses_bad_dates(two_years, pupil, people):
     assert case.told_on == date(2025, 12, 8)
     assert CaseEvent.objects.get(case=case, kind="told").data["channel"] == "in_person"
     assert ("2025-12-08", "meeting_held") in _history(case, date(2025, 12, 8))
+
+
+def test_a_monitoring_stage_with_a_meeting_starts_when_the_meeting_is_held(two_years, pupil, people):
+    """"...or the meeting was held": a warning given at a meeting starts the clock that day."""
+    from escalation.services import case_outcome_record, meeting_schedule
+
+    presets.apply("bankslane")
+    Stage.objects.filter(key="bl-warning").update(letter_template="", meeting_type="parent")
+    p = pupil()
+    night_run(as_of=put(p, START, "/" * 20 + "O" * 10))
+    case = Case.objects.get(pupil=p, track="penalty")
+    assert case.waiting_for == "waiting for the Meeting with parents to be held"
+    ao = people["attendance_officer"]
+    meeting = meeting_schedule(case=case, kind="parent", user=ao,
+                               starts_at=timezone.make_aware(datetime(2025, 9, 25, 15, 30)))
+    assert Case.objects.get(pk=case.pk).clock_waiting  # scheduled is not held
+    case_outcome_record(case=case, outcome="Warning explained to both parents", user=ao, meeting=meeting,
+                        meeting_status="held")
+    case.refresh_from_db()
+    assert case.told_on == date(2025, 9, 25) and case.monitor_until == open_days(date(2025, 9, 26))[14]
+    assert ("2025-09-25", "meeting_held") in _history(case, date(2025, 10, 20))
