@@ -102,6 +102,11 @@ class SignatureForm(forms.Form):
         self.fields["how"].choices = ContractSignature.How.choices
 
 
+class CareFlagsForm(forms.Form):
+    medical_evidence = forms.BooleanField(label="Medical evidence on file", required=False)
+    bereaved_on = forms.DateField(label="Recent bereavement (date)", required=False, widget=DATE)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200)
 

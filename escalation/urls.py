@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.queue, name="esc_queue"),
     path("cases/mine/", views.my_cases, name="esc_my_cases"),
     path("cases/<int:pk>/", views.case_detail, name="esc_case"),
+    path("cases/<int:pk>/care/", views.care_flags, name="esc_care_flags"),
     path("cases/<int:pk>/<str:action>/", views.case_action, name="esc_case_action"),
     path("cases/<int:pk>/forms/plan/", views.plan_form, name="esc_plan"),
     path("cases/<int:pk>/forms/contract/", views.contract_form, name="esc_contract"),

@@ -17,12 +17,14 @@ from django.views.decorators.http import require_POST
 from registers.arrangements import overruns as part_time_overruns
 from registers.arrangements import reviews_due as part_time_reviews_due
 from registers.models import Pupil, RegistrationGroup
+from registers.pupils import pupil_care_flags_set
 from tenants.access import role_required
 from tenants.roles import Role
 
 from . import presets, selectors, services
 from .forms import (
     AdvanceForm,
+    CareFlagsForm,
     ContactForm,
     ContractForm,
     MeetingForm,
@@ -245,6 +247,22 @@ def plan_form(request, pk):
 @role_required(ESCALATION)
 def contract_form(request, pk):
     return _doc_form(request, pk, ContractForm, services.contract_save, "Attendance Contract", "contract")
+
+
+@require_POST
+@role_required(ESCALATION)
+def care_flags(request, pk):
+    """What letters should know about the child: medical evidence, a recent bereavement."""
+    case = _case(request, pk)
+    form = CareFlagsForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError([f"{f}: {' '.join(e)}" for f, e in form.errors.items()])
+        pupil_care_flags_set(pupil=case.pupil, user=request.user, **form.cleaned_data)
+        messages.success(request, "Saved: letters will take this into account.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("esc_case", pk=case.pk)
 
 
 @require_POST

@@ -84,3 +84,21 @@ def test_the_attendance_lead_sees_everything(cases, people):
         assert client.get(f"/escalation/cases/{case.pk}/").status_code == 200
     assert client_for(people["teacher"]).get("/escalation/").status_code == 403
     assert client.post(f"/escalation/cases/{cases['mine'].pk}/bogus/").status_code == 404
+
+
+def test_the_attendance_lead_records_what_letters_should_know(cases, people):
+    """Issue 12 item 10: medical evidence on file and a recent bereavement, set from the case
+    page, kept in the pupil's history, and never by a teacher."""
+    from registers.models import Pupil, PupilHistory
+
+    case = cases["mine"]
+    url = f"/escalation/cases/{case.pk}/care/"
+    assert client_for(people["teacher"]).post(url, {"medical_evidence": "on"}).status_code == 403
+    ao = client_for(people["attendance_officer"])
+    ao.post(url, {"medical_evidence": "on", "bereaved_on": "2025-10-01"})
+    p = Pupil.objects.get(pk=case.pupil_id)
+    assert p.medical_evidence and p.bereaved_on == date(2025, 10, 1)
+    assert PupilHistory.objects.filter(pupil=p, field="medical_evidence", user_name__gt="").exists()
+    r = client_for(people["attendance_officer"]).post(url, {"bereaved_on": "2999-01-01"}, follow=True)
+    assert "is in the future" in r.content.decode()
+    assert Pupil.objects.get(pk=p.pk).bereaved_on == date(2025, 10, 1)

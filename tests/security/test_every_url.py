@@ -174,6 +174,8 @@ TENANT_URLS: dict[str, U] = {
     "esc_contract": U("/escalation/cases/{case}/forms/contract/", ESC, "FORM"),
     "esc_contract_sign": U("/escalation/cases/{case}/contracts/{contract}/sign/", ESC, "POST",
                            data={"signatory": "parent", "name": "Pat", "signed_on": "{day}", "how": "paper"}),
+    "esc_care_flags": U("/escalation/cases/{case}/care/", ESC, "POST",
+                        data={"medical_evidence": "on", "bereaved_on": "{day}"}),
     "esc_class_lists": U("/escalation/classes/", ESC | {TEACHER, OFFICE}),
     "esc_class_list": U("/escalation/classes/{group}/", ESC | {TEACHER, OFFICE}),
     "esc_penalties": U("/escalation/penalties/", ESC),
