@@ -145,6 +145,16 @@ class PolicyForm(forms.ModelForm):
 
 
 
+class AssessmentPeriodForm(forms.Form):
+    """One statutory assessment period (KS2 tests, phonics check, multiplication tables check)."""
+
+    label = forms.CharField(label=_("Assessment"), max_length=100)
+    start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    year_group = forms.IntegerField(label=_("Year group (blank: all)"), required=False, min_value=-2,
+                                    max_value=14)
+
+
 class MessageSettingsForm(forms.Form):
     """The school's first-day message (merge fields checked by absences.family_messages)."""
 

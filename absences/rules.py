@@ -145,9 +145,22 @@ def ro_cap(policy, draft: Draft, facts: Facts) -> RuleResult | None:
         % values)
 
 
+def _year_label(start_year: int) -> str:
+    return f"{start_year}-{str(start_year + 1)[2:]}"
+
+
 def assessments(policy, draft: Draft, facts: Facts) -> RuleResult | None:
     if not facts.assessments:
         return None
+    from registers.school_year import school_year_start
+
+    asked = {school_year_start(d).year for d in draft.dates}
+    entered = {school_year_start(a.start_date).year for a in facts.assessments}
+    if draft.dates and not asked & entered:
+        # Periods are entered per school year (the leave-rules page): none yet for this one.
+        return RuleResult(ASSESSMENT, True, _(
+            "No statutory assessment periods are entered for %(year)s yet: check the dates against "
+            "the STA timetable.") % {"year": _year_label(min(asked))})
     relevant = [a for a in facts.assessments
                 if a.year_group is None or a.year_group == draft.year_group]
     before = timedelta(days=policy.assessment_days_before or 0)

@@ -30,6 +30,25 @@ def policy_current() -> LeavePolicy:
     return policy or LeavePolicy()
 
 
+def assessment_years(policy: LeavePolicy, today: date) -> dict:
+    """The statutory assessment periods by school year, and the prompt to carry the latest
+    year's into the next once the school has reached the latest year (issue 12 item 11)."""
+    from registers.school_year import school_year_start
+
+    years: dict[int, list] = {}
+    for a in (policy.assessments.all() if policy.pk else []):
+        years.setdefault(school_year_start(a.start_date).year, []).append(a)
+    current = school_year_start(today).year
+    latest = max(years, default=None)
+    # Prompt when this school year has none yet, or this year's assessments are over.
+    carry = latest if latest is not None and (
+        latest < current or (latest == current and today > max(a.end_date for a in years[latest]))) else None
+    return {"years": [(rules._year_label(y), y, sorted(years[y], key=lambda a: a.start_date))
+                      for y in sorted(years, reverse=True)],
+            "carry_from": carry, "carry_from_label": rules._year_label(carry) if carry else "",
+            "carry_to_label": rules._year_label(carry + 1) if carry else ""}
+
+
 def session_key(day: date, session: str) -> str:
     return f"{day.isoformat()} {session}"
 

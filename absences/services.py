@@ -23,6 +23,7 @@ from registers.services import Entry, RegisterError, marks_save
 from . import notifications, rules, selectors
 from .models import (
     AbsenceReport,
+    AssessmentPeriod,
     ContactAttempt,
     LeaveDecision,
     LeavePolicy,
@@ -534,3 +535,61 @@ def policy_save(**fields) -> LeavePolicy:
     policy.full_clean()
     policy.save()
     return policy
+
+
+# Statutory assessment periods, per school year (issue 12 item 11) ------------------------------
+
+def _policy_for_update() -> LeavePolicy:
+    return LeavePolicy.objects.select_for_update().first() or LeavePolicy.objects.create()
+
+
+@transaction.atomic
+def assessment_period_save(*, label: str, start_date: date, end_date: date, year_group: int | None = None,
+                           period: AssessmentPeriod | None = None) -> AssessmentPeriod:
+    """Add (or correct) one statutory assessment period; it belongs to the school year its dates
+    fall in, and cannot straddle two."""
+    from registers.school_year import school_year_start
+
+    if not label.strip():
+        raise ValidationError(_("Name the assessment (e.g. Key stage 2 tests)."))
+    if start_date > end_date:
+        raise ValidationError(_("The period starts after it ends."))
+    if school_year_start(start_date) != school_year_start(end_date):
+        raise ValidationError(_("A period belongs to one school year: it cannot run past 31 July."))
+    period = period or AssessmentPeriod(policy=_policy_for_update())
+    period.label, period.start_date, period.end_date = label.strip()[:100], start_date, end_date
+    period.year_group = year_group
+    period.save()
+    return period
+
+
+@transaction.atomic
+def assessment_period_delete(*, period: AssessmentPeriod) -> None:
+    period.delete()
+
+
+def _a_year_on(day: date) -> date:
+    """The same weekday about a year later (52 weeks on): STA windows keep their weekdays."""
+    from datetime import timedelta
+
+    return day + timedelta(weeks=52)
+
+
+@transaction.atomic
+def assessment_periods_carry(*, from_year: int) -> list[AssessmentPeriod]:
+    """Copy the school year ``from_year``'s periods into the next school year, each moved 52
+    weeks on (the same weekdays), for the school to check against the STA timetable. Refused
+    if the next year already has periods."""
+    from registers.school_year import school_year_start
+
+    policy = _policy_for_update()
+    periods = [a for a in policy.assessments.all() if school_year_start(a.start_date).year == from_year]
+    if not periods:
+        raise ValidationError(_("There are no assessment periods in %(year)s to carry forward.")
+                              % {"year": rules._year_label(from_year)})
+    if any(school_year_start(a.start_date).year == from_year + 1 for a in policy.assessments.all()):
+        raise ValidationError(_("%(year)s already has assessment periods: edit them instead.")
+                              % {"year": rules._year_label(from_year + 1)})
+    return AssessmentPeriod.objects.bulk_create(
+        AssessmentPeriod(policy=policy, label=a.label, start_date=_a_year_on(a.start_date),
+                         end_date=_a_year_on(a.end_date), year_group=a.year_group) for a in periods)

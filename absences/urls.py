@@ -32,4 +32,7 @@ urlpatterns = [
     path("leave/", views.queue, name="queue"),
     path("leave/<int:pk>/decide/", views.decide, name="decide"),
     path("rules/", views.policy_edit, name="policy"),
+    path("rules/assessments/add/", views.assessment_add, name="assessment_add"),
+    path("rules/assessments/<int:pk>/delete/", views.assessment_delete, name="assessment_delete"),
+    path("rules/assessments/carry/", views.assessment_carry, name="assessment_carry"),
 ]

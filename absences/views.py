@@ -25,6 +25,7 @@ from tenants.roles import ADMIN_STAFF, HEADS, LEAVE_READERS, PARENTS, Role
 from . import selectors, services
 from .forms import (
     AcceptForm,
+    AssessmentPeriodForm,
     ContactForm,
     DecideForm,
     LeaveConfirmForm,
@@ -35,7 +36,7 @@ from .forms import (
     ReportForm,
     ResolveForm,
 )
-from .models import AbsenceReport, LeaveRequest, PortalMessage
+from .models import AbsenceReport, AssessmentPeriod, LeaveRequest, PortalMessage
 
 # --- fetch helpers: the only way these views load an object --------------------------------
 
@@ -419,7 +420,49 @@ def policy_edit(request):
         services.policy_save(**{f: form.cleaned_data[f] for f in PolicyForm.Meta.fields})
         messages.success(request, _("Leave rules saved."))
         return redirect("absences:policy")
-    return render(request, "absences/policy.html", {"form": form, "policy": policy})
+    return render(request, "absences/policy.html", {
+        "form": form, "policy": policy, "period_form": AssessmentPeriodForm(),
+        **selectors.assessment_years(policy, timezone.localdate())})
+
+
+@role_required({Role.HEAD})
+@require_POST
+def assessment_add(request):
+    form = AssessmentPeriodForm(request.POST)
+    if not form.is_valid():
+        for field, errs in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            messages.error(request, f"{label}: {' '.join(errs)}")
+        return redirect("absences:policy")
+    try:
+        services.assessment_period_save(**form.cleaned_data)
+        messages.success(request, _("Assessment period added."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("absences:policy")
+
+
+@role_required({Role.HEAD})
+@require_POST
+def assessment_delete(request, pk):
+    services.assessment_period_delete(period=get_object_or_404(AssessmentPeriod, pk=pk))
+    messages.success(request, _("Assessment period removed."))
+    return redirect("absences:policy")
+
+
+@role_required({Role.HEAD})
+@require_POST
+def assessment_carry(request):
+    try:
+        year = int(request.POST.get("from_year", ""))
+        made = services.assessment_periods_carry(from_year=year)
+        messages.success(request, _("%(n)s periods copied a year on: check each against the STA timetable.")
+                         % {"n": len(made)})
+    except ValueError:
+        messages.error(request, _("Choose the school year to carry forward."))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("absences:policy")
 
 
 # --- the office: unexplained absences ---------------------------------------------------------------

@@ -79,6 +79,34 @@ class OutcomeForm(forms.Form):
             self.fields["meeting"].queryset = case.meetings.all()
 
 
+class ToldForm(forms.Form):
+    """The family was told at this stage outside the letters machinery (the warning issued by
+    another service, a letter handed over): the monitoring clock starts that day."""
+
+    on = forms.DateField(label="Told on", widget=DATE)
+    how = forms.ChoiceField(label="How", choices=[("letter", "Warning letter issued (posted or handed over)"),
+                                                  ("in_person", "Told in person at a meeting")])
+
+
+class SignatureForm(forms.Form):
+    signatory = forms.ChoiceField(label="Who signed", choices=[])
+    name = forms.CharField(max_length=150)
+    signed_on = forms.DateField(label="Signed on", widget=DATE)
+    how = forms.ChoiceField(choices=[])
+
+    def __init__(self, *args, **kwargs):
+        from .models import ContractSignature
+
+        super().__init__(*args, **kwargs)
+        self.fields["signatory"].choices = ContractSignature.Signatory.choices
+        self.fields["how"].choices = ContractSignature.How.choices
+
+
+class CareFlagsForm(forms.Form):
+    medical_evidence = forms.BooleanField(label="Medical evidence on file", required=False)
+    bereaved_on = forms.DateField(label="Recent bereavement (date)", required=False, widget=DATE)
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(max_length=200)
 

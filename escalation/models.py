@@ -277,6 +277,11 @@ class Case(models.Model):
     stage_since = models.DateField()
     review_due = models.DateField(null=True, blank=True)
     monitor_until = models.DateField(null=True, blank=True)
+    told_on = models.DateField(
+        null=True, blank=True,
+        help_text="When the family was told at this stage (its letter sent, its meeting held, or the "
+                  "warning recorded as issued): a monitoring period runs from this day, never from when "
+                  "the letter was queued")
     owner_role = models.CharField(max_length=30, choices=Role.choices)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+", db_constraint=False)
@@ -301,6 +306,23 @@ class Case(models.Model):
     def due(self):
         return self.monitor_until or self.review_due
 
+    @property
+    def clock_waiting(self) -> bool:
+        """A monitoring stage whose clock has not started: the family has not been told yet."""
+        return (self.status == self.Status.OPEN and bool(self.stage.monitor_school_days)
+                and self.monitor_until is None)
+
+    @property
+    def waiting_for(self) -> str:
+        """What the held clock waits for, in words for the queue ("" when it is running)."""
+        if not self.clock_waiting:
+            return ""
+        if self.stage.letter_template:
+            return f"waiting for letter '{self.stage.letter_template}' to be sent"
+        if self.stage.meeting_type:
+            return f"waiting for the {self.stage.get_meeting_type_display()} to be held"
+        return "waiting for the warning to be recorded as issued"
+
 
 class CaseEvent(models.Model):
     """The chronology: what the job or a person did, when and why (docs/architecture.md)."""
@@ -312,12 +334,14 @@ class CaseEvent(models.Model):
         TASK = "task", "Task"
         REVIEW = "review", "Review"
         MONITORING = "monitoring", "Monitoring"
+        TOLD = "told", "Family told: the clock starts"
         LETTER = "letter", "Letter queued"
         CONTACT = "contact", "Contact"
         MEETING = "meeting", "Meeting"
         OUTCOME = "outcome", "Outcome"
         REFERRAL = "referral", "Referral"
         HOLD = "hold", "Put on hold"
+        LETTER_HELD = "letter_held", "Letter held for a person to decide"
         RESUMED = "resumed", "Resumed"
         CLOSED = "closed", "Closed"
         NOTE = "note", "Note"
@@ -448,6 +472,35 @@ class AttendanceContract(models.Model):
 
     def __str__(self):
         return f"Attendance contract {self.start_date}"
+
+
+class ContractSignature(models.Model):
+    """The contract's signature block as it happened (LAP annex 7b): who signed, when, and
+    whether in person at the meeting or on a paper copy returned to the school."""
+
+    class Signatory(models.TextChoices):
+        PARENT = "parent", "Parent / carer"
+        SCHOOL = "school", "School"
+        CHILD = "child", "Child"
+        PROFESSIONAL = "professional", "Other professional"
+
+    class How(models.TextChoices):
+        IN_PERSON = "in_person", "In person at the meeting"
+        PAPER = "paper", "On paper (a signed copy returned)"
+
+    contract = models.ForeignKey(AttendanceContract, on_delete=models.CASCADE, related_name="signatures")
+    signatory = models.CharField(max_length=15, choices=Signatory.choices)
+    name = models.CharField(max_length=150)
+    signed_on = models.DateField()
+    how = models.CharField(max_length=10, choices=How.choices)
+    recorded_by_name = models.CharField(max_length=150)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["signed_on", "pk"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_signatory_display()}) {self.signed_on}"
 
 
 class PenaltyNotice(models.Model):

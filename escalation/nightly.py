@@ -459,7 +459,7 @@ class Engine:
         if lower is not None:
             case.stage, case.stage_since, case.owner_role = lower, self.as_of, lower.owner_role
             case.review_due = self.as_of + timedelta(days=lower.review_days)
-            case.monitor_until, case.recovered_since = None, None
+            case.monitor_until, case.recovered_since, case.told_on = None, None, None
             case.entry_measure = stage_measure(lower, f)
             case.explanation = f"stepped down from '{stage.name}': {why}"
             self.event(case, kind=CaseEvent.Kind.STEPPED_DOWN, key=f"down:{suffix}",
@@ -785,7 +785,7 @@ def save_step(eng: "Engine") -> None:
     cases_insert(eng.new_cases)
     update_rows(list(eng.changed_cases.values()), [
         "stage", "stage_since", "owner_role", "review_due", "monitor_until", "explanation", "entry_measure",
-        "policy_version", "status", "closed_on", "close_reason", "recovered_since"])
+        "policy_version", "status", "closed_on", "close_reason", "recovered_since", "told_on"])
     rows_save(eng.rows)
 
 
@@ -811,7 +811,7 @@ def _run(*, as_of: date, started) -> NightlyRun:
     carry = {pk: key for pk, key in carry.items() if (pupil_of[pk], key) not in seen}
 
     # Only the cases the night acts on are loaded as objects.
-    waiting = [r.pk for k, r in live.items() if k not in touched and r.open
+    waiting = [r.pk for k, r in live.items() if k not in touched and r.open and not r.held
                and (r.monitor_until or (r.review_due is not None and r.review_due <= as_of)
                     or r.pk in carry or r.pk in recovery.due_down)]
     cases = Case.objects.select_related("stage").in_bulk([m.case_pk for m in moves if m.case_pk] + waiting)

@@ -310,14 +310,16 @@ def keys_seen(pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
 
 
 def unauthorised_dates(*, cases: list[Case], as_of: date) -> dict[int, list[date]]:
-    """Dates of unauthorised marks inside each monitored case's monitoring period so far."""
+    """Dates of unauthorised marks inside each monitored case's monitoring period so far: from
+    the day after the family was told (the letter sent, the meeting held), never from the queue."""
     if not cases:
         return {}
     with connection.cursor() as cur:
         cur.execute("""
             SELECT c.id, array_agg(DISTINCT m.date ORDER BY m.date)
             FROM escalation_case c JOIN registers_mark m ON m.pupil_id = c.pupil_id
-            WHERE c.id = ANY(%s) AND m.date > c.stage_since AND m.date <= LEAST(c.monitor_until, %s)
+            WHERE c.id = ANY(%s) AND m.date > COALESCE(c.told_on, c.stage_since)
+              AND m.date <= LEAST(c.monitor_until, %s)
               AND m.code = ANY(%s)
             GROUP BY c.id""", [[c.pk for c in cases], as_of, codes.UNAUTHORISED_CODES])
         return dict(cur.fetchall())
@@ -343,21 +345,29 @@ class LiveCase(NamedTuple):
     monitor_until: date | None
     recovered_since: date | None
     stage_since: date
+    stage_monitor_days: int | None  # the stage's monitoring period, if it has one
 
     @property
     def open(self) -> bool:
         return self.status == Case.Status.OPEN
 
     @property
+    def held(self) -> bool:
+        """A monitoring stage whose family has not been told yet (its letter still waiting, the
+        meeting not held) holds its clock: no review, step or jump until then (issue 12 item 6)."""
+        return self.open and not self.monitor_until and bool(self.stage_monitor_days)
+
+    @property
     def reviewable(self) -> bool:
-        """Open and not in a monitoring period: reviews, step-downs and direct entries apply."""
-        return self.open and not self.monitor_until
+        """Open, not in a monitoring period and not held: reviews, step-downs and direct entries apply."""
+        return self.open and not self.monitor_until and not self.held
 
 
 def live_cases(pupil_ids) -> dict[tuple[int, str], LiveCase]:
     """(pupil, track) -> the live case, for the pupils given."""
     return {(r.pupil_id, r.track): r for r in map(LiveCase._make, Case.objects.exclude(
-        status=Case.Status.CLOSED).values_list(*LiveCase._fields)) if r.pupil_id in pupil_ids}
+        status=Case.Status.CLOSED).values_list(*LiveCase._fields[:-1], "stage__monitor_school_days"))
+        if r.pupil_id in pupil_ids}
 
 
 @dataclass
@@ -462,6 +472,57 @@ def queue(*, status: str = "live", group_id=None, year=None, group: str = "", st
     if track:
         qs = qs.filter(track=track)
     return qs.annotate(priority=PRIORITY).order_by("priority", "review_due", "pupil__legal_surname", "pk")
+
+
+def queue_page(*, filters: dict) -> dict:
+    """The queue's cases (first 500, with their latest figures), stages and counts per stage."""
+    from registers.models import RegistrationGroup
+
+    from .models import NightlyRun, Stage
+
+    cases = list(queue(**filters)[:500])
+    snaps = latest_snapshots(c.pupil_id for c in cases)
+    for c in cases:
+        c.snap = snaps.get(c.pupil_id)
+    counts = stage_counts(status=filters["status"])
+    return {"cases": cases, "stages": Stage.objects.filter(active=True), "stage_counts": counts,
+            "stage_total": sum(c["n"] for c in counts), "groups": RegistrationGroup.objects.all(),
+            "last_run": NightlyRun.objects.first()}
+
+
+def teacher_cases(*, user):
+    """A class teacher's cases: live, at a stage the class teacher owns (LAP Letter 1, Beecroft
+    Yellow), for pupils of the classes they teach (the teacher-class link the registers use)."""
+    from tenants.roles import Role
+
+    return Case.objects.exclude(status=Case.Status.CLOSED).filter(
+        owner_role=Role.TEACHER, pupil__registration_group__teachers=user)
+
+
+def case_page(*, case: Case, manage: bool) -> dict:
+    """What the case page shows. A class teacher (``manage`` False) sees the case's own
+    chronology, figures and meetings; not the pupil's other cases, penalty notices or letters."""
+    from .models import CaseEvent, PenaltyNotice
+    from .services import active_bands
+
+    snaps = trend(case.pupil_id)
+    latest = snaps[-1] if snaps else None
+    target = latest and target_for(attended=latest.attended, possible=latest.possible,
+                                   recent_pct=latest.last4_pct, bands=active_bands(), as_of=latest.night)
+    # the case's own events, and (for the attendance lead) the pupil's events that belong to no
+    # case: penalty notices recorded from the penalties page, contacts logged elsewhere
+    events = Q(case=case) | Q(case__isnull=True, pupil_id=case.pupil_id) if manage else Q(case=case)
+    page = {"case": case, "pupil": case.pupil, "snaps": snaps, "latest": latest, "target": target,
+            "bands": band_history(case.pupil_id), "meetings": case.meetings.all(),
+            "events": CaseEvent.objects.filter(events).select_related("stage").order_by("at", "pk")}
+    if manage:
+        letters = list(case.letters.order_by("-created", "-pk"))
+        page.update(
+            letters=letters, queued_letters=sum(1 for x in letters if x.status == x.Status.QUEUED),
+            other_cases=Case.objects.filter(pupil=case.pupil).exclude(pk=case.pk).select_related("stage"),
+            plans=case.support_plans.all(), contracts=case.contracts.prefetch_related("signatures"),
+            penalty_notices=PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"))
+    return page
 
 
 def latest_snapshots(pupil_ids) -> dict[int, PupilSnapshot]:
@@ -653,7 +714,7 @@ def stage_counts(*, status: str) -> list[dict]:
 CASE_EXPORT_FIELDS = ["upn", "track", "stage_key", "stage_name", "status", "opened_on", "closed_on",
                       "close_reason", "history", "letters"]
 EXPORT_EVENTS = {"opened": "opened", "advanced": "advanced", "stepped_down": "stepped_down", "hold": "held",
-                 "closed": "closed", "letter": "letter_queued"}
+                 "letter_held": "held", "closed": "closed", "letter": "letter_queued"}
 STAGE_EVENTS = ("opened", "advanced", "stepped_down")
 
 
@@ -665,7 +726,8 @@ def _day(value) -> date | None:
     return timezone.localtime(value).date() if hasattr(value, "tzinfo") else value
 
 
-def cases_export(*, as_of: date) -> list[dict]:
+# Complexity: one pass over the events, letters and meetings, building each case's history.
+def cases_export(*, as_of: date) -> list[dict]:  # noqa: C901
     """Every case open at any time up to ``as_of``, as it stood on ``as_of``: its stage and status
     then, its chronology (events, letters sent, meetings held) and its letters, in a fixed number
     of queries. A person's event has no night; its day is when it was recorded."""
@@ -680,6 +742,8 @@ def cases_export(*, as_of: date) -> list[dict]:
     held_then: dict[int, bool] = {}
     for e in CaseEvent.objects.filter(case_id__in=ids).order_by("at", "pk"):
         day = e.night or _day(e.at)
+        if e.kind == "told" and "told_on" in e.data:  # recorded later, about the day it happened
+            day = date.fromisoformat(e.data["told_on"])
         if day > as_of:
             continue
         if e.kind in STAGE_EVENTS and e.stage_id:
@@ -688,6 +752,10 @@ def cases_export(*, as_of: date) -> list[dict]:
             held_then[e.case_id] = e.kind == "hold"
         if e.kind in EXPORT_EVENTS:
             history[e.case_id].append((day, 0, e.pk, EXPORT_EVENTS[e.kind], e.stage_id))
+        elif e.kind == "told" and not {"letter", "meeting"} & set(e.data):
+            # told by hand (St Luke's warning from the SAIS): the letter or meeting is not ours
+            ev = "meeting_held" if e.data.get("channel") == "in_person" else "letter_sent"
+            history[e.case_id].append((day, 1, e.pk, ev, e.stage_id))
     letters, sent = hooks.case_letters_export(ids, as_of)
     for case_id, day, letter_pk in sent:
         history[case_id].append((day, 1, letter_pk, "letter_sent", None))

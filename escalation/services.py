@@ -26,6 +26,7 @@ from .models import (
     BandSet,
     Case,
     CaseEvent,
+    ContractSignature,
     Meeting,
     PenaltyNotice,
     PolicyVersion,
@@ -431,6 +432,12 @@ def case_outcome_record(*, case: Case, outcome: str, user, meeting: Meeting | No
         meeting.outcome = outcome.strip()
         meeting.status = meeting_status or Meeting.Status.HELD
         meeting.save(update_fields=["outcome", "status"])
+        if meeting.status == Meeting.Status.HELD and meeting.stage_id == case.stage_id \
+                and not case.stage.letter_template:
+            today = timezone.localdate()
+            held_on = timezone.localtime(meeting.starts_at).date() if meeting.starts_at else today
+            case_told(case=case, on=min(max(held_on, case.stage_since), today), how="meeting", user=user,
+                      data={"meeting": meeting.pk})
     return case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.OUTCOME, detail=outcome.strip(),
                       user=user, data={"meeting": meeting.pk} if meeting else {})
 
@@ -457,8 +464,8 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
     events (default: the end of ``night`` for the nightly job, now for a person)."""
     case.stage, case.stage_since, case.owner_role = stage, night, stage.owner_role
     case.review_due = night + timedelta(days=stage.review_days)
-    case.monitor_until = (_add_school_days(night, stage.monitor_school_days)
-                          if stage.monitor_school_days else None)
+    # A monitoring period starts when the family is told (case_told), never when queued.
+    case.monitor_until, case.told_on = None, None
     case.explanation, case.entry_measure, case.policy_version = explanation, measure, version
     case.recovered_since = None
     auto = user is None
@@ -479,6 +486,81 @@ def stage_entry_plan(*, case: Case, stage: Stage, night: date, explanation: str,
                                      detail=f"Referral due: {stage.referral}",
                                      key=f"referral:{trigger_key}"[:120])))
     return rows
+
+
+TOLD_HOW = {"emailed": "letter '{}' emailed", "posted": "letter '{}' posted or handed over",
+            "meeting": "{} held", "by_hand": "{}"}
+
+
+def _school_days_after(day: date, n: int) -> tuple[date, bool]:
+    """The nth school day after ``day``; past the end of the calendar, weekdays (flagged)."""
+    found = _add_school_days(day, n)
+    if found is not None:
+        return found, True
+    while n:
+        day += timedelta(days=1)
+        n -= day.weekday() < 5
+    return day, False
+
+
+@transaction.atomic
+def case_told(*, case: Case, on: date, how: str, user=None, detail: str = "",
+              data: dict | None = None) -> bool:
+    """The family was told at the case's current stage on ``on`` (its letter emailed or posted,
+    its meeting held, or the warning recorded by hand): start the stage's monitoring clock from
+    that day. Only the first telling counts; returns whether the clock started now."""
+    case = Case.objects.select_for_update().select_related("stage").get(pk=case.pk)
+    if not case.clock_waiting:
+        return False
+    if on > timezone.localdate():
+        raise ValidationError(f"{on:%-d %B %Y} is in the future.")
+    if on < case.stage_since:
+        raise ValidationError(f"{on:%-d %B %Y} is before the case reached '{case.stage.name}' "
+                              f"({case.stage_since:%-d %B %Y}).")
+    n = case.stage.monitor_school_days
+    case.told_on = on
+    case.monitor_until, known = _school_days_after(on, n)
+    case.review_due = max(case.review_due or case.monitor_until, case.monitor_until)
+    case.save(update_fields=["told_on", "monitor_until", "review_due"])
+    what = detail or TOLD_HOW.get(how, "{}").format(case.stage.letter_template
+                                                     or case.stage.get_meeting_type_display())
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.TOLD, user=user,
+               detail=f"Family told on {on:%-d %B %Y} ({what}): {n} school days of monitoring to "
+                      f"{case.monitor_until:%-d %B %Y}" + ("" if known else " (weekdays: the calendar ends)"),
+               data={"how": how, "told_on": on.isoformat(), **(data or {})})
+    return True
+
+
+def case_told_by_hand(*, case: Case, on: date, how: str, user) -> bool:
+    """A person records that the family was told outside the letters machinery: St Luke's
+    written warning comes from the School Attendance Improvement Service, so the school records
+    the day it was issued; or a letter was handed over, or the family told at a meeting."""
+    if how not in ("letter", "in_person"):
+        raise ValidationError(f"Unknown way of telling the family '{how}'.")
+    case = Case.objects.select_related("stage").get(pk=case.pk)
+    if not case.clock_waiting:
+        raise ValidationError("This case is not waiting for the family to be told.")
+    what = "warning letter issued" if how == "letter" else "told in person"
+    return case_told(case=case, on=on, how="by_hand", user=user, detail=what, data={"channel": how})
+
+
+def cases_told_by_letters(*, sent: list[tuple[int, str, date | None, date, int]], how: str, user=None) -> int:
+    """Letters went to families: (case id, template key, night queued, day sent, letter id). A
+    case waiting for that stage's letter starts its monitoring clock on the day it went. Called
+    by the letters app (which sits above escalation) when it emails or marks letters posted."""
+    by_case = {}
+    for case_id, template_key, night, on, letter_id in sent:
+        if case_id:
+            by_case.setdefault(case_id, []).append((template_key, night, on, letter_id))
+    started = 0
+    for case in Case.objects.select_related("stage").filter(
+            pk__in=list(by_case), status=Case.Status.OPEN, monitor_until__isnull=True,
+            stage__monitor_school_days__isnull=False).exclude(stage__letter_template=""):
+        for template_key, night, on, letter_id in sorted(by_case[case.pk], key=lambda x: x[2]):
+            if template_key == case.stage.letter_template and (night is None or night >= case.stage_since):
+                started += case_told(case=case, on=on, how=how, user=user, data={"letter": letter_id})
+                break
+    return started
 
 
 def rows_save(rows: list[PlannedRow]) -> None:
@@ -626,6 +708,29 @@ def contract_save(*, case: Case, contract: AttendanceContract, user) -> Attendan
                detail=f"Attendance Contract started {contract.start_date:%-d %B %Y}; "
                       f"review {contract.review_date:%-d %B %Y}", data={"contract": contract.pk})
     return contract
+
+
+@transaction.atomic
+def contract_signature_record(*, contract: AttendanceContract, signatory: str, name: str, signed_on: date,
+                              how: str, user) -> ContractSignature:
+    """Record one signature of the contract's signature block (who, when, in person or on paper)."""
+    if signatory not in ContractSignature.Signatory.values or how not in ContractSignature.How.values:
+        raise ValidationError("Choose who signed and how.")
+    if not name.strip():
+        raise ValidationError("Give the name of the person who signed.")
+    if signed_on > timezone.localdate():
+        raise ValidationError(f"{signed_on:%-d %B %Y} is in the future.")
+    if signed_on < contract.start_date - timedelta(days=14):
+        raise ValidationError(f"{signed_on:%-d %B %Y} is long before the contract started "
+                              f"({contract.start_date:%-d %B %Y}).")
+    sig = ContractSignature.objects.create(contract=contract, signatory=signatory, name=name.strip()[:150],
+                                           signed_on=signed_on, how=how, recorded_by_name=_user_name(user))
+    case = contract.case
+    case_event(case=case, pupil_id=case.pupil_id, kind=CaseEvent.Kind.PLAN, user=user,
+               detail=f"Attendance Contract signed by {sig.name} ({sig.get_signatory_display().lower()}) on "
+                      f"{signed_on:%-d %B %Y}, {sig.get_how_display().lower()}",
+               data={"contract": contract.pk, "signature": sig.pk})
+    return sig
 
 
 # --- penalty notices (docs/domain.md section 6) -----------------------------------------------

@@ -7,23 +7,25 @@ Thin views over escalation.services and escalation.selectors; every view is role
 from datetime import date
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from registers.arrangements import overruns as part_time_overruns
 from registers.arrangements import reviews_due as part_time_reviews_due
 from registers.models import Pupil, RegistrationGroup
+from registers.pupils import pupil_care_flags_set
 from tenants.access import role_required
 from tenants.roles import CASEWORKERS, Role
 
 from . import presets, selectors, services
-from .access import case_for_request
+from .access import case_for_request, manages_cases
 from .forms import (
     AdvanceForm,
+    CareFlagsForm,
     ContactForm,
     ContractForm,
     MeetingForm,
@@ -33,10 +35,12 @@ from .forms import (
     PenaltyPaymentForm,
     QueueFilterForm,
     ReasonForm,
+    SignatureForm,
     StageForm,
     SupportPlanForm,
+    ToldForm,
 )
-from .models import BandSet, Case, CaseEvent, NightlyRun, PenaltyNotice, PolicyVersion, Stage
+from .models import BandSet, Case, NightlyRun, PenaltyNotice, PolicyVersion, Stage
 
 ESCALATION = CASEWORKERS
 
@@ -48,174 +52,149 @@ def _errors(request, exc: ValidationError):
 
 @role_required(ESCALATION)
 def queue(request):
-    f = request.GET
-    form = QueueFilterForm(f)
+    form = QueueFilterForm(request.GET)
     ok = form.filters()
     for name, errs in form.errors.items():
         messages.warning(request, f"Filter {name.rstrip('_')} ignored: {' '.join(errs)}")
-    status = ok.get("status", "live")
-    owner = ok.get("owner", "")
-    cases = selectors.queue(
-        status=status,
-        group_id=ok.get("class_"),
-        year=ok.get("year"),
-        group=ok.get("group", ""),
-        stage_id=ok.get("stage"),
-        owner_role="" if owner == "mine" else owner,
-        owner_id=request.user.pk if owner == "mine" else None,
-        track=ok.get("track", ""),
-    )
-    cases = list(cases[:500])
+    status, owner = ok.get("status", "live"), ok.get("owner", "")
+    filters = dict(status=status, group_id=ok.get("class_"), year=ok.get("year"), group=ok.get("group", ""),
+                   stage_id=ok.get("stage"), track=ok.get("track", ""),
+                   owner_role="" if owner == "mine" else owner,
+                   owner_id=request.user.pk if owner == "mine" else None)
+    today = timezone.localdate()
+    return render(request, "escalation/queue.html", {
+        **selectors.queue_page(filters=filters), "f": request.GET, "today": today, "status": status,
+        "owner_roles": [Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER],
+        # Part-time timetables (registers.arrangements): reviews due and overruns.
+        "part_time_due": part_time_reviews_due(today), "part_time_overruns": part_time_overruns(today)})
+
+
+CASE_WORKERS = ESCALATION | {Role.TEACHER}
+
+
+def _manages(request) -> bool:
+    return manages_cases(request)
+
+
+def _case(request, pk) -> Case:
+    return case_for_request(request, pk)  # escalation/access.py
+
+
+@role_required(CASE_WORKERS)
+def my_cases(request):
+    """A class teacher's own list: the cases at stages the class teacher owns, in their classes."""
+    cases = list(selectors.teacher_cases(user=request.user).select_related(
+        "pupil", "pupil__registration_group", "stage").order_by("review_due", "pupil__legal_surname", "pk"))
     snaps = selectors.latest_snapshots(c.pupil_id for c in cases)
     for c in cases:
         c.snap = snaps.get(c.pupil_id)
-    stages = Stage.objects.filter(active=True)
-    counts = selectors.stage_counts(status=status)
-    return render(
-        request,
-        "escalation/queue.html",
-        {
-            "cases": cases,
-            "stages": stages,
-            "groups": RegistrationGroup.objects.all(),
-            "f": f,
-            "today": timezone.localdate(),
-            "owner_roles": [Role.ATTENDANCE_OFFICER, Role.HEAD, Role.TEACHER],
-            "last_run": NightlyRun.objects.first(),
-            "stage_counts": counts,
-            "stage_total": sum(c["n"] for c in counts),
-            "status": status,
-            # Part-time timetables (registers.arrangements): reviews due and overruns.
-            "part_time_due": part_time_reviews_due(timezone.localdate()),
-            "part_time_overruns": part_time_overruns(timezone.localdate()),
-        },
-    )
+    return render(request, "escalation/my_cases.html", {"cases": cases, "today": timezone.localdate()})
 
 
-def _case(pk) -> Case:
-    return case_for_request(None, pk)  # escalation/access.py
-
-
-@role_required(ESCALATION)
+@role_required(CASE_WORKERS)
 def case_detail(request, pk):
-    case = _case(pk)
-    snaps = selectors.trend(case.pupil_id)
-    latest = snaps[-1] if snaps else None
-    target = None
-    if latest:
-        from .services import active_bands
-
-        target = selectors.target_for(
-            attended=latest.attended,
-            possible=latest.possible,
-            recent_pct=latest.last4_pct,
-            bands=active_bands(),
-            as_of=latest.night,
-        )
-    letters = list(case.letters.order_by("-created", "-pk"))
-    return render(
-        request,
-        "escalation/case.html",
-        {
-            "case": case,
-            "pupil": case.pupil,
-            "snaps": snaps,
-            "latest": latest,
-            "target": target,
-            "bands": selectors.band_history(case.pupil_id),
-            # the case's own events, and the pupil's events that belong to no case (penalty
-            # notices recorded from the penalties page, contacts logged elsewhere)
-            "events": CaseEvent.objects.filter(Q(case=case) | Q(case__isnull=True, pupil_id=case.pupil_id))
-            .select_related("stage")
-            .order_by("at", "pk"),
-            "other_cases": Case.objects.filter(pupil=case.pupil).exclude(pk=case.pk).select_related("stage"),
-            "meetings": case.meetings.all(),
-            "plans": case.support_plans.all(),
-            "contracts": case.contracts.all(),
-            "letters": letters,
-            "queued_letters": sum(1 for x in letters if x.status == x.Status.QUEUED),
-            "penalty_notices": PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"),
-            "owner_form": OwnerForm(case=case, initial={"owner": case.owner_id}),
-            "contact_form": ContactForm(),
-            "meeting_form": MeetingForm(initial={"kind": case.stage.meeting_type}),
-            "outcome_form": OutcomeForm(case=case),
-            "advance_form": AdvanceForm(case=case),
-            "reason_form": ReasonForm(),
-        },
-    )
+    case = _case(request, pk)
+    manage = _manages(request)
+    context = selectors.case_page(case=case, manage=manage)
+    context.update(manage=manage, contact_form=ContactForm(), outcome_form=OutcomeForm(case=case))
+    if manage:
+        context.update(owner_form=OwnerForm(case=case, initial={"owner": case.owner_id}),
+                       meeting_form=MeetingForm(initial={"kind": case.stage.meeting_type}),
+                       advance_form=AdvanceForm(case=case), reason_form=ReasonForm(), told_form=ToldForm(),
+                       signature_form=SignatureForm())
+    return render(request, "escalation/case.html", context)
 
 
-# Complexity: dispatches the case's actions; being split into one view per action (issue 12).
+# Case actions: one small handler per action, each calling one service and returning the
+# messages to show. CASE_ACTIONS maps the action in the URL to (form, handler, teacher may).
+
+def _contact(case, user, d):
+    services.case_contact_log(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Contact logged.")]
+
+
+def _meeting(case, user, d):
+    m = services.meeting_schedule(case=case, user=user, **d)
+    return [(messages.SUCCESS, f"{m.get_kind_display()} scheduled.")]
+
+
+def _outcome(case, user, d):
+    services.case_outcome_record(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Outcome recorded.")]
+
+
+def _advance(case, user, d):
+    case = services.case_advance(case=case, user=user, **d)
+    return [(messages.SUCCESS, f"Moved to {case.stage.name}.")]
+
+
+def _hold(case, user, d):
+    services.case_hold(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Case on hold.")]
+
+
+def _close(case, user, d):
+    services.case_close(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Case closed.")]
+
+
+def _resume(case, user, d):
+    services.case_resume(case=case, user=user)
+    return [(messages.SUCCESS, "Case resumed.")]
+
+
+def _owner(case, user, d):
+    owner = services.case_owner_set(case=case, user=user, **d).owner
+    name = (owner.get_full_name() or owner.username) if owner else ""
+    return [(messages.SUCCESS, f"Owner: {name}." if owner else "Owner cleared.")]
+
+
+def _told(case, user, d):
+    started = services.case_told_by_hand(case=case, user=user, **d)
+    return [(messages.SUCCESS, "Recorded: the monitoring clock has started.") if started
+            else (messages.INFO, "The clock had already started: nothing changed.")]
+
+
+def _letters(case, user, d):
+    rendered, failed = services.case_letters_render(case=case)
+    out = [(messages.SUCCESS, f"{rendered} letter{pluralize(rendered)} rendered.")] if rendered else []
+    if failed:
+        out.append((messages.ERROR, f"{failed} letter{pluralize(failed)} could not be rendered: see "
+                                    "Letters."))
+    return out or [(messages.INFO, "No queued letters for this case.")]
+
+
+CASE_ACTIONS = {
+    "contact": (lambda data, case: ContactForm(data), _contact, True),
+    "meeting": (lambda data, case: MeetingForm(data), _meeting, False),
+    "outcome": (lambda data, case: OutcomeForm(data, case=case), _outcome, True),
+    "advance": (lambda data, case: AdvanceForm(data, case=case), _advance, False),
+    "hold": (lambda data, case: ReasonForm(data), _hold, False),
+    "close": (lambda data, case: ReasonForm(data), _close, False),
+    "resume": (None, _resume, False),
+    "owner": (lambda data, case: OwnerForm(data, case=case), _owner, False),
+    "told": (lambda data, case: ToldForm(data), _told, False),
+    "letters": (None, _letters, False),
+}
+
+
 @require_POST
-@role_required(ESCALATION)
-def case_action(request, pk, action):  # noqa: C901
-    case = _case(pk)
-    user, data = request.user, request.POST
+@role_required(CASE_WORKERS)
+def case_action(request, pk, action):
+    if action not in CASE_ACTIONS:
+        raise Http404
+    make_form, handler, teacher_may = CASE_ACTIONS[action]
+    case = _case(request, pk)
+    if not (teacher_may or _manages(request)):
+        raise PermissionDenied
+    form = make_form(request.POST, case) if make_form else None
+    if form is not None and not form.is_valid():
+        for field, errs in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errs)}")
+        return redirect("esc_case", pk=case.pk)
     try:
-        if action == "contact":
-            form = ContactForm(data)
-            if form.is_valid():
-                services.case_contact_log(case=case, user=user, **form.cleaned_data)
-                messages.success(request, "Contact logged.")
-        elif action == "meeting":
-            form = MeetingForm(data)
-            if form.is_valid():
-                m = services.meeting_schedule(case=case, user=user, **form.cleaned_data)
-                messages.success(request, f"{m.get_kind_display()} scheduled.")
-        elif action == "outcome":
-            form = OutcomeForm(data, case=case)
-            if form.is_valid():
-                services.case_outcome_record(
-                    case=case,
-                    user=user,
-                    outcome=form.cleaned_data["outcome"],
-                    meeting=form.cleaned_data["meeting"],
-                    meeting_status=form.cleaned_data["meeting_status"],
-                )
-                messages.success(request, "Outcome recorded.")
-        elif action == "advance":
-            form = AdvanceForm(data, case=case)
-            if form.is_valid():
-                services.case_advance(
-                    case=case,
-                    user=user,
-                    to_stage=form.cleaned_data["to_stage"],
-                    reason=form.cleaned_data["reason"],
-                )
-                case.refresh_from_db()
-                messages.success(request, f"Moved to {case.stage.name}.")
-        elif action in ("hold", "close"):
-            form = ReasonForm(data)
-            if form.is_valid():
-                fn = services.case_hold if action == "hold" else services.case_close
-                fn(case=case, user=user, reason=form.cleaned_data["reason"])
-                messages.success(request, "Case on hold." if action == "hold" else "Case closed.")
-        elif action == "resume":
-            form = None
-            services.case_resume(case=case, user=user)
-            messages.success(request, "Case resumed.")
-        elif action == "owner":
-            form = OwnerForm(data, case=case)
-            if form.is_valid():
-                owner = form.cleaned_data["owner"]
-                services.case_owner_set(case=case, owner=owner, user=user)
-                name = (owner.get_full_name() or owner.username) if owner else ""
-                messages.success(request, f"Owner: {name}." if owner else "Owner cleared.")
-        elif action == "letters":
-            form = None
-            rendered, failed = services.case_letters_render(case=case)
-            if rendered:
-                messages.success(request, f"{rendered} letter{'s' if rendered != 1 else ''} rendered.")
-            if failed:
-                plural = "s" if failed != 1 else ""
-                messages.error(request, f"{failed} letter{plural} could not be rendered: see Letters.")
-            if not rendered and not failed:
-                messages.info(request, "No queued letters for this case.")
-        else:
-            raise Http404
-        if form is not None and not form.is_valid():
-            for field, errs in form.errors.items():
-                messages.error(request, f"{field}: {' '.join(errs)}")
+        for level, text in handler(case, request.user, form.cleaned_data if form else {}):
+            messages.add_message(request, level, text)
     except ValidationError as exc:
         _errors(request, exc)
     return redirect("esc_case", pk=case.pk)
@@ -236,7 +215,7 @@ def _figures_now(case) -> dict:
 
 
 def _doc_form(request, pk, form_class, save, title, template_fields):
-    case = _case(pk)
+    case = _case(request, pk)
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
         obj = form.save(commit=False)
@@ -265,6 +244,41 @@ def plan_form(request, pk):
 @role_required(ESCALATION)
 def contract_form(request, pk):
     return _doc_form(request, pk, ContractForm, services.contract_save, "Attendance Contract", "contract")
+
+
+@require_POST
+@role_required(ESCALATION)
+def care_flags(request, pk):
+    """What letters should know about the child: medical evidence, a recent bereavement."""
+    case = _case(request, pk)
+    form = CareFlagsForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError([f"{f}: {' '.join(e)}" for f, e in form.errors.items()])
+        pupil_care_flags_set(pupil=case.pupil, user=request.user, **form.cleaned_data)
+        messages.success(request, "Saved: letters will take this into account.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("esc_case", pk=case.pk)
+
+
+@require_POST
+@role_required(ESCALATION)
+def contract_sign(request, pk, contract_id):
+    """Record one signature of the contract's signature block."""
+    case = _case(request, pk)
+    contract = get_object_or_404(case.contracts.all(), pk=contract_id)
+    form = SignatureForm(request.POST)
+    if not form.is_valid():
+        for field, errs in form.errors.items():
+            messages.error(request, f"{field}: {' '.join(errs)}")
+        return redirect("esc_case", pk=case.pk)
+    try:
+        services.contract_signature_record(contract=contract, user=request.user, **form.cleaned_data)
+        messages.success(request, "Signature recorded.")
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("esc_case", pk=case.pk)
 
 
 @role_required(ESCALATION | {Role.TEACHER, Role.OFFICE})

@@ -41,7 +41,8 @@ class SettingsForm(forms.ModelForm):
                   "email_subject", "email_body", "regular_absence_pct", "regular_min_possible",
                   "continuous_days", "sickness_days", "cme_days", "new_pupil_due_days",
                   "exempt_junior_intake", "attendance_every", "sickness_every", "cme_every",
-                  "new_pupils_every", "deletions_every"]
+                  "new_pupils_every", "deletions_every", "hold_medical", "hold_send", "hold_part_time",
+                  "hold_bereavement", "hold_looked_after"]
         widgets = {"email_body": forms.Textarea(attrs={"rows": 3})}
 
 

@@ -16,6 +16,8 @@ class Letter(models.Model):
         CHECK = "check", "Needs checking: was it emailed?"
         PRINTED = "printed", "Printed"
         FAILED = "failed", "Failed"
+        HELD = "held", "Held: a person decides"
+        CANCELLED = "cancelled", "Cancelled"
 
     pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="letters")
     template_key = models.CharField(max_length=60)
@@ -43,6 +45,12 @@ class Letter(models.Model):
     provider_id = models.CharField(max_length=255, blank=True,
                                    help_text="The email provider's message id")
     printed_at = models.DateTimeField(null=True, blank=True)
+    # Issue 12 item 10: why it might be wrong to send (letters.holds), and a person's decision.
+    hold_reasons = models.JSONField(default=list, blank=True,
+                                    help_text="Keys of letters.holds.REASONS that held the letter")
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="Released or cancelled at")
+    decided_by_name = models.CharField(max_length=150, blank=True)
+    cancel_reason = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created", "-pk"]
@@ -103,6 +111,13 @@ class LetterSettings(models.Model):
     cme_every = models.CharField(max_length=12, choices=Every.choices, default=Every.WEEKLY)
     new_pupils_every = models.CharField(max_length=12, choices=Every.choices, default=Every.WEEKLY)
     deletions_every = models.CharField(max_length=12, choices=Every.choices, default=Every.WEEKLY)
+    # Issue 12 item 10: which reasons hold a queued letter until a person releases or cancels it.
+    hold_medical = models.BooleanField("hold letters when medical evidence is on file", default=False)
+    hold_send = models.BooleanField("hold letters for pupils with an EHC plan or SEN support", default=False)
+    hold_part_time = models.BooleanField("hold letters for pupils on a part-time timetable", default=False)
+    hold_bereavement = models.BooleanField("hold letters after a recent bereavement", default=False)
+    hold_looked_after = models.BooleanField(
+        "hold letters for looked-after children (talk to the social worker first)", default=False)
 
     class Meta:
         verbose_name_plural = "letter settings"

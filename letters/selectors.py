@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from registers import codes
@@ -127,3 +127,22 @@ def case_letters_export(case_ids: list[int], as_of: date) -> tuple[dict[int, lis
         if sent:
             sent_events.append((letter.case_id, sent, letter.pk))
     return letters, sent_events
+
+
+def letters_review(*, today: date) -> dict:
+    """The letters waiting to go and the held ones, each with the reasons it might be wrong to
+    send (letters.holds) and whether the school holds letters for that reason."""
+    from . import holds
+    from .models import LetterSettings
+
+    letters = list(Letter.objects.filter(Q(status=Letter.Status.QUEUED, batch__isnull=True)
+                                         | Q(status=Letter.Status.HELD))
+                   .select_related("pupil", "pupil__registration_group", "case__stage")
+                   .order_by("pupil__legal_surname", "pupil__legal_forename", "pk")[:500])
+    reasons = holds.reasons_for([x.pupil_id for x in letters], today=today)
+    chosen = holds.chosen(LetterSettings.get())
+    for x in letters:
+        x.reasons = [(text, key in chosen) for key, text in reasons.get(x.pupil_id, [])]
+    return {"held": [x for x in letters if x.status == Letter.Status.HELD],
+            "queued": [x for x in letters if x.status == Letter.Status.QUEUED],
+            "chosen": [holds.REASONS[k][1] for k in holds.REASONS if k in chosen]}

@@ -13,7 +13,7 @@ attendance lead edits it, exports it and records its submission.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -187,7 +187,21 @@ def letter_email(*, letter: Letter) -> bool:
         status=Letter.Status.EMAILED, emailed_at=timezone.now(), provider_id=_provider_id(msg)[:255],
         error="")
     _event(letter, "emailed", ", ".join(to))
+    _families_told([letter.pk], how="emailed")
     return True
+
+
+def _families_told(ids: list[int], *, how: str, user=None, on: date | None = None) -> None:
+    """The letters went (emailed, or posted / handed over): a case waiting for its stage's letter
+    starts its monitoring clock on the day each went (escalation.services.case_told)."""
+    from escalation.services import cases_told_by_letters
+
+    rows = Letter.objects.filter(pk__in=ids, case__isnull=False).values_list(
+        "case_id", "template_key", "night", "emailed_at", "printed_at", "pk")
+    sent = [(case_id, key, night, on or timezone.localtime(emailed or printed).date(), pk)
+            for case_id, key, night, emailed, printed, pk in rows if on or emailed or printed]
+    if sent:
+        cases_told_by_letters(sent=sent, how=how, user=user)
 
 
 def _provider_id(msg: EmailMessage) -> str:
@@ -210,6 +224,8 @@ def letter_check_resolve(*, letter: Letter, sent: bool, user=None) -> bool:
     if n:
         _event(letter, "checked", "It was emailed." if sent else "It was not emailed: send it again.",
                _name(user))
+        if sent:
+            _families_told([letter.pk], how="emailed", user=user)
     return bool(n)
 
 
@@ -251,9 +267,90 @@ def batch_create_picked(*, template: LetterTemplate, pupils: QuerySet, trigger_k
     return batch
 
 
+# --- holds (issue 12 item 10) --------------------------------------------------------
+
+def _case_note(letter: Letter, kind: str, detail: str, user=None) -> None:
+    """The decision goes into the case's chronology too (and so into export_cases)."""
+    if letter.case_id:
+        from escalation.models import Case
+        from escalation.services import case_event
+
+        case = Case.objects.select_related("stage").get(pk=letter.case_id)
+        case_event(case=case, pupil_id=letter.pupil_id, kind=kind, detail=detail, user=user,
+                   data={"letter": letter.pk, "template_key": letter.template_key})
+
+
+@transaction.atomic
+def letters_hold_check(*, ids=None, today: date | None = None) -> int:
+    """Hold the queued letters (all not yet in a batch, or ``ids``) whose pupil has a reason
+    the school chose to hold letters for. A letter a person released is not held again."""
+    from escalation.models import CaseEvent
+
+    from . import holds
+
+    today = today or timezone.localdate()
+    chosen = holds.chosen(LetterSettings.get())
+    # Letters the escalation queued; a document a person prints by hand ("manual:") is their call.
+    qs = Letter.objects.filter(status=Letter.Status.QUEUED, decided_at__isnull=True).exclude(
+        trigger_key__startswith="manual:")
+    qs = qs.filter(pk__in=ids) if ids is not None else qs.filter(batch__isnull=True)
+    letters = list(qs.select_for_update(skip_locked=True)) if chosen else []
+    reasons = holds.reasons_for([x.pupil_id for x in letters], today=today)
+    held = 0
+    for letter in letters:
+        keys = [k for k, _ in reasons.get(letter.pupil_id, []) if k in chosen]
+        if not keys:
+            continue
+        Letter.objects.filter(pk=letter.pk).update(status=Letter.Status.HELD, hold_reasons=keys)
+        words = "; ".join(w for k, w in reasons[letter.pupil_id] if k in keys)
+        _event(letter, "held", words)
+        _case_note(letter, CaseEvent.Kind.LETTER_HELD, f"Letter '{letter.template_key}' held: {words}")
+        held += 1
+    return held
+
+
+@transaction.atomic
+def letter_release(*, letter: Letter, user) -> Letter:
+    """A person has read why the letter was held and decides it should go."""
+    from escalation.models import CaseEvent
+
+    letter = Letter.objects.select_for_update().get(pk=letter.pk)
+    if letter.status != Letter.Status.HELD:
+        raise ValidationError("Only a held letter can be released.")
+    letter.status, letter.decided_at = Letter.Status.QUEUED, timezone.now()
+    letter.decided_by_name = _name(user)
+    letter.save(update_fields=["status", "decided_at", "decided_by_name"])
+    _event(letter, "released", "Released to be sent", _name(user))
+    _case_note(letter, CaseEvent.Kind.NOTE, f"Held letter '{letter.template_key}' released to be sent", user)
+    return letter
+
+
+@transaction.atomic
+def letter_cancel(*, letter: Letter, user, reason: str) -> Letter:
+    """A person decides a held (or queued) letter must not go, and says why."""
+    from escalation.models import CaseEvent
+
+    letter = Letter.objects.select_for_update().get(pk=letter.pk)
+    if letter.status not in (Letter.Status.HELD, Letter.Status.QUEUED):
+        raise ValidationError(f"This letter is {letter.get_status_display().lower()}: it cannot be "
+                              "cancelled.")
+    if not reason.strip():
+        raise ValidationError("Say why the letter is cancelled.")
+    letter.status, letter.decided_at, letter.decided_by_name = (Letter.Status.CANCELLED, timezone.now(),
+                                                                _name(user))
+    letter.cancel_reason = reason.strip()[:300]
+    letter.save(update_fields=["status", "decided_at", "decided_by_name", "cancel_reason"])
+    _event(letter, "cancelled", letter.cancel_reason, _name(user))
+    _case_note(letter, CaseEvent.Kind.NOTE,
+               f"Letter '{letter.template_key}' cancelled: {letter.cancel_reason}", user)
+    return letter
+
+
 @transaction.atomic
 def batch_create_queued(*, user=None, send_email: bool = True) -> Batch | None:
-    """Collect the letters the nightly job queued (not yet in a batch) into one batch."""
+    """Collect the letters the nightly job queued (not yet in a batch) into one batch; a
+    letter the school's hold reasons apply to is held for a person instead."""
+    letters_hold_check()
     ids = list(Letter.objects.select_for_update(skip_locked=True)
                .filter(status=Letter.Status.QUEUED, batch__isnull=True).values_list("pk", flat=True))
     if not ids:
@@ -505,7 +602,28 @@ def letters_mark_printed(*, batch: Batch, user=None) -> int:
     Letter.objects.filter(pk__in=ids).update(status=Letter.Status.PRINTED, printed_at=now)
     LetterEvent.objects.bulk_create(LetterEvent(letter_id=i, kind="printed", user_name=_name(user))
                                     for i in ids)
+    _families_told(ids, how="posted", user=user)
     return len(ids)
+
+
+@transaction.atomic
+def letter_mark_posted(*, letter: Letter, on: date, user=None) -> Letter:
+    """One rendered letter was posted or handed over on ``on`` (not emailed): it counts as sent
+    from that day, and a monitoring clock waiting for it starts then."""
+    letter = Letter.objects.select_for_update().get(pk=letter.pk)
+    if letter.status != Letter.Status.RENDERED:
+        raise ValidationError(f"Only a rendered letter can be marked posted or handed over (this one is "
+                              f"{letter.get_status_display().lower()}).")
+    if on > timezone.localdate():
+        raise ValidationError(f"{on:%-d %B %Y} is in the future.")
+    if on < timezone.localtime(letter.rendered_at or letter.created).date():
+        raise ValidationError(f"{on:%-d %B %Y} is before the letter was printed.")
+    letter.status = Letter.Status.PRINTED
+    letter.printed_at = timezone.make_aware(datetime.combine(on, time(12)))
+    letter.save(update_fields=["status", "printed_at"])
+    _event(letter, "printed", f"Posted or handed over on {on:%-d %B %Y}", _name(user))
+    _families_told([letter.pk], how="posted", user=user, on=on)
+    return letter
 
 
 def batch_progress(*, batch: Batch) -> dict:
@@ -615,10 +733,35 @@ def letter_queue(*, pupil: Pupil, template_key: str, trigger_key: str, case=None
 
 
 def render_now(*, letter: Letter, as_of: date | None = None) -> bool:
-    """Render a single letter synchronously (e.g. a document printed from a pupil's page)."""
+    """Render a single letter synchronously (e.g. a document printed from a pupil's page). A
+    queued letter a hold reason applies to is held instead (returns False)."""
+    if letter.status == Letter.Status.QUEUED and letters_hold_check(ids=[letter.pk]):
+        letter.refresh_from_db()
+        return False
     with transaction.atomic():
         bundle = Bundle.load([letter.pupil_id], as_of=as_of or letter.night)
         return letter_render(letter=letter, bundle=bundle, templates=_templates([letter.template_key]))
+
+
+# --- support plans and attendance contracts, printed as saved (issue 12 item 10) ----------
+
+def plan_pdf(*, plan) -> bytes:
+    """The Attendance Targeted Support Plan (LAP annex 6b) with what was saved. A fixed project
+    template (auto-escaped), not a school-edited merge template: no new merge fields."""
+    pupil = plan.case.pupil
+    html = render_to_string("letters/pdf/support_plan.html", {
+        "plan": plan, "pupil": pupil, "school": current_school(), "now": timezone.localtime()})
+    return pdf.html_to_pdf(html)[0]
+
+
+def contract_pdf(*, contract) -> bytes:
+    """The Attendance Contract (LAP annexes 7b and 7c) with what was saved and its recorded
+    signature block (who signed, when, in person or on paper)."""
+    html = render_to_string("letters/pdf/attendance_contract.html", {
+        "contract": contract, "pupil": contract.case.pupil, "school": current_school(),
+        "interventions": [x.strip() for x in contract.interventions.splitlines() if x.strip()],
+        "signatures": list(contract.signatures.all()), "now": timezone.localtime()})
+    return pdf.html_to_pdf(html)[0]
 
 
 # --- evidence pack ------------------------------------------------------------------

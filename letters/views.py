@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from attendance_site.params import id_param
+from escalation.models import AttendanceContract, SupportPlan
 from escalation.services import active_bands, band_for
 from registers.access import pupil_for_request
 from registers.exports import to_csv
@@ -51,6 +52,7 @@ def home(request):
         "queued": Letter.objects.filter(status=Letter.Status.QUEUED, batch__isnull=True).count(),
         "failed": Letter.objects.filter(status=Letter.Status.FAILED).count(),
         "to_check": Letter.objects.filter(status=Letter.Status.CHECK).count(),
+        "held": Letter.objects.filter(status=Letter.Status.HELD).count(),
         "can_manage": bool(request.roles & LETTER_MANAGERS),
     })
 
@@ -234,6 +236,68 @@ def letter_check(request, pk):
         messages.warning(request, f"{letter.pupil.display_name}: not emailed "
                                   f"({Letter.objects.get(pk=letter.pk).get_status_display().lower()}).")
     return redirect("letters:batch_detail", pk=letter.batch_id) if letter.batch_id else \
+        redirect("letters:pupil_letters", pk=letter.pupil_id)
+
+
+@role_required(LETTER_MANAGERS)
+def plan_pdf(request, pk):
+    plan = get_object_or_404(SupportPlan.objects.select_related("case__pupil__registration_group"), pk=pk)
+    return _pdf(services.plan_pdf(plan=plan), f"support-plan-{plan.case.pupil.upn}-{plan.meeting_date}.pdf")
+
+
+@role_required(LETTER_MANAGERS)
+def contract_pdf(request, pk):
+    contract = get_object_or_404(AttendanceContract.objects.select_related("case__pupil__registration_group"),
+                                 pk=pk)
+    return _pdf(services.contract_pdf(contract=contract),
+                f"attendance-contract-{contract.case.pupil.upn}-{contract.start_date}.pdf")
+
+
+@role_required(LETTER_MANAGERS)
+def review(request):
+    """Before queued letters go: why each might be wrong to send; held letters to decide."""
+    return render(request, "letters/review.html", selectors.letters_review(today=timezone.localdate()))
+
+
+@role_required(LETTER_MANAGERS)
+@require_POST
+def letter_release(request, pk):
+    letter = get_object_or_404(Letter.objects.select_related("pupil"), pk=pk)
+    try:
+        services.letter_release(letter=letter, user=request.user)
+        messages.success(request, f"{letter.pupil.display_name}: released to go with the next letters.")
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("letters:review")
+
+
+@role_required(LETTER_MANAGERS)
+@require_POST
+def letter_cancel(request, pk):
+    letter = get_object_or_404(Letter.objects.select_related("pupil"), pk=pk)
+    try:
+        services.letter_cancel(letter=letter, user=request.user, reason=request.POST.get("reason", "")[:300])
+        messages.success(request, f"{letter.pupil.display_name}: letter cancelled.")
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("letters:review")
+
+
+@role_required(LETTER_MANAGERS)
+@require_POST
+def letter_posted(request, pk):
+    """One rendered letter was posted or handed over on a day: it counts as sent from then."""
+    letter = get_object_or_404(Letter.objects.select_related("pupil"), pk=pk)
+    try:
+        on = date.fromisoformat(request.POST.get("on", ""))
+        services.letter_mark_posted(letter=letter, on=on, user=request.user)
+    except ValueError:
+        messages.error(request, "Give the date the letter was posted or handed over.")
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, f"{letter.pupil.display_name}: recorded as posted or handed over.")
+    return redirect("esc_case", pk=letter.case_id) if letter.case_id else \
         redirect("letters:pupil_letters", pk=letter.pupil_id)
 
 

@@ -145,6 +145,11 @@ class Pupil(models.Model):
     young_carer = models.BooleanField(default=False)
     social_worker = models.BooleanField(default=False)
     medical_notes = models.CharField(max_length=200, blank=True)
+    medical_evidence = models.BooleanField(
+        "medical evidence on file", default=False,
+        help_text="A doctor's or consultant's letter about the child's health is on file")
+    bereaved_on = models.DateField("bereavement (date)", null=True, blank=True,
+                                   help_text="A recent bereavement in the family")
     address = models.TextField(blank=True)
     photo = models.ImageField(upload_to="photos/", blank=True)
 

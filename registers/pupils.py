@@ -66,3 +66,17 @@ def roll_change_refusal(marks: list[Mark], admission: date, leaving: date | None
     span = f"{admission:%Y-%m-%d} to {leaving:%Y-%m-%d}" if leaving else f"from {admission:%Y-%m-%d}"
     return (f"would leave {len(marks)} mark(s) outside the roll ({span}): "
             f"{describe_marks(marks)}; change those marks first")
+
+
+def pupil_care_flags_set(*, pupil, medical_evidence: bool, bereaved_on: date | None, user) -> None:
+    """What letters should know before they go (issue 12 item 10): medical evidence on file
+    and a recent bereavement. Recorded in the pupil's history as a form change by ``user``."""
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from .models import Pupil
+
+    if bereaved_on and bereaved_on > timezone.localdate():
+        raise ValidationError(f"{bereaved_on:%-d %B %Y} is in the future.")
+    with history_context(source="form", user=user):
+        Pupil.objects.filter(pk=pupil.pk).update(medical_evidence=medical_evidence, bereaved_on=bereaved_on)

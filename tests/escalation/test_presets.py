@@ -318,6 +318,14 @@ def test_banks_lane_warning_then_15_school_days(two_years, pupil, later, outcome
     assert "penalty" not in stages_of(p["nine"])
     case = Case.objects.get(pupil=p["x"], track="penalty")
     assert case.stage.key == "bl-warning" and letters_of(p["x"]) == ["bankslane_penalty_warning"]
+    assert case.monitor_until is None  # the clock waits for the warning to be sent (test_clocks.py)
+    from letters.services import letter_mark_posted
+
+    letter = Letter.objects.get(case=case)
+    Letter.objects.filter(pk=letter.pk).update(status="rendered",
+                                               rendered_at=letter.created.replace(2025, 9, 22))
+    letter_mark_posted(letter=letter, on=date(2025, 9, 22), user=None)  # handed over that day
+    case.refresh_from_db()
     assert case.monitor_until == date(2025, 10, 13)  # 15 school days after Mon 22 Sep
     last = put(p["x"], date(2025, 9, 23), later)     # the 15 days of monitoring
     night_run(as_of=last)
