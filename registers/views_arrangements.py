@@ -1,5 +1,7 @@
-"""Pages for a pupil's arrangements: session patterns and part-time timetables (thin views
-over registers.arrangements)."""
+"""Pages for a pupil's arrangements: session patterns, part-time timetables and off-site
+provision (thin views over registers.arrangements)."""
+
+from datetime import timedelta
 
 from django.contrib import messages
 from django.http import HttpResponse
@@ -12,8 +14,20 @@ from tenants.access import role_required
 from tenants.roles import WHOLE_SCHOOL_MARKERS, Role
 
 from . import arrangements, removal
-from .forms import PartTimeTimetableForm, RemovalEnquiryForm, SessionPatternForm
-from .models import PartTimeTimetable, RemovalEnquiry, SchoolDay, SessionPattern
+from .codes import ABSENCE_CODES
+from .forms import (
+    OffSiteProvisionForm,
+    PartTimeTimetableForm,
+    RemovalEnquiryForm,
+    SessionPatternForm,
+)
+from .models import (
+    OffSiteProvision,
+    PartTimeTimetable,
+    RemovalEnquiry,
+    SchoolDay,
+    SessionPattern,
+)
 from .views import pupil_for_request
 
 # The attendance lead and the head record part-time timetables; the office sees them.
@@ -138,6 +152,103 @@ def session_pattern(request, pk):
         p.slots = arrangements.slots_text(p.sessions)
     return render(request, "registers/session_pattern.html",
                   {"pupil": pupil, "form": form, "patterns": patterns})
+
+
+# --- off-site provision and dual registration ------------------------------------------------
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def offsite_new(request, pk):
+    pupil = pupil_for_request(request, pk)
+    form = OffSiteProvisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        draft = arrangements.ProvisionDraft(
+            provider=d["provider"], provider_contact=d["provider_contact"], code=d["code"],
+            sessions=d["sessions"], start_date=d["start_date"], end_date=d["end_date"],
+            reason=d["reason"])
+        try:
+            arrangements.offsite_record(pupil=pupil, draft=draft, user=request.user)
+        except arrangements.ArrangementError as exc:
+            for p in exc.problems:
+                form.add_error(None, p)
+        else:
+            messages.success(request, f"Off-site provision recorded for {pupil.display_name}: "
+                                      f"the register proposes {d['code']} for those sessions.")
+            return redirect("offsite_list")
+    provisions = list(OffSiteProvision.objects.filter(pupil=pupil))
+    for o in provisions:
+        o.slots = arrangements.slots_text(o.sessions)
+    return render(request, "registers/offsite_form.html",
+                  {"pupil": pupil, "form": form, "provisions": provisions})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def offsite_list(request):
+    today = timezone.localdate()
+    provisions = list(arrangements.current_provisions(today))
+    for o in provisions:
+        o.slots = arrangements.slots_text(o.sessions)
+    return render(request, "registers/offsite_list.html", {
+        "provisions": provisions, "today": today,
+        "waiting": len(arrangements.sessions_to_confirm(date_from=today - CONFIRM_WINDOW,
+                                                        date_to=today))})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+@require_POST
+def offsite_end(request, pk):
+    provision = get_object_or_404(OffSiteProvision.objects.select_related("pupil"), pk=pk)
+    today = timezone.localdate()
+    try:
+        arrangements.offsite_end(provision=provision, on=today)
+    except arrangements.ArrangementError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{provision.pupil.display_name}'s provision at "
+                                  f"{provision.provider} ends on {today:%-d %B %Y}.")
+    return redirect("offsite_list")
+
+
+CONFIRM_WINDOW = timedelta(days=28)  # how far back the confirm list looks
+# What the office may record for a session the provider says the pupil missed.
+MISSED_CODES = ["N"] + [c for c in ABSENCE_CODES if c != "N"]
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def offsite_confirm(request):
+    """The "confirm attendance at provider" list: each session a pupil was due at a provider
+    up to today, with the mark the register holds; the office confirms it or records what
+    the provider reported instead (an amendment naming the provider)."""
+    from .views import acting_role
+
+    today = timezone.localdate()
+    rows = arrangements.sessions_to_confirm(date_from=today - CONFIRM_WINDOW, date_to=today)
+    if request.method == "POST":
+        done, problems = 0, []
+        for r in rows:
+            outcome = request.POST.get(f"outcome-{r.key}", "")
+            if outcome not in ("attended", "missed"):
+                continue
+            try:
+                arrangements.provider_report_record(
+                    school=request.tenant, provision=r.provision, day=r.day, session=r.session,
+                    attended=outcome == "attended", code=request.POST.get(f"code-{r.key}", ""),
+                    note=request.POST.get(f"note-{r.key}", ""), user=request.user,
+                    role=acting_role(request), roles=request.roles)
+                done += 1
+            except arrangements.ArrangementError as exc:
+                problems.append(f"{r.provision.pupil.display_name} {r.day:%-d %b} {r.session}: "
+                                + "; ".join(exc.problems))
+        if done:
+            messages.success(request, f"{done} session(s) confirmed from the providers' reports.")
+        for p in problems:
+            messages.error(request, p)
+        if not done and not problems:
+            messages.info(request, "Choose attended or missed for the sessions to confirm.")
+        return redirect("offsite_confirm")
+    return render(request, "registers/offsite_confirm.html", {
+        "rows": rows, "today": today, "since": today - CONFIRM_WINDOW,
+        "missed_codes": MISSED_CODES})
 
 
 # --- lawful removal from roll (registers.removal) -----------------------------------------

@@ -103,6 +103,13 @@ TENANT_URLS: dict[str, U] = {
     "part_time_export": U("/part-time/export.csv", WHOLE),
     "part_time_update": U("/part-time/{timetable}/", ESC, "POST", data={"action": "end"}),
     "arrangements_fill": U("/office/{day}/AM/arrangements/", WHOLE, "POST"),
+    "offsite_new": U("/pupils/{child}/off-site/", WHOLE, "FORM",
+                     data={"provider": "Bridge PRU", "provider_contact": "Ms Reed", "code": "K",
+                           "sessions": "FRI-AM", "start_date": "{day}", "reason": "AP"}),
+    "offsite_list": U("/off-site/", WHOLE),
+    "offsite_end": U("/off-site/{provision}/end/", WHOLE, "POST"),
+    "offsite_confirm": U("/off-site/confirm/", WHOLE, "FORM",
+                         data={"outcome-{provision}-20260106-PM": "attended"}),
     "removal_candidates": U("/off-roll/twenty-days/", WHOLE),
     "removal_enquiries": U("/pupils/{child}/enquiries/", WHOLE, "FORM",
                            data={"kind": "calls", "done_on": "{day}", "notes": "No answer"}),
@@ -376,8 +383,13 @@ def world(calendar, make_pupil, people):
     timetable = PartTimeTimetable.objects.create(
         pupil=other, start_date=DAY, planned_end=date(2026, 1, 30), sessions=["MON-AM"],
         reason="Anxiety", parent_agreed_on=DAY)
+    from registers.models import OffSiteProvision
+
+    provision = OffSiteProvision.objects.create(
+        pupil=other, provider="Bridge PRU", provider_contact="Ms Reed", code="K",
+        sessions=["TUE-PM"], start_date=DAY, reason="AP")
     return {
-        "timetable": timetable,
+        "timetable": timetable, "provision": provision,
         "child": child, "other": other, "group": group, "contact": contact,
         "leave": leave(child, decided=True, name="own"),
         "pending": leave(child, decided=False, name="pending"),
