@@ -137,6 +137,19 @@ class OffSiteProvisionForm(forms.Form):
     reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class CoverForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=None, label="Class")
+    day = _date_input(label="Day")
+    user = forms.ModelChoiceField(queryset=None, label="Member of staff",
+                                  help_text="Takes the class's registers on that day only.")
+
+    def __init__(self, *args, staff, groups, **kw):
+        super().__init__(*args, **kw)
+        self.fields["group"].queryset = groups
+        self.fields["user"].queryset = staff
+        self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.username
+
+
 class RemovalEnquiryForm(forms.Form):
     kind = forms.ChoiceField(choices=RemovalEnquiry.Kind.choices)
     done_on = _date_input()

@@ -478,6 +478,27 @@ class ProviderReport(models.Model):
         return f"{self.provision_id} {self.date} {self.session}: {self.code}"
 
 
+class RegisterCover(models.Model):
+    """The office assigns a member of staff to take a class's registers for one day (cover):
+    that person sees them under "My register" that day, and only that day."""
+
+    group = models.ForeignKey(RegistrationGroup, on_delete=models.CASCADE, related_name="covers")
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+", db_constraint=False)
+    assigned_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day", "group__name"]
+        constraints = [models.UniqueConstraint(fields=["group", "day", "user"],
+                                               name="one_cover_per_person_class_day")]
+        indexes = [models.Index(fields=["user", "day"])]
+
+    def __str__(self):
+        return f"{self.user_id} covers {self.group_id} on {self.day}"
+
+
 # --- lawful removal from roll (issue 13) ---------------------------------------------------
 
 class RemovalEnquiry(models.Model):

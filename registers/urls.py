@@ -27,6 +27,8 @@ urlpatterns = [
     path("off-site/", views_arrangements.offsite_list, name="offsite_list"),
     path("off-site/<int:pk>/end/", views_arrangements.offsite_end, name="offsite_end"),
     path("off-site/confirm/", views_arrangements.offsite_confirm, name="offsite_confirm"),
+    path("office/cover/", views_arrangements.cover_page, name="cover"),
+    path("office/cover/<int:pk>/remove/", views_arrangements.cover_remove, name="cover_remove"),
     path("office/<isodate:day>/<session:session>/arrangements/",
          views_arrangements.arrangements_fill, name="arrangements_fill"),
     path("off-roll/twenty-days/", views_arrangements.removal_candidates, name="removal_candidates"),

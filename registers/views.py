@@ -23,7 +23,7 @@ from tenants.roles import (
     Role,
 )
 
-from . import arrangements, codes, imports, policy, selectors
+from . import arrangements, codes, cover, imports, policy, selectors
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
 from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
@@ -92,21 +92,27 @@ def home(request):
 def my_register(request):
     school = request.tenant
     day, session = current_session(school)
-    groups = RegistrationGroup.objects.filter(teachers=request.user)
+    own = list(RegistrationGroup.objects.filter(teachers=request.user))
+    # Classes this person covers today (registers.cover): that day only.
+    covered = [g for g in cover.covers(request.user, day) if g not in own]
+    groups = own + covered
     if not groups and request.roles & WHOLE_SCHOOL_MARKERS:
         return redirect("office_session", day=day, session=session)
     if len(groups) == 1:
         return redirect("register", group_id=groups[0].pk, day=day, session=session)
     return render(request, "registers/my_groups.html",
-                  {"groups": groups, "day": day, "session": session})
+                  {"groups": groups, "covered": covered, "day": day, "session": session})
 
 
-def _group_for(request, group_id: int) -> RegistrationGroup:
+def _group_for(request, group_id: int, day: date | None = None) -> RegistrationGroup:
+    """The class, if this person takes its registers: the office, the attendance lead and
+    the head every class; a teacher their own classes, and a class they cover on ``day``."""
     group = get_object_or_404(RegistrationGroup, pk=group_id)
-    if not request.roles & WHOLE_SCHOOL_MARKERS and not group.teachers.filter(
-            pk=request.user.pk).exists():
-        raise Http404
-    return group
+    if request.roles & WHOLE_SCHOOL_MARKERS or group.teachers.filter(pk=request.user.pk).exists():
+        return group
+    if day is not None and cover.covers_on(request.user, group.pk, day):
+        return group
+    raise Http404
 
 
 def _register_pupils(group, day) -> list[Pupil]:
@@ -167,7 +173,7 @@ def _changed_message(items, saved: bool) -> str:
 @require_http_methods(["GET", "POST"])
 def register_take(request, group_id, day, session):
     school = request.tenant
-    group = _group_for(request, group_id)
+    group = _group_for(request, group_id, day)
     pupils = _register_pupils(group, day)
     errors, conflicts, posted = {}, {}, None
     if request.method == "POST":

@@ -13,9 +13,10 @@ from attendance_site.spreadsheet import csv_from_dicts
 from tenants.access import role_required
 from tenants.roles import WHOLE_SCHOOL_MARKERS, Role
 
-from . import arrangements, removal
+from . import arrangements, cover, removal
 from .codes import ABSENCE_CODES
 from .forms import (
+    CoverForm,
     OffSiteProvisionForm,
     PartTimeTimetableForm,
     RemovalEnquiryForm,
@@ -249,6 +250,48 @@ def offsite_confirm(request):
     return render(request, "registers/offsite_confirm.html", {
         "rows": rows, "today": today, "since": today - CONFIRM_WINDOW,
         "missed_codes": MISSED_CODES})
+
+
+# --- cover (registers.cover) ---------------------------------------------------------------
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def cover_page(request):
+    """The office assigns a member of staff to take a class's registers for a day."""
+    from django.contrib.auth import get_user_model
+
+    from .models import RegistrationGroup
+
+    today = timezone.localdate()
+    staff = cover.cover_staff(request.tenant)
+    form = CoverForm(request.POST or None, staff=staff, groups=RegistrationGroup.objects.all(),
+                     initial={"day": today})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            cover.cover_assign(school=request.tenant, group=d["group"], day=d["day"],
+                               user=d["user"], by=request.user)
+        except cover.CoverError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{d['user'].get_full_name() or d['user'].username} takes "
+                                      f"{d['group'].name}'s registers on {d['day']:%A %-d %B}.")
+            return redirect("cover")
+    assigned = list(cover.covers_from(today))
+    names = {u.pk: u.get_full_name() or u.username
+             for u in get_user_model().objects.filter(pk__in={c.user_id for c in assigned})}
+    for c in assigned:
+        c.name = names.get(c.user_id, "(no longer on the staff list)")
+    return render(request, "registers/cover.html", {"form": form, "covers": assigned})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+@require_POST
+def cover_remove(request, pk):
+    from .models import RegisterCover
+
+    cover.cover_remove(cover=get_object_or_404(RegisterCover, pk=pk))
+    messages.success(request, "Cover removed.")
+    return redirect("cover")
 
 
 # --- lawful removal from roll (registers.removal) -----------------------------------------

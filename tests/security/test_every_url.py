@@ -107,6 +107,9 @@ TENANT_URLS: dict[str, U] = {
                      data={"provider": "Bridge PRU", "provider_contact": "Ms Reed", "code": "K",
                            "sessions": "FRI-AM", "start_date": "{day}", "reason": "AP"}),
     "offsite_list": U("/off-site/", WHOLE),
+    "cover": U("/office/cover/", WHOLE, "FORM",
+               data={"group": "{group}", "day": "{day}", "user": "{cover_teacher}"}),
+    "cover_remove": U("/office/cover/{cover}/remove/", WHOLE, "POST"),
     "offsite_end": U("/off-site/{provision}/end/", WHOLE, "POST"),
     "offsite_confirm": U("/off-site/confirm/", WHOLE, "FORM",
                          data={"outcome-{provision}-20260106-PM": "attended"}),
@@ -339,7 +342,7 @@ def world(calendar, make_pupil, people):
     from absences.models import AbsenceReport, LeaveDecision, LeaveRequest
     from escalation.models import Case, PenaltyNotice, Stage
     from letters.models import Batch, LAReturn, Letter, LetterSettings, LetterTemplate
-    from registers.models import Contact, Mark
+    from registers.models import Contact, Mark, RegistrationGroup
 
     child = make_pupil(group="3B", legal_forename="Amira", legal_surname="Khanfamily",
                        serial=901, child_protection=True, lac=True)
@@ -388,8 +391,14 @@ def world(calendar, make_pupil, people):
     provision = OffSiteProvision.objects.create(
         pupil=other, provider="Bridge PRU", provider_contact="Ms Reed", code="K",
         sessions=["TUE-PM"], start_date=DAY, reason="AP")
+    from registers.models import RegisterCover
+
+    other_group = RegistrationGroup.objects.create(name="4Z", year_group=4)
+    cover = RegisterCover.objects.create(group=other_group, day=DAY, user=people[TEACHER],
+                                         assigned_by="Office")
     return {
-        "timetable": timetable, "provision": provision,
+        "timetable": timetable, "provision": provision, "cover": cover,
+        "cover_teacher": people[TEACHER],
         "child": child, "other": other, "group": group, "contact": contact,
         "leave": leave(child, decided=True, name="own"),
         "pending": leave(child, decided=False, name="pending"),
