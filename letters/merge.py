@@ -92,6 +92,15 @@ FIELDS: dict[str, str] = {
     "leave.decision": "Granted / Refused",
     "leave.reason": "Reason given by the parent",
     "leave.comment": "Headteacher's comment",
+    "part_time.start": "Part-time timetable: start date",
+    "part_time.planned_end": "Part-time timetable: planned end",
+    "part_time.sessions": "Part-time timetable: sessions attended (e.g. Monday AM, Tuesday AM)",
+    "part_time.sessions_per_week": "Part-time timetable: sessions attended a week (of 10)",
+    "part_time.reason": "Part-time timetable: reason",
+    "part_time.parent_agreed_on": "Part-time timetable: date the parent agreed",
+    "part_time.reviews": "Part-time timetable: planned review dates",
+    "part_time.social_worker_informed_on": "Part-time timetable: social worker informed on",
+    "part_time.la_consulted_on": "Part-time timetable: EHC plan, LA consulted on",
 }
 LISTS = {"contacts"}  # fields that are lists of dicts; their sub-fields are "contacts.x"
 LOOP_VARS = {"forloop.counter", "forloop.counter0", "forloop.first", "forloop.last"}
@@ -374,4 +383,9 @@ def sample_context() -> dict:
         "leave": {"start": date(2026, 3, 2), "end": date(2026, 3, 6), "days_requested": 5,
                   "days_granted": 0, "decision": "Refused", "reason": "Family wedding",
                   "comment": ""},
+        "part_time": {"start": date(2026, 1, 5), "planned_end": date(2026, 2, 13),
+                      "sessions": "Monday AM, Tuesday AM, Wednesday AM", "sessions_per_week": 3,
+                      "reason": "Reintegration after a long illness",
+                      "parent_agreed_on": date(2026, 1, 2), "reviews": "19 January 2026",
+                      "social_worker_informed_on": "", "la_consulted_on": ""},
     }

@@ -256,6 +256,15 @@ def current_timetables(today: date):
             .order_by("planned_end", "pupil__legal_surname"))
 
 
+def latest_timetables(pupil_ids) -> dict[int, PartTimeTimetable]:
+    """Each pupil's most recent part-time timetable (for the LA notification letter)."""
+    out: dict[int, PartTimeTimetable] = {}
+    for t in (PartTimeTimetable.objects.filter(pupil__in=list(pupil_ids))
+              .prefetch_related("reviews").order_by("start_date", "pk")):
+        out[t.pupil_id] = t
+    return out
+
+
 def reviews_due(today: date) -> list[PartTimeReview]:
     """Reviews of running timetables due by today and not yet held: for the queue."""
     return list(PartTimeReview.objects.filter(due__lte=today, done_on__isnull=True)

@@ -4,7 +4,7 @@ provision (thin views over registers.arrangements)."""
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -13,7 +13,7 @@ from attendance_site.spreadsheet import csv_from_dicts
 from tenants.access import role_required
 from tenants.roles import WHOLE_SCHOOL_MARKERS, Role
 
-from . import arrangements, cover, removal
+from . import arrangements, cover, removal, section38
 from .codes import ABSENCE_CODES
 from .forms import (
     CoverForm,
@@ -250,6 +250,35 @@ def offsite_confirm(request):
     return render(request, "registers/offsite_confirm.html", {
         "rows": rows, "today": today, "since": today - CONFIRM_WINDOW,
         "missed_codes": MISSED_CODES})
+
+
+# --- children not in school full time (registers.section38) ---------------------------------
+
+# The LA officer of this school reads it, with the attendance lead and the head.
+NOT_FULL_TIME_READERS = {Role.LA_OFFICER, Role.ATTENDANCE_OFFICER, Role.HEAD}
+
+
+@role_required(NOT_FULL_TIME_READERS)
+def not_full_time(request):
+    today = timezone.localdate()
+    return render(request, "registers/not_full_time.html", {
+        "rows": section38.not_full_time_rows(today), "today": today})
+
+
+@role_required(NOT_FULL_TIME_READERS)
+def not_full_time_export(request, fmt):
+    today = timezone.localdate()
+    rows = section38.not_full_time_rows(today)
+    name = f"{request.tenant.schema_name}-not-in-school-full-time-{today}"
+    if fmt == "csv":
+        response = HttpResponse(section38.csv_text(rows), content_type="text/csv; charset=utf-8")
+    elif fmt == "json":
+        response = HttpResponse(section38.json_text(rows, school=request.tenant.name, as_of=today),
+                                content_type="application/json")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
 
 
 # --- cover (registers.cover) ---------------------------------------------------------------

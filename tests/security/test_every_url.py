@@ -107,6 +107,8 @@ TENANT_URLS: dict[str, U] = {
                      data={"provider": "Bridge PRU", "provider_contact": "Ms Reed", "code": "K",
                            "sessions": "FRI-AM", "start_date": "{day}", "reason": "AP"}),
     "offsite_list": U("/off-site/", WHOLE),
+    "not_full_time": U("/not-full-time/", ESC | {LA}),
+    "not_full_time_export": U("/not-full-time/export.csv", ESC | {LA}),
     "cover": U("/office/cover/", WHOLE, "FORM",
                data={"group": "{group}", "day": "{day}", "user": "{cover_teacher}"}),
     "cover_remove": U("/office/cover/{cover}/remove/", WHOLE, "POST"),
@@ -709,8 +711,10 @@ def test_la_officer_reads_submitted_returns_only(world, people):
     listing = la.get("/letters/returns/").content.decode()
     assert f"/letters/returns/{sub}/" in listing and f"/letters/returns/{draft}/" not in listing
     readable = {k for k, u in TENANT_URLS.items() if LA in u.roles}
+    # Submitted returns, and the school's children not in school full time (section 38:
+    # registers.section38, issue 13), nothing else.
     assert readable == {"home", "letters:return_list", "letters:return_detail",
-                        "letters:return_export"}
+                        "letters:return_export", "not_full_time", "not_full_time_export"}
     assert la.get("/letters/census/").status_code == 403
     assert la.get(f"/letters/pupil/{world['child'].pk}/evidence.pdf").status_code == 403
 
