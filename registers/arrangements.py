@@ -425,11 +425,17 @@ def provider_report_record(*, school, provision: OffSiteProvision, day: date, se
     if session_slot(day, session) not in provision.sessions or day < provision.start_date or (
             provision.end_date and day > provision.end_date):
         raise ArrangementError(["The pupil was not due at the provider in this session."])
-    wanted = provision.code if attended else code.strip().upper()
-    if not attended and (not wanted or wanted in OFFSITE_CODES):
+    # D: the session belongs to the other school, which records the pupil's absence in its
+    # own register (domain.md §2: D is not a possible attendance here). The report is kept
+    # (a dual-registered pupil missing the other school is worth knowing) and D stands.
+    dual = provision.code == OffSiteProvision.Code.D
+    wanted = provision.code if attended or dual else code.strip().upper()
+    if not attended and not dual and (not wanted or wanted in OFFSITE_CODES):
         raise ArrangementError(["Choose the code for the session the pupil missed."])
     reason = (f"Provider {provision.provider} reported: "
               + ("attended" if attended else f"not attended{': ' + note.strip() if note.strip() else ''}"))
+    if dual and not attended:
+        reason += " (recorded by the other school; D stands here)"
     try:
         marks_save(school=school, day=day, session=session, pupils=[provision.pupil],
                    entries=[Entry(provision.pupil_id, wanted, None, reason[:300])], user=user,

@@ -216,3 +216,15 @@ def test_record_page_and_list(year9, people, today):
         "provider": "Riverside College", "provider_contact": "x", "code": "B",
         "sessions": ["WED-AM"], "start_date": "2026-01-07", "reason": "again"})
     assert bad.status_code == 200 and b"already at Riverside College" in bad.content
+
+
+def test_dual_registered_pupil_missing_the_other_school_keeps_d(year9, people, clock):
+    """domain.md §2: "D | dual registered, attending the other school | not a possible
+    attendance": the other school records the absence; here D stands and the report is kept."""
+    clock(THURSDAY, 16, 0)
+    report = arrangements.provider_report_record(
+        school=connection.tenant, provision=year9["d"], day=MONDAY, session="AM",
+        attended=False, code="N", note="Oak: absent, no reason", user=people["office"],
+        role="Office")
+    assert (report.attended, report.code) == (False, "D")
+    assert code(year9["dana"], MONDAY, "AM") == "D"
