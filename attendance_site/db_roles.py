@@ -25,7 +25,7 @@ APP_ROLE, OWNER_ROLE = "attendance_app", "attendance_owner"
 
 # Tables the app may only read and add to: no UPDATE, DELETE or TRUNCATE (docs/domain.md 9).
 APPEND_ONLY_TABLES = ("registers_markamendment", "registers_pupilhistory", "registers_rollremoval",
-                      "recognition_prizedraw")
+                      "recognition_prizedraw", "registers_providerreport")
 # Tables only the owner writes.
 READ_ONLY_TABLES = ("django_migrations",)
 

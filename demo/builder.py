@@ -38,6 +38,7 @@ from registers.models import (
     DeletionGround,
     Mark,
     MarkAmendment,
+    OffSiteProvision,
     PartTimeReview,
     PartTimeTimetable,
     Pupil,
@@ -1040,8 +1041,9 @@ class _Generator:
                       "short_week": "15 hours: Monday, Tuesday and Wednesday morning"}
 
     def make_arrangements(self, plans: list[_Plan]) -> None:
-        """Nursery pupils' required sessions, and one pupil of compulsory school age on a
-        part-time timetable starting today (so the generated marks do not contradict it)."""
+        """Nursery pupils' required sessions, one pupil of compulsory school age on a
+        part-time timetable and another at off-site provision (K on Tuesday and Thursday
+        afternoons), both starting today (so the generated marks do not contradict them)."""
         SessionPattern.objects.bulk_create([
             SessionPattern(pupil=pl.pupil, label=self.NURSERY_LABELS[pl.nursery],
                            sessions=self.NURSERY_SLOTS[pl.nursery],
@@ -1061,6 +1063,15 @@ class _Generator:
             la_notified_on=start - timedelta(days=1))
         PartTimeReview.objects.bulk_create([
             PartTimeReview(timetable=timetable, due=start + timedelta(weeks=w)) for w in (2, 4)])
+        others = [pl.pupil for pl in school_age if pl.pupil.pk != pupil.pk]
+        if others:
+            OffSiteProvision.objects.create(
+                pupil=others[len(others) // 3], provider="Hillside Learning Centre",
+                provider_contact="Ms J Reed, attendance officer, 0161 496 0000, "
+                                 "attendance@hillside.example.org",
+                code=OffSiteProvision.Code.K, sessions=["TUE-PM", "THU-PM"], start_date=start,
+                reason="Local authority alternative provision: two afternoons a week of "
+                       "social and emotional support alongside school")
 
     def link_parents(self) -> None:
         """A few parents get a portal login linked to their contact records."""

@@ -93,6 +93,26 @@ def _leave(pupil_ids) -> dict[int, dict]:
     return out
 
 
+NO_PART_TIME = {"start": "", "planned_end": "", "sessions": "", "sessions_per_week": "",
+                "reason": "", "parent_agreed_on": "", "reviews": "",
+                "social_worker_informed_on": "", "la_consulted_on": ""}
+
+
+def _part_time(pupil_ids) -> dict[int, dict]:
+    """Each pupil's most recent part-time timetable (registers.arrangements)."""
+    from registers.arrangements import latest_timetables, slots_text
+
+    out = {}
+    for pid, t in latest_timetables(pupil_ids).items():
+        out[pid] = {"start": t.start_date, "planned_end": t.planned_end,
+                    "sessions": slots_text(t.sessions), "sessions_per_week": len(t.sessions),
+                    "reason": t.reason, "parent_agreed_on": t.parent_agreed_on,
+                    "reviews": ", ".join(f"{r.due:%-d %B %Y}" for r in t.reviews.all()),
+                    "social_worker_informed_on": t.social_worker_informed_on or "",
+                    "la_consulted_on": t.la_consulted_on or ""}
+    return out
+
+
 def _pct(s: Stats) -> tuple:
     return (OneDp(s.attendance_pct) if s.attendance_pct is not None else "",
             OneDp(s.absence_pct) if s.absence_pct is not None else "")
@@ -112,6 +132,7 @@ class Bundle:
     contacts: dict[int, list[dict]]
     meetings: dict[int, dict]
     leave: dict[int, dict]
+    part_time: dict[int, dict]
     bands: list
     school: dict
     settings: LetterSettings
@@ -130,7 +151,8 @@ class Bundle:
             contacts.setdefault(c.pupil_id, []).append(contact_dict(c))
         settings = LetterSettings.get()
         return cls(as_of=as_of, pupils=pupils, stats=stats, contacts=contacts,
-                   meetings=_meetings(ids), leave=_leave(ids), bands=active_bands(),
+                   meetings=_meetings(ids), leave=_leave(ids), part_time=_part_time(ids),
+                   bands=active_bands(),
                    school=school_dict(current_school(), settings), settings=settings)
 
     def context(self, pupil_id: int, overrides: dict | None = None) -> dict:
@@ -173,6 +195,7 @@ class Bundle:
                                                "comment": ""}),
             # Filled by the letter's own context (recognition certificates).
             "award": {"title": "", "period": "", "date": ""},
+            "part_time": self.part_time.get(pupil_id, NO_PART_TIME),
         }
         for key, value in (overrides or {}).items():
             if key in TOP_LEVEL_OVERRIDES and isinstance(value, dict):

@@ -95,6 +95,15 @@ FIELDS: dict[str, str] = {
     "award.title": "Award or certificate title (e.g. 100% attendance, Most improved)",
     "award.period": "Period the award is for (e.g. Autumn term 2025)",
     "award.date": "Date the award is given",
+    "part_time.start": "Part-time timetable: start date",
+    "part_time.planned_end": "Part-time timetable: planned end",
+    "part_time.sessions": "Part-time timetable: sessions attended (e.g. Monday AM, Tuesday AM)",
+    "part_time.sessions_per_week": "Part-time timetable: sessions attended a week (of 10)",
+    "part_time.reason": "Part-time timetable: reason",
+    "part_time.parent_agreed_on": "Part-time timetable: date the parent agreed",
+    "part_time.reviews": "Part-time timetable: planned review dates",
+    "part_time.social_worker_informed_on": "Part-time timetable: social worker informed on",
+    "part_time.la_consulted_on": "Part-time timetable: EHC plan, LA consulted on",
 }
 LISTS = {"contacts"}  # fields that are lists of dicts; their sub-fields are "contacts.x"
 LOOP_VARS = {"forloop.counter", "forloop.counter0", "forloop.first", "forloop.last"}
@@ -379,4 +388,9 @@ def sample_context() -> dict:
                   "days_granted": 0, "decision": "Refused", "reason": "Family wedding",
                   "comment": ""},
         "award": {"title": "100% attendance", "period": "Autumn term 2025", "date": date(2025, 12, 19)},
+        "part_time": {"start": date(2026, 1, 5), "planned_end": date(2026, 2, 13),
+                      "sessions": "Monday AM, Tuesday AM, Wednesday AM", "sessions_per_week": 3,
+                      "reason": "Reintegration after a long illness",
+                      "parent_agreed_on": date(2026, 1, 2), "reviews": "19 January 2026",
+                      "social_worker_informed_on": "", "la_consulted_on": ""},
     }

@@ -194,6 +194,32 @@ BANKSLANE_MISSING = """<h1>Missing from school report</h1>
 </table>
 """ + SIGNATURES
 
+# Banks Lane's policy: "In the case of pupils on part-time timetables, the Local Authority
+# also requires a part-time timetable Notification Form to be completed" (Stockport), and
+# part-time timetables are used "in tandem with seeking local authority support through TAS
+# meetings".
+BANKSLANE_PART_TIME = """<h1>Part-time timetable notification</h1>
+<p class="muted">For the Education Welfare Team ({{ school.la_name }}): the school has agreed a temporary part-time timetable with the parent. A part-time timetable is used only in exceptional circumstances, is regularly reviewed and has a planned end.</p>
+<table class="form-table">
+<tr><th>School</th><td>{{ school.name }}, {{ school.phone }}</td></tr>
+<tr><th>Child's legal name</th><td>{{ pupil.legal_name }}{% if pupil.forename != pupil.legal_forename %} (known as {{ pupil.forename }}){% endif %}</td></tr>
+<tr><th>Date of birth</th><td>{{ pupil.date_of_birth|date:"j F Y" }}</td></tr>
+<tr><th>UPN</th><td>{{ pupil.upn }}</td></tr>
+<tr><th>Year group / class</th><td>{{ pupil.year_group }} / {{ pupil.class }}</td></tr>
+<tr><th>SEN status</th><td>{{ pupil.sen }}{% if part_time.la_consulted_on %} (LA consulted on {{ part_time.la_consulted_on|date:"j F Y" }}){% endif %}</td></tr>
+<tr><th>Parents / carers</th><td>{% for c in contacts %}{{ c.name }} ({{ c.relationship }})<br>{{ c.address_label }}<br>{% empty %}No contact flagged for correspondence{% endfor %}</td></tr>
+<tr><th>Reason for the part-time timetable</th><td>{{ part_time.reason }}</td></tr>
+<tr><th>Start date</th><td>{{ part_time.start|date:"j F Y" }}</td></tr>
+<tr><th>Planned end date</th><td>{{ part_time.planned_end|date:"j F Y" }}</td></tr>
+<tr><th>Sessions attended each week</th><td>{{ part_time.sessions }} ({{ part_time.sessions_per_week }} of 10 sessions; the others are recorded as C2)</td></tr>
+<tr><th>Review dates</th><td>{{ part_time.reviews }}</td></tr>
+<tr><th>Parent's agreement</th><td>{% if part_time.parent_agreed_on %}Agreed on {{ part_time.parent_agreed_on|date:"j F Y" }}{% endif %}</td></tr>
+<tr><th>Social worker informed</th><td>{% if part_time.social_worker_informed_on %}{{ part_time.social_worker_informed_on|date:"j F Y" }}{% else %}Not applicable{% endif %}</td></tr>
+<tr><th>Attendance this school year</th><td>{{ attendance.pct }}% ({{ attendance.possible }} possible sessions)</td></tr>
+<tr><th>Support in place and plan to return to full-time attendance (TAS meeting)</th><td class="tall"></td></tr>
+</table>
+""" + SIGNATURES
+
 CHEETWOOD_CONCERN = """<p>{{ salutation }},</p>
 <p><strong>{{ pupil.legal_name }}, {{ pupil.class }}: concern about attendance</strong></p>
 <p>I am writing as the school attendance officer because {{ pupil.forename }}'s attendance has not improved since we last spoke with you{% if attendance.unauthorised %}, and unauthorised absence has been recorded{% endif %}. {{ pupil.forename }}'s attendance this school year is {{ attendance.pct }}% ({{ attendance.band }}), with {{ attendance.sessions_missed }} sessions missed, of which {{ attendance.unauthorised }} are unauthorised.</p>
@@ -236,7 +262,9 @@ BY_PRESET = {
                 ("stlukes_below_90", "Attendance below 90%: monitoring", "letter", STLUKES_90)],
     "bankslane": [("missing_from_school", "Missing from school report", "document", BANKSLANE_MISSING),
                   ("bankslane_penalty_warning", "Written warning before a penalty notice", "letter",
-                   BANKSLANE_PENALTY_WARNING)],
+                   BANKSLANE_PENALTY_WARNING),
+                  ("part_time_notification", "Part-time timetable notification to the LA",
+                   "document", BANKSLANE_PART_TIME)],
     "cheetwood": [("cheetwood_concern", "Letter of concern from the attendance officer", "letter",
                    CHEETWOOD_CONCERN),
                   ("cheetwood_pn_monitoring", "Penalty notice 15-day monitoring", "letter",

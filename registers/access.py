@@ -2,12 +2,14 @@
 class for a request. Who holds which role comes from ``tenants.access``/``tenants.roles``; what
 each role may see of a pupil is ``registers.selectors.pupils_visible_to``."""
 
+from datetime import date
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from tenants.roles import WHOLE_SCHOOL_MARKERS
 
-from . import selectors
+from . import cover, selectors
 from .models import Pupil, RegistrationGroup
 
 
@@ -20,11 +22,12 @@ def pupil_for_request(request, pk: int) -> Pupil:
     return get_object_or_404(visible.select_related("registration_group"), pk=pk)
 
 
-def group_for_request(request, group_id: int) -> RegistrationGroup:
+def group_for_request(request, group_id: int, day: date | None = None) -> RegistrationGroup:
     """A class whose register this person may take: any class for whole-school markers, else
-    only a class they teach (404 otherwise)."""
+    a class they teach, or a class they cover on ``day`` (registers.cover); 404 otherwise."""
     group = get_object_or_404(RegistrationGroup, pk=group_id)
-    if not request.roles & WHOLE_SCHOOL_MARKERS and not group.teachers.filter(
-            pk=request.user.pk).exists():
-        raise Http404
-    return group
+    if request.roles & WHOLE_SCHOOL_MARKERS or group.teachers.filter(pk=request.user.pk).exists():
+        return group
+    if day is not None and cover.covers_on(request.user, group.pk, day):
+        return group
+    raise Http404

@@ -6,7 +6,11 @@ One home for the rules behind the codes the register proposes ahead of the teach
   compulsory school age: every session outside it is X (not a possible session);
 - a part-time timetable (temporary, agreed with the parent, reviewed, with a planned end):
   every session outside the ones attended is C2 until it ends. One past its planned end
-  keeps proposing C2 but is flagged as an overrun; reviews due show in the queue.
+  keeps proposing C2 but is flagged as an overrun; reviews due show in the queue;
+- off-site provision (alternative provision, or the other school of a dual-registered pupil):
+  the sessions spent at the provider take the provision's code, B or K (attended, approved
+  educational activity) or D (not a possible session), confirmed afterwards from what the
+  provider reports (``provider_report_record``, the "confirm attendance at provider" list).
 
 Proposed codes are never saved by themselves: the register shows them selected, the person
 saves them (or ``arrangement_marks_fill`` writes them ahead for the office), and "Mark all
@@ -22,8 +26,10 @@ from django.db.models import Q
 from .models import (
     SESSION_SLOTS,
     Mark,
+    OffSiteProvision,
     PartTimeReview,
     PartTimeTimetable,
+    ProviderReport,
     Pupil,
     SessionPattern,
     session_slot,
@@ -31,7 +37,8 @@ from .models import (
 from .school_year import csa_dob_bounds
 
 PATTERN_CODE, TIMETABLE_CODE = "X", "C2"
-ARRANGEMENT_CODES = frozenset({PATTERN_CODE, TIMETABLE_CODE})  # == policy.ARRANGEMENT_CODES
+OFFSITE_CODES = frozenset(OffSiteProvision.Code.values)  # B, K, D
+ARRANGEMENT_CODES = frozenset({PATTERN_CODE, TIMETABLE_CODE}) | OFFSITE_CODES  # == policy's
 LONG_TIMETABLE = timedelta(weeks=6)  # DfE: part-time timetables should be short-term
 SLOT_LABELS = dict(SESSION_SLOTS)
 
@@ -51,6 +58,7 @@ class Planned:
     code: str
     why: str
     overrun: bool = False
+    provision_id: int | None = None
 
 
 def slots_text(slots) -> str:
@@ -69,8 +77,10 @@ def _active(qs, day: date, end_field: str):
 
 def planned_codes(pupil_ids, day: date, session: str, *, today: date | None = None
                   ) -> dict[int, Planned]:
-    """The code each pupil's arrangements propose for this session, by pupil: two queries.
-    A session outside a pattern is X; otherwise one outside a part-time timetable is C2."""
+    """The code each pupil's arrangements propose for this session, by pupil: three queries.
+    A session at an off-site provider takes its code (B, K or D): the pupil is known to be
+    there. Otherwise a session outside a pattern is X, and one outside a part-time
+    timetable is C2."""
     ids = list(pupil_ids)
     slot = session_slot(day, session)
     if not ids or not slot:
@@ -84,6 +94,9 @@ def planned_codes(pupil_ids, day: date, session: str, *, today: date | None = No
     for p in _active(SessionPattern.objects.filter(pupil__in=ids), day, "end_date"):
         if slot not in p.sessions:
             out[p.pupil_id] = Planned(PATTERN_CODE, f"Not required this session ({p.label})")
+    for o in _active(OffSiteProvision.objects.filter(pupil__in=ids), day, "end_date"):
+        if slot in o.sessions:
+            out[o.pupil_id] = Planned(o.code, f"At {o.provider}", provision_id=o.pk)
     return out
 
 
@@ -243,6 +256,15 @@ def current_timetables(today: date):
             .order_by("planned_end", "pupil__legal_surname"))
 
 
+def latest_timetables(pupil_ids) -> dict[int, PartTimeTimetable]:
+    """Each pupil's most recent part-time timetable (for the LA notification letter)."""
+    out: dict[int, PartTimeTimetable] = {}
+    for t in (PartTimeTimetable.objects.filter(pupil__in=list(pupil_ids))
+              .prefetch_related("reviews").order_by("start_date", "pk")):
+        out[t.pupil_id] = t
+    return out
+
+
 def reviews_due(today: date) -> list[PartTimeReview]:
     """Reviews of running timetables due by today and not yet held: for the queue."""
     return list(PartTimeReview.objects.filter(due__lte=today, done_on__isnull=True)
@@ -278,3 +300,154 @@ def timetable_rows(today: date) -> list[dict]:
             "next_review": min(due) if due else "", "overrun": "yes" if t.overrun(today) else "",
         })
     return rows
+
+
+# --- off-site provision and dual registration ----------------------------------------------
+
+@dataclass
+class ProvisionDraft:
+    """What the office records for a pupil's off-site provision."""
+
+    provider: str
+    provider_contact: str
+    code: str
+    sessions: list
+    start_date: date
+    reason: str
+    end_date: date | None = None
+
+
+@transaction.atomic
+def offsite_record(*, pupil: Pupil, draft: ProvisionDraft, user) -> OffSiteProvision:
+    """Record off-site provision; refused if it shares a session with another provision of
+    the pupil in the same period (one place per session)."""
+    Pupil.objects.select_for_update().filter(pk=pupil.pk).first()  # one at a time per pupil
+    problems = _check_slots(draft.sessions)
+    if not draft.provider.strip():
+        problems.append("Name the provider.")
+    if not draft.provider_contact.strip():
+        problems.append("Give the provider's contact (name, phone or email).")
+    if draft.code not in OFFSITE_CODES:
+        problems.append("Choose B, K or D.")
+    if not draft.reason.strip():
+        problems.append("Give the reason for the provision.")
+    if draft.end_date and draft.end_date < draft.start_date:
+        problems.append("The provision ends before it starts.")
+    overlapping = OffSiteProvision.objects.filter(pupil=pupil).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=draft.start_date))
+    if draft.end_date:
+        overlapping = overlapping.filter(start_date__lte=draft.end_date)
+    for o in overlapping:
+        shared = set(o.sessions) & set(draft.sessions)
+        if shared:
+            problems.append(f"{pupil.display_name} is already at {o.provider} on "
+                            f"{slots_text(shared)} in this period: end that provision first.")
+    if problems:
+        raise ArrangementError(problems)
+    return OffSiteProvision.objects.create(
+        pupil=pupil, provider=draft.provider.strip()[:200],
+        provider_contact=draft.provider_contact.strip()[:300], code=draft.code,
+        sessions=sorted(set(draft.sessions), key=_slot_order), start_date=draft.start_date,
+        end_date=draft.end_date, reason=draft.reason.strip(), recorded_by=user)
+
+
+def offsite_end(*, provision: OffSiteProvision, on: date) -> OffSiteProvision:
+    if provision.end_date is not None and provision.end_date <= on:
+        raise ArrangementError(["This provision has already ended."])
+    if on < provision.start_date:
+        raise ArrangementError(["A provision cannot end before it starts."])
+    provision.end_date = on
+    provision.save(update_fields=["end_date"])
+    return provision
+
+
+def current_provisions(today: date):
+    """Off-site provision running today, with pupils."""
+    return (_active(OffSiteProvision.objects.all(), today, "end_date")
+            .select_related("pupil__registration_group").order_by("provider", "pupil__legal_surname"))
+
+
+@dataclass
+class ToConfirm:
+    """One session a pupil was due at a provider, not yet confirmed from the provider's report."""
+
+    provision: OffSiteProvision
+    day: date
+    session: str
+    mark: Mark | None
+
+    @property
+    def key(self) -> str:
+        return f"{self.provision.pk}-{self.day:%Y%m%d}-{self.session}"
+
+
+def sessions_to_confirm(*, date_from: date, date_to: date) -> list[ToConfirm]:
+    """Every session from ``date_from`` to ``date_to`` a pupil was due at a provider and the
+    office has not yet confirmed: four queries whatever the number of pupils."""
+    from .models import SchoolDay
+
+    days = list(SchoolDay.objects.filter(closed=False, date__range=(date_from, date_to))
+                .values_list("date", flat=True))
+    if not days:
+        return []
+    provisions = list(OffSiteProvision.objects.filter(start_date__lte=date_to)
+                      .filter(Q(end_date__isnull=True) | Q(end_date__gte=date_from))
+                      .select_related("pupil__registration_group"))
+    pupils = {o.pupil_id for o in provisions}
+    marks = {(m.pupil_id, m.date, m.session): m for m in Mark.objects.filter(
+        pupil__in=pupils, date__range=(date_from, date_to))}
+    done = set(ProviderReport.objects.filter(provision__in=provisions,
+                                             date__range=(date_from, date_to))
+               .values_list("provision_id", "date", "session"))
+    out = []
+    for day in days:
+        for session in ("AM", "PM"):
+            slot = session_slot(day, session)
+            for o in provisions:
+                if (slot in o.sessions and o.start_date <= day
+                        and (o.end_date is None or day <= o.end_date)
+                        and o.pupil.on_roll(day) and (o.pk, day, session) not in done):
+                    out.append(ToConfirm(o, day, session, marks.get((o.pupil_id, day, session))))
+    out.sort(key=lambda t: (t.day, t.session, t.provision.pupil.legal_surname))
+    return out
+
+
+@transaction.atomic
+def provider_report_record(*, school, provision: OffSiteProvision, day: date, session: str,
+                           attended: bool, code: str = "", note: str = "", user, role: str,
+                           roles=None) -> ProviderReport:
+    """Confirm one session from the provider's report. Attended: the provision's code is the
+    mark (entered if the register was left empty). Not attended: ``code`` (the absence code
+    the report supports, e.g. I, N) replaces it through the normal mark write path, leaving an
+    amendment naming the provider. Either way a ProviderReport row records what was confirmed."""
+    from .services import Entry, RegisterError, marks_save
+
+    if session_slot(day, session) not in provision.sessions or day < provision.start_date or (
+            provision.end_date and day > provision.end_date):
+        raise ArrangementError(["The pupil was not due at the provider in this session."])
+    # D: the session belongs to the other school, which records the pupil's absence in its
+    # own register (domain.md §2: D is not a possible attendance here). The report is kept
+    # (a dual-registered pupil missing the other school is worth knowing) and D stands.
+    dual = provision.code == OffSiteProvision.Code.D
+    wanted = provision.code if attended or dual else code.strip().upper()
+    if not attended and not dual and (not wanted or wanted in OFFSITE_CODES):
+        raise ArrangementError(["Choose the code for the session the pupil missed."])
+    reason = (f"Provider {provision.provider} reported: "
+              + ("attended" if attended else f"not attended{': ' + note.strip() if note.strip() else ''}"))
+    if dual and not attended:
+        reason += " (recorded by the other school; D stands here)"
+    try:
+        marks_save(school=school, day=day, session=session, pupils=[provision.pupil],
+                   entries=[Entry(provision.pupil_id, wanted, None, reason[:300])], user=user,
+                   role=role, roles=roles)
+    except RegisterError as exc:
+        raise ArrangementError([str(v) for v in exc.errors.values()]) from None
+    from .services import _user_name
+
+    report, created = ProviderReport.objects.get_or_create(
+        provision=provision, date=day, session=session,
+        defaults={"attended": attended, "code": wanted, "note": note.strip()[:300],
+                  "user_name": _user_name(user)})
+    if not created:
+        raise ArrangementError(["This session was already confirmed."])
+    return report

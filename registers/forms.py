@@ -1,7 +1,14 @@
 from django import forms
 
 from . import codes
-from .models import SESSION_SLOTS, CalendarEntry, DeletionGround, RemovalEnquiry, Session
+from .models import (
+    SESSION_SLOTS,
+    CalendarEntry,
+    DeletionGround,
+    OffSiteProvision,
+    RemovalEnquiry,
+    Session,
+)
 
 
 class AmendForm(forms.Form):
@@ -108,6 +115,39 @@ class PartTimeTimetableForm(forms.Form):
             except ValueError:
                 raise forms.ValidationError(f"'{part[:20]}' is not a date (YYYY-MM-DD).") from None
         return out
+
+
+class OffSiteProvisionForm(forms.Form):
+    provider = forms.CharField(max_length=200, label="Provider",
+                               help_text="The alternative provision, or the other school of a "
+                                         "dual-registered pupil.")
+    provider_contact = forms.CharField(max_length=300, label="Provider contact",
+                                       help_text="Name, phone and email of the person who "
+                                                 "reports attendance.")
+    code = forms.ChoiceField(choices=OffSiteProvision.Code.choices, label="Code",
+                             widget=forms.RadioSelect,
+                             help_text="B: provision the school arranged (counts as attended); "
+                                       "K: provision the local authority arranged (attended); D: "
+                                       "dual registered, at the other school (not a possible "
+                                       "session here).")
+    sessions = forms.MultipleChoiceField(choices=SESSION_SLOTS, widget=forms.CheckboxSelectMultiple,
+                                         label="Sessions at the provider")
+    start_date = _date_input()
+    end_date = _date_input(required=False, help_text="Leave empty while it continues.")
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CoverForm(forms.Form):
+    group = forms.ModelChoiceField(queryset=None, label="Class")
+    day = _date_input(label="Day")
+    user = forms.ModelChoiceField(queryset=None, label="Member of staff",
+                                  help_text="Takes the class's registers on that day only.")
+
+    def __init__(self, *args, staff, groups, **kw):
+        super().__init__(*args, **kw)
+        self.fields["group"].queryset = groups
+        self.fields["user"].queryset = staff
+        self.fields["user"].label_from_instance = lambda u: u.get_full_name() or u.username
 
 
 class RemovalEnquiryForm(forms.Form):

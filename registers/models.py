@@ -423,6 +423,87 @@ class PartTimeReview(models.Model):
         return f"review of {self.timetable_id} due {self.due}"
 
 
+class OffSiteProvision(models.Model):
+    """Sessions a pupil spends at another provider (alternative provision the school or the LA
+    arranged, or the other school of a dual-registered pupil): the register proposes the
+    provision's code (B, K or D) for those sessions, confirmed afterwards from what the
+    provider reports (``ProviderReport``)."""
+
+    class Code(models.TextChoices):
+        B = "B", "B – approved educational activity the school arranged"
+        K = "K", "K – education provision arranged by the local authority"
+        D = "D", "D – dual registered, attending the other school"
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="offsite_provisions")
+    provider = models.CharField("provider", max_length=200)
+    provider_contact = models.CharField("provider contact", max_length=300,
+                                        help_text="Name, phone and email of the provider's contact.")
+    code = models.CharField(max_length=1, choices=Code.choices)
+    sessions = ArrayField(models.CharField(max_length=6, choices=SESSION_SLOTS),
+                          help_text="The sessions the pupil spends at the provider.")
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    reason = models.TextField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    db_constraint=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "-pk"]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
+            name="offsite_end_after_start")]
+
+    def __str__(self):
+        return f"{self.pupil_id}: {self.code} at {self.provider}"
+
+
+class ProviderReport(models.Model):
+    """What the provider reported for one session of off-site provision, as the office
+    confirmed it (append-only, db_roles.APPEND_ONLY_TABLES): attended (the provision's code
+    stands) or not (the mark was corrected through the normal amendment path)."""
+
+    provision = models.ForeignKey(OffSiteProvision, on_delete=models.PROTECT,
+                                  related_name="reports", db_constraint=False)
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    attended = models.BooleanField()
+    code = models.CharField(max_length=2)
+    note = models.CharField(max_length=300, blank=True)
+    user_name = models.CharField(max_length=150)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "session"]
+        constraints = [models.UniqueConstraint(fields=["provision", "date", "session"],
+                                               name="one_provider_report_per_session")]
+
+    def __str__(self):
+        return f"{self.provision_id} {self.date} {self.session}: {self.code}"
+
+
+class RegisterCover(models.Model):
+    """The office assigns a member of staff to take a class's registers for one day (cover):
+    that person sees them under "My register" that day, and only that day."""
+
+    group = models.ForeignKey(RegistrationGroup, on_delete=models.CASCADE, related_name="covers")
+    day = models.DateField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+", db_constraint=False)
+    assigned_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["day", "group__name"]
+        constraints = [models.UniqueConstraint(fields=["group", "day", "user"],
+                                               name="one_cover_per_person_class_day")]
+        indexes = [models.Index(fields=["user", "day"])]
+
+    def __str__(self):
+        return f"{self.user_id} covers {self.group_id} on {self.day}"
+
+
 # --- lawful removal from roll (issue 13) ---------------------------------------------------
 
 class RemovalEnquiry(models.Model):

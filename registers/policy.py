@@ -11,8 +11,8 @@ the absences pages (leave grants, accepted reports, resolving N) all obey the sa
   the head (``AMENDERS``).
 - A session that has not started yet (a later day, or this afternoon before the PM register
   opens) can only hold codes that come from granted leave, a parent's report the office
-  accepted, a planned closure (#), or the X / C2 a pupil's session pattern or part-time
-  timetable proposes (``registers.arrangements``).
+  accepted, a planned closure (#), or the X / C2 / B / K / D a pupil's session pattern,
+  part-time timetable or off-site provision proposes (``registers.arrangements``).
 """
 
 from dataclasses import dataclass
@@ -29,9 +29,10 @@ LEAVE, REPORT = "leave", "report"
 PLANNED_BASES = {LEAVE, REPORT}
 CLOSURE_CODE = "#"
 # Codes a recorded arrangement proposes (registers.arrangements): X outside a nursery or
-# reception pattern, C2 outside a part-time timetable. Only these, on that basis.
+# reception pattern, C2 outside a part-time timetable, B / K / D at an off-site provider.
+# Only these, on that basis.
 ARRANGEMENT = "arrangement"
-ARRANGEMENT_CODES = frozenset({"X", "C2"})
+ARRANGEMENT_CODES = frozenset({"X", "C2", "B", "K", "D"})
 
 FUTURE, OPEN, CLOSED_TODAY, PAST = "future", "open", "closed today", "past"
 
@@ -85,7 +86,8 @@ def refusal(*, roles, state: RegisterState, existing: bool, code: str = "",
             and state.day == clock().date() else ""
         return ("this session has not started: it can only hold codes from granted leave, a "
                 "parent's report the office accepted, a planned closure (#), or a recorded "
-                "session pattern or part-time timetable (X, C2)." + opens)
+                "session pattern, part-time timetable or off-site provision (X, C2, B, K, D)."
+                + opens)
     if roles & AMENDERS:
         return None
     if Role.TEACHER not in roles:

@@ -21,7 +21,7 @@ from tenants.roles import (
     Role,
 )
 
-from . import arrangements, codes, hooks, imports, policy, selectors
+from . import arrangements, codes, cover, hooks, imports, policy, selectors
 from .access import group_for_request, pupil_for_request
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
@@ -91,13 +91,16 @@ def home(request):
 def my_register(request):
     school = request.tenant
     day, session = current_session(school)
-    groups = RegistrationGroup.objects.filter(teachers=request.user)
+    own = list(RegistrationGroup.objects.filter(teachers=request.user))
+    # Classes this person covers today (registers.cover): that day only.
+    covered = [g for g in cover.covers(request.user, day) if g not in own]
+    groups = own + covered
     if not groups and request.roles & WHOLE_SCHOOL_MARKERS:
         return redirect("office_session", day=day, session=session)
     if len(groups) == 1:
         return redirect("register", group_id=groups[0].pk, day=day, session=session)
     return render(request, "registers/my_groups.html",
-                  {"groups": groups, "day": day, "session": session})
+                  {"groups": groups, "covered": covered, "day": day, "session": session})
 
 
 def _register_pupils(group, day) -> list[Pupil]:
@@ -158,7 +161,7 @@ def _changed_message(items, saved: bool) -> str:
 @require_http_methods(["GET", "POST"])
 def register_take(request, group_id, day, session):
     school = request.tenant
-    group = group_for_request(request, group_id)
+    group = group_for_request(request, group_id, day)
     pupils = _register_pupils(group, day)
     errors, conflicts, posted = {}, {}, None
     if request.method == "POST":

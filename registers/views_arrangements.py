@@ -1,20 +1,35 @@
-"""Pages for a pupil's arrangements: session patterns and part-time timetables (thin views
-over registers.arrangements)."""
+"""Pages for a pupil's arrangements: session patterns, part-time timetables and off-site
+provision (thin views over registers.arrangements)."""
+
+from datetime import timedelta
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from attendance_site.spreadsheet import csv_from_dicts
 from tenants.access import role_required
-from tenants.roles import CASEWORKERS, WHOLE_SCHOOL_MARKERS
+from tenants.roles import CASEWORKERS, WHOLE_SCHOOL_MARKERS, Role
 
-from . import arrangements, removal
+from . import arrangements, cover, removal, section38
 from .access import pupil_for_request
-from .forms import PartTimeTimetableForm, RemovalEnquiryForm, SessionPatternForm
-from .models import PartTimeTimetable, RemovalEnquiry, SchoolDay, SessionPattern
+from .codes import ABSENCE_CODES
+from .forms import (
+    CoverForm,
+    OffSiteProvisionForm,
+    PartTimeTimetableForm,
+    RemovalEnquiryForm,
+    SessionPatternForm,
+)
+from .models import (
+    OffSiteProvision,
+    PartTimeTimetable,
+    RemovalEnquiry,
+    SchoolDay,
+    SessionPattern,
+)
 
 # The attendance lead and the head record part-time timetables; the office sees them.
 TIMETABLE_WRITERS = CASEWORKERS
@@ -138,6 +153,174 @@ def session_pattern(request, pk):
         p.slots = arrangements.slots_text(p.sessions)
     return render(request, "registers/session_pattern.html",
                   {"pupil": pupil, "form": form, "patterns": patterns})
+
+
+# --- off-site provision and dual registration ------------------------------------------------
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def offsite_new(request, pk):
+    pupil = pupil_for_request(request, pk)
+    form = OffSiteProvisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        draft = arrangements.ProvisionDraft(
+            provider=d["provider"], provider_contact=d["provider_contact"], code=d["code"],
+            sessions=d["sessions"], start_date=d["start_date"], end_date=d["end_date"],
+            reason=d["reason"])
+        try:
+            arrangements.offsite_record(pupil=pupil, draft=draft, user=request.user)
+        except arrangements.ArrangementError as exc:
+            for p in exc.problems:
+                form.add_error(None, p)
+        else:
+            messages.success(request, f"Off-site provision recorded for {pupil.display_name}: "
+                                      f"the register proposes {d['code']} for those sessions.")
+            return redirect("offsite_list")
+    provisions = list(OffSiteProvision.objects.filter(pupil=pupil))
+    for o in provisions:
+        o.slots = arrangements.slots_text(o.sessions)
+    return render(request, "registers/offsite_form.html",
+                  {"pupil": pupil, "form": form, "provisions": provisions})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def offsite_list(request):
+    today = timezone.localdate()
+    provisions = list(arrangements.current_provisions(today))
+    for o in provisions:
+        o.slots = arrangements.slots_text(o.sessions)
+    return render(request, "registers/offsite_list.html", {
+        "provisions": provisions, "today": today,
+        "waiting": len(arrangements.sessions_to_confirm(date_from=today - CONFIRM_WINDOW,
+                                                        date_to=today))})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+@require_POST
+def offsite_end(request, pk):
+    provision = get_object_or_404(OffSiteProvision.objects.select_related("pupil"), pk=pk)
+    today = timezone.localdate()
+    try:
+        arrangements.offsite_end(provision=provision, on=today)
+    except arrangements.ArrangementError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{provision.pupil.display_name}'s provision at "
+                                  f"{provision.provider} ends on {today:%-d %B %Y}.")
+    return redirect("offsite_list")
+
+
+CONFIRM_WINDOW = timedelta(days=28)  # how far back the confirm list looks
+# What the office may record for a session the provider says the pupil missed.
+MISSED_CODES = ["N"] + [c for c in ABSENCE_CODES if c != "N"]
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def offsite_confirm(request):
+    """The "confirm attendance at provider" list: each session a pupil was due at a provider
+    up to today, with the mark the register holds; the office confirms it or records what
+    the provider reported instead (an amendment naming the provider)."""
+    from .views import acting_role
+
+    today = timezone.localdate()
+    rows = arrangements.sessions_to_confirm(date_from=today - CONFIRM_WINDOW, date_to=today)
+    if request.method == "POST":
+        done, problems = 0, []
+        for r in rows:
+            outcome = request.POST.get(f"outcome-{r.key}", "")
+            if outcome not in ("attended", "missed"):
+                continue
+            try:
+                arrangements.provider_report_record(
+                    school=request.tenant, provision=r.provision, day=r.day, session=r.session,
+                    attended=outcome == "attended", code=request.POST.get(f"code-{r.key}", ""),
+                    note=request.POST.get(f"note-{r.key}", ""), user=request.user,
+                    role=acting_role(request), roles=request.roles)
+                done += 1
+            except arrangements.ArrangementError as exc:
+                problems.append(f"{r.provision.pupil.display_name} {r.day:%-d %b} {r.session}: "
+                                + "; ".join(exc.problems))
+        if done:
+            messages.success(request, f"{done} session(s) confirmed from the providers' reports.")
+        for p in problems:
+            messages.error(request, p)
+        if not done and not problems:
+            messages.info(request, "Choose attended or missed for the sessions to confirm.")
+        return redirect("offsite_confirm")
+    return render(request, "registers/offsite_confirm.html", {
+        "rows": rows, "today": today, "since": today - CONFIRM_WINDOW,
+        "missed_codes": MISSED_CODES})
+
+
+# --- children not in school full time (registers.section38) ---------------------------------
+
+# The LA officer of this school reads it, with the attendance lead and the head.
+NOT_FULL_TIME_READERS = CASEWORKERS | {Role.LA_OFFICER}
+
+
+@role_required(NOT_FULL_TIME_READERS)
+def not_full_time(request):
+    today = timezone.localdate()
+    return render(request, "registers/not_full_time.html", {
+        "rows": section38.not_full_time_rows(today), "today": today})
+
+
+@role_required(NOT_FULL_TIME_READERS)
+def not_full_time_export(request, fmt):
+    today = timezone.localdate()
+    rows = section38.not_full_time_rows(today)
+    name = f"{request.tenant.schema_name}-not-in-school-full-time-{today}"
+    if fmt == "csv":
+        response = HttpResponse(section38.csv_text(rows), content_type="text/csv; charset=utf-8")
+    elif fmt == "json":
+        response = HttpResponse(section38.json_text(rows, school=request.tenant.name, as_of=today),
+                                content_type="application/json")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+# --- cover (registers.cover) ---------------------------------------------------------------
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+def cover_page(request):
+    """The office assigns a member of staff to take a class's registers for a day."""
+    from django.contrib.auth import get_user_model
+
+    from .models import RegistrationGroup
+
+    today = timezone.localdate()
+    staff = cover.cover_staff(request.tenant)
+    form = CoverForm(request.POST or None, staff=staff, groups=RegistrationGroup.objects.all(),
+                     initial={"day": today})
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            cover.cover_assign(school=request.tenant, group=d["group"], day=d["day"],
+                               user=d["user"], by=request.user)
+        except cover.CoverError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{d['user'].get_full_name() or d['user'].username} takes "
+                                      f"{d['group'].name}'s registers on {d['day']:%A %-d %B}.")
+            return redirect("cover")
+    assigned = list(cover.covers_from(today))
+    names = {u.pk: u.get_full_name() or u.username
+             for u in get_user_model().objects.filter(pk__in={c.user_id for c in assigned})}
+    for c in assigned:
+        c.name = names.get(c.user_id, "(no longer on the staff list)")
+    return render(request, "registers/cover.html", {"form": form, "covers": assigned})
+
+
+@role_required(WHOLE_SCHOOL_MARKERS)
+@require_POST
+def cover_remove(request, pk):
+    from .models import RegisterCover
+
+    cover.cover_remove(cover=get_object_or_404(RegisterCover, pk=pk))
+    messages.success(request, "Cover removed.")
+    return redirect("cover")
 
 
 # --- lawful removal from roll (registers.removal) -----------------------------------------

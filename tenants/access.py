@@ -68,6 +68,7 @@ PERMISSIONS = {
     "run_escalation": frozenset({Role.ATTENDANCE_OFFICER, Role.HEAD}),
     "manage_letters": frozenset({Role.ATTENDANCE_OFFICER, Role.HEAD}),
     "export_all": frozenset({Role.HEAD}),
+    "not_full_time": frozenset({Role.ATTENDANCE_OFFICER, Role.HEAD, Role.LA_OFFICER}),
     "class_lists": frozenset({Role.TEACHER, Role.OFFICE}),
     "decide_leave": frozenset({Role.HEAD}),
     "manage_people": ACCOUNT_MANAGERS,

@@ -247,6 +247,13 @@ def test_nursery_pupils_are_x_only_on_sessions_they_are_not_required(school_a, p
             assert (proposed.code if proposed else None) == ("X" if c == "X" else None), (d, s, c)
     t = PartTimeTimetable.objects.get()
     assert t.pupil.year_group >= 1 and t.start_date == TODAY and t.reviews.count() == 2
+    # One pupil at off-site provision (issue 13), another pupil, from today: K on its sessions.
+    from registers.models import OffSiteProvision
+
+    o = OffSiteProvision.objects.get()
+    assert o.pupil_id != t.pupil_id and o.pupil.year_group >= 1 and o.start_date == TODAY
+    assert o.code == "K" and o.provider and o.provider_contact
+    assert not o.pupil.marks.filter(date__gte=TODAY).exists()
 
 
 class Rollback(Exception):

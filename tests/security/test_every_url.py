@@ -103,6 +103,18 @@ TENANT_URLS: dict[str, U] = {
     "part_time_export": U("/part-time/export.csv", WHOLE),
     "part_time_update": U("/part-time/{timetable}/", ESC, "POST", data={"action": "end"}),
     "arrangements_fill": U("/office/{day}/AM/arrangements/", WHOLE, "POST"),
+    "offsite_new": U("/pupils/{child}/off-site/", WHOLE, "FORM",
+                     data={"provider": "Bridge PRU", "provider_contact": "Ms Reed", "code": "K",
+                           "sessions": "FRI-AM", "start_date": "{day}", "reason": "AP"}),
+    "offsite_list": U("/off-site/", WHOLE),
+    "not_full_time": U("/not-full-time/", ESC | {LA}),
+    "not_full_time_export": U("/not-full-time/export.csv", ESC | {LA}),
+    "cover": U("/office/cover/", WHOLE, "FORM",
+               data={"group": "{group}", "day": "{day}", "user": "{cover_teacher}"}),
+    "cover_remove": U("/office/cover/{cover}/remove/", WHOLE, "POST"),
+    "offsite_end": U("/off-site/{provision}/end/", WHOLE, "POST"),
+    "offsite_confirm": U("/off-site/confirm/", WHOLE, "FORM",
+                         data={"outcome-{provision}-20260106-PM": "attended"}),
     "removal_candidates": U("/off-roll/twenty-days/", WHOLE),
     "removal_enquiries": U("/pupils/{child}/enquiries/", WHOLE, "FORM",
                            data={"kind": "calls", "done_on": "{day}", "notes": "No answer"}),
@@ -371,7 +383,7 @@ def world(calendar, make_pupil, people):
     from absences.models import AbsenceReport, AssessmentPeriod, LeaveDecision, LeavePolicy, LeaveRequest
     from escalation.models import Case, PenaltyNotice, Stage
     from letters.models import Batch, LAReturn, Letter, LetterSettings, LetterTemplate
-    from registers.models import Contact, Mark
+    from registers.models import Contact, Mark, RegistrationGroup
 
     child = make_pupil(group="3B", legal_forename="Amira", legal_surname="Khanfamily",
                        serial=901, child_protection=True, lac=True)
@@ -442,9 +454,20 @@ def world(calendar, make_pupil, people):
     period = AssessmentPeriod.objects.create(
         policy=LeavePolicy.objects.first() or LeavePolicy.objects.create(), label="Phonics check",
         start_date=date(2026, 6, 8), end_date=date(2026, 6, 12), year_group=1)
+    from registers.models import OffSiteProvision
+
+    provision = OffSiteProvision.objects.create(
+        pupil=other, provider="Bridge PRU", provider_contact="Ms Reed", code="K",
+        sessions=["TUE-PM"], start_date=DAY, reason="AP")
+    from registers.models import RegisterCover
+
+    other_group = RegistrationGroup.objects.create(name="4Z", year_group=4)
+    cover = RegisterCover.objects.create(group=other_group, day=DAY, user=people[TEACHER],
+                                         assigned_by="Office")
     return {
         "period": period, "plan": plan, "contract": contract,
-        "timetable": timetable,
+        "timetable": timetable, "provision": provision, "cover": cover,
+        "cover_teacher": people[TEACHER],
         "child": child, "other": other, "group": group, "contact": contact,
         "leave": leave(child, decided=True, name="own"),
         "pending": leave(child, decided=False, name="pending"),
@@ -756,8 +779,10 @@ def test_la_officer_reads_submitted_returns_only(world, people):
     listing = la.get("/letters/returns/").content.decode()
     assert f"/letters/returns/{sub}/" in listing and f"/letters/returns/{draft}/" not in listing
     readable = {k for k, u in TENANT_URLS.items() if LA in u.roles}
+    # Submitted returns, and the school's children not in school full time (section 38:
+    # registers.section38, issue 13), nothing else.
     assert readable == {"home", "letters:return_list", "letters:return_detail",
-                        "letters:return_export"}
+                        "letters:return_export", "not_full_time", "not_full_time_export"}
     assert la.get("/letters/census/").status_code == 403
     assert la.get(f"/letters/pupil/{world['child'].pk}/evidence.pdf").status_code == 403
 
