@@ -203,6 +203,19 @@ def reports_inbox(today: date) -> dict:
                            .filter(last_day__gte=today - timedelta(days=14)).order_by("-handled_at")[:50])}
 
 
+def waiting_counts() -> tuple[int, int]:
+    """(reports waiting for the office, leave requests waiting for the head): one query."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {AbsenceReport._meta.db_table} WHERE status = %s), "
+            f"(SELECT count(*) FROM {LeaveRequest._meta.db_table} WHERE status = %s)",
+            [AbsenceReport.Status.NEW, LeaveRequest.Status.PENDING])
+        reports, leave = cursor.fetchone()
+    return reports, leave
+
+
 def decision_queue(today: date) -> list[LeaveRequest]:
     """Pending requests with each pupil's attendance and previous requests: four queries."""
     requests = list(LeaveRequest.objects.filter(status=LeaveRequest.Status.PENDING)

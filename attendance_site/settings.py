@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.MembershipMiddleware",
+    # Below the memberships: parents see their chosen language, staff always English.
+    "absences.middleware.ParentLanguageMiddleware",
     "tenants.twofactor.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
     "attendance_site.middleware.RejectNulMiddleware",  # issue 11.4: NUL in a parameter is a 400
@@ -114,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.school",
+                "absences.context_processors.waiting",
             ],
         },
     },
@@ -221,7 +224,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", "English")]
+# The languages a parent can choose for the portal, emails, texts and letters (issue 14).
+# Each name is written in its own language (what the parent looks for). A school adds one by
+# adding it here and to locale/ (README "Translations"); right-to-left ones are Django's
+# LANGUAGES_BIDI (Arabic, Urdu, Persian, Hebrew...). Staff pages stay in English.
+LANGUAGES = [("en-gb", "English"), ("pl", "Polski"), ("ro", "Română"), ("ur", "اردو"),
+             ("ar", "العربية")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
