@@ -124,6 +124,7 @@ def _store_evidence(report: AbsenceReport, upload) -> None:
 def report_evidence_attach(*, report: AbsenceReport, upload) -> AbsenceReport:
     """A parent adds evidence (an appointment card) to a report already sent; a report the
     office queried goes back to its waiting list with the evidence."""
+    _waiting_changed()
     report = AbsenceReport.objects.select_for_update().get(pk=report.pk)
     if report.status == AbsenceReport.Status.ACCEPTED:
         raise ValidationError(_("This report has already been accepted."))
@@ -132,6 +133,11 @@ def report_evidence_attach(*, report: AbsenceReport, upload) -> AbsenceReport:
         report.status = AbsenceReport.Status.NEW
         report.save(update_fields=["status"])
     return report
+
+
+def _waiting_changed() -> None:
+    """The counts waiting in the menu are counted again after this commits."""
+    transaction.on_commit(selectors.waiting_forget)
 
 
 def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, role: str,
@@ -188,6 +194,7 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
 
     Illness over several days is one report covering the whole range.
     """
+    _waiting_changed()
     now = timezone.localtime(now)
     today = now.date()
     errors: dict = {}
@@ -254,6 +261,7 @@ def absence_report_record(*, school, pupil: Pupil, user, role: str, reason: str,
     marks are amended with a reason, any other mark is kept. Who took the call is recorded.
     Returns the report and the pre-fill result ({"written": [...], "kept": [...]}).
     """
+    _waiting_changed()
     today = today or timezone.localdate()
     errors: dict = {}
     if reason not in AbsenceReport.Reason.values:
@@ -312,6 +320,7 @@ def absence_report_accept(*, school, report: AbsenceReport, user, role: str, cod
                           message: str = "") -> dict:
     """The office accepts a report: the code (I for illness, M for medical...) is pre-filled
     into each session of the report that is unmarked or marked N."""
+    _waiting_changed()
     report = AbsenceReport.objects.select_for_update().select_related("pupil").get(pk=report.pk)
     if report.status == AbsenceReport.Status.ACCEPTED:
         raise ValidationError(_("This report has already been accepted."))
@@ -345,6 +354,7 @@ def absence_report_accept(*, school, report: AbsenceReport, user, role: str, cod
 @transaction.atomic
 def absence_report_query(*, report: AbsenceReport, user, message: str) -> AbsenceReport:
     """The office queries a report: the parent sees the question in the portal."""
+    _waiting_changed()
     if not message.strip():
         raise ValidationError({"message": _("Write the question for the parent.")})
     report = AbsenceReport.objects.select_for_update().select_related("pupil").get(pk=report.pk)
@@ -413,6 +423,7 @@ def leave_request_submit(*, pupil: Pupil, user, first_day: date, first_session: 
                          last_day: date, last_session: str, reason: str, explanation: str,
                          document=None, today: date | None = None) -> LeaveRequest:
     """Record a request with the rule results the parent saw. Blocking rules stop it."""
+    _waiting_changed()
     errors: dict = {}
     if not explanation.strip():
         errors["explanation"] = _("Explain why you are asking for leave.")
@@ -497,6 +508,7 @@ def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outc
     Granted sessions are pre-filled in the register with the leave code; the decision
     letter is stored, the parent gets a portal message and an email.
     """
+    _waiting_changed()
     request = LeaveRequest.objects.select_for_update().select_related(
         "pupil__registration_group").get(pk=request.pk)
     if request.status != LeaveRequest.Status.PENDING:

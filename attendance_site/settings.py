@@ -279,6 +279,8 @@ NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", default="https://api.notifications.serv
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Counts waiting in the staff menu (absences.selectors.waiting_counts), per web worker.
+    "menu": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "menu"},
     # Counters every web worker must share (password reset rate limits).
     "ratelimit": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                   "LOCATION": REDIS_URL, "KEY_PREFIX": "rl"},
