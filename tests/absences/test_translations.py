@@ -27,7 +27,7 @@ PARENT_FILES = {
     "templates/absences/letter_body.html", "templates/absences/_expectations.html",
     "templates/absences/_leave_law.html", "templates/absences/_office_phone.html",
     "templates/absences/_rules.html", "templates/letters/pdf/letter.html",
-    "templates/letters/pdf/_letterhead.html", "templates/absences/email/leave_decided.txt",
+    "templates/letters/pdf/_letterhead.html",
     "absences/rules.py",
 }
 PARENT_MSGIDS = [
