@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # WeasyPrint (letters as PDF): Pango, HarfBuzz subsetting (fast font embedding) and fonts.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core gettext \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -23,6 +23,7 @@ COPY . .
 # A throwaway key just for collectstatic: the real one comes from the environment at run time.
 RUN DEBUG=0 SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
       python manage.py collectstatic --noinput -v 0 \
+ && DEBUG=0 SECRET_KEY=build-only python manage.py compilemessages --ignore=.venv -v 0 \
  && useradd --create-home --uid 1000 app \
  && mkdir -p var/media \
  && chown -R app:app var

@@ -22,19 +22,24 @@ from email.utils import make_msgid
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from registers.models import Contact, Mark, Pupil
 
-from . import sms
+from . import language, sms
 from .models import ContactPreference, FamilyMessage, MessageSettings
 
 log = logging.getLogger(__name__)
 
 FIELDS = ("forename", "surname", "school", "school_phone", "date", "session", "contact")
-SESSION_WORDS = {"AM": "morning", "PM": "afternoon"}
+SESSION_WORDS = {"AM": gettext_noop("morning"), "PM": gettext_noop("afternoon")}
+# The default wording in the catalogues (locale/): a family that chose another language gets
+# it translated while the school keeps the default; a school's own wording is sent as written.
+gettext_noop("{forename} is not in school today. Please reply or call {school_phone}.")
+gettext_noop("{forename} is not in school today")
 SENDING_AFTER = timedelta(minutes=15)
 STATUS_CHECK_AFTER = 120  # seconds before asking the provider whether a text arrived
 
@@ -80,17 +85,20 @@ def merge_fields(*, pupil: Pupil, contact: Contact | None, day: date, session: s
     return {"forename": pupil.preferred_forename or pupil.legal_forename,
             "surname": pupil.legal_surname, "school": school.name,
             "school_phone": school.phone or _("the school office"),
-            "date": date_format(day, "l j F"), "session": SESSION_WORDS.get(session, session),
+            "date": date_format(day, "l j F"), "session": _(SESSION_WORDS.get(session, session)),
             "contact": str(contact) if contact else ""}
 
 
 @transaction.atomic
-def settings_save(*, template: str, email_subject: str, send_on_close: bool = False) -> MessageSettings:
+def settings_save(*, template: str, email_subject: str, send_on_close: bool = False,
+                  text_when_school_writes: bool | None = None) -> MessageSettings:
     template_check(template)
     template_check(email_subject)
     s = MessageSettings.get()
     s.template, s.email_subject = template.strip(), email_subject.strip()
     s.send_on_close = send_on_close
+    if text_when_school_writes is not None:
+        s.text_when_school_writes = text_when_school_writes
     s.save()
     return s
 
@@ -105,6 +113,20 @@ def preference_set(*, contact: Contact, channel: str) -> ContactPreference:
     pref, _created = ContactPreference.objects.update_or_create(contact=contact,
                                                                 defaults={"channel": channel})
     return pref
+
+
+@transaction.atomic
+def language_set(*, user, code: str) -> int:
+    """A parent chooses their language: remembered on each of their contact records in this
+    school (texts, emails and letters to them use it). Returns the records updated."""
+    from django.conf import settings
+
+    if code not in [c for c, _n in settings.LANGUAGES]:
+        raise ValidationError({"language": _("Choose a language from the list.")})
+    contacts = list(Contact.objects.filter(user=user))
+    for contact in contacts:
+        ContactPreference.objects.update_or_create(contact=contact, defaults={"language": code})
+    return len(contacts)
 
 
 def channels_for(contact: Contact, preference: str) -> list[tuple[str, str]]:
@@ -153,8 +175,10 @@ def first_day_queue(*, day: date, session: str, user, pupil: Pupil | None = None
     contacts: dict[int, list[Contact]] = {}
     for c in Contact.objects.filter(pupil_id__in=pupil_ids).order_by("priority"):
         contacts.setdefault(c.pupil_id, []).append(c)
-    prefs = dict(ContactPreference.objects.filter(contact__pupil_id__in=pupil_ids)
-                 .values_list("contact_id", "channel"))
+    prefs, langs = {}, {}
+    for cid, channel, lang in ContactPreference.objects.filter(contact__pupil_id__in=pupil_ids) \
+            .values_list("contact_id", "channel", "language"):
+        prefs[cid], langs[cid] = channel, language.valid(lang)
     settings = MessageSettings.get()
     counts = {"queued": 0, "skipped": 0, "unreachable": 0}
     rows = []
@@ -173,17 +197,24 @@ def first_day_queue(*, day: date, session: str, user, pupil: Pupil | None = None
                                       body="", error=_("No contact with a mobile number or email "
                                                        "address: phone the family.")))
             continue
-        fields = merge_fields(pupil=p, contact=contact, day=day, session=session)
-        body = template_render(settings.template, fields)
+        with translation.override(langs.get(contact.pk, language.DEFAULT)):
+            fields = merge_fields(pupil=p, contact=contact, day=day, session=session)
+            body = template_render(in_language(settings.template, MessageSettings.DEFAULT_TEMPLATE), fields)
+            subject = template_render(in_language(settings.email_subject,
+                                                  MessageSettings.DEFAULT_SUBJECT), fields)[:200]
         for channel, to in chans:
             rows.append(FamilyMessage(
                 **base, contact=contact, contact_name=str(contact)[:200], channel=channel, to=to,
-                body=body, subject=template_render(settings.email_subject, fields)[:200]
-                if channel == "email" else ""))
+                body=body, subject=subject if channel == "email" else ""))
             counts["queued"] += 1
     FamilyMessage.objects.bulk_create(rows, ignore_conflicts=True)
     transaction.on_commit(lambda: enqueue_queued(day=day, session=session))
     return counts
+
+
+def in_language(text: str, default: str) -> str:
+    """The school's wording; the default wording in the active language (the family's)."""
+    return _(default) if text.strip() == default else text
 
 
 def _enqueue(task, *args, **kw) -> bool:

@@ -33,12 +33,20 @@ class DatesMixin(forms.Form):
     last_session = forms.ChoiceField(label=_("Ending"), choices=TO_SESSION, initial="PM")
 
 
-class ReportForm(DatesMixin):
+class EvidenceForm(forms.Form):
+    evidence = forms.FileField(
+        label=_("Evidence, for example an appointment card (optional)"), required=False,
+        help_text=_("A photo or scan: PDF, JPEG or PNG, up to 5 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,image/*"}))
+
+
+class ReportForm(DatesMixin, EvidenceForm):
     reason = forms.ChoiceField(label=_("Reason"), choices=AbsenceReport.Reason.choices,
                                widget=forms.RadioSelect)
     details = forms.CharField(label=_("Anything the school should know (optional)"), required=False,
                               max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    field_order = ["reason", "first_day", "first_session", "last_day", "last_session", "details"]
+    field_order = ["reason", "first_day", "first_session", "last_day", "last_session", "details",
+                   "evidence"]
 
 
 class LeaveForm(DatesMixin):
@@ -165,6 +173,12 @@ class MessageSettingsForm(forms.Form):
         help_text=_("Within an hour of each register closing, every family of a pupil marked N "
                     "who has not had a message for that session is sent one."))
 
+    text_when_school_writes = forms.BooleanField(
+        label=_("Also send a text when the school writes"), required=False,
+        help_text=_("When a letter is issued, a leave request decided or a report queried, the "
+                    "family gets a portal message and an email in their language; tick to send "
+                    "a text message as well."))
+
     def clean(self):
         from .family_messages import template_check
 
@@ -189,3 +203,15 @@ class PreferenceForm(forms.Form):
 
         super().__init__(*args, **kw)
         self.fields["channel"].choices = ContactPreference.Channel.choices
+
+
+class LanguageForm(forms.Form):
+    """The parent's language (settings.LANGUAGES, each name in its own language)."""
+
+    language = forms.ChoiceField(label=_("Language"))
+
+    def __init__(self, *args, **kw):
+        from django.conf import settings
+
+        super().__init__(*args, **kw)
+        self.fields["language"].choices = settings.LANGUAGES

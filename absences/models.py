@@ -17,6 +17,15 @@ def _user_fk(**kw):
                              on_delete=models.SET_NULL, related_name="+", db_constraint=False, **kw)
 
 
+def evidence_path(report, filename: str) -> str:
+    """A random name with the extension of the detected type (never the uploader's name):
+    in the school's own media folder, which no URL serves (only the evidence view)."""
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1] if "." in filename else "bin"
+    return f"evidence/{uuid.uuid4().hex}.{ext}"
+
+
 class AbsenceReport(models.Model):
     """A parent's report that a child is or will be absent (docs/domain.md section 8)."""
 
@@ -58,6 +67,10 @@ class AbsenceReport(models.Model):
                                      help_text=_("The member of staff who took the call."))
     caller = models.CharField(max_length=150, blank=True,
                               help_text=_("Who phoned, e.g. \"Mum (Pat Khan)\"."))
+    # Evidence the parent attached (an appointment card): PDF, JPEG or PNG by content, ≤ 5 MB
+    # (issue 14). Served only by absences.views.report_evidence, to staff and that parent.
+    evidence = models.FileField(upload_to=evidence_path, blank=True)
+    evidence_type = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["-reported_at"]
@@ -286,11 +299,16 @@ class MessageSettings(models.Model):
         default=DEFAULT_TEMPLATE,
         help_text=_("Merge fields: {forename}, {surname}, {school}, {school_phone}, {date}, "
                     "{session}, {contact}."))
-    email_subject = models.CharField(max_length=200, default="{forename} is not in school today")
+    DEFAULT_SUBJECT = "{forename} is not in school today"
+    email_subject = models.CharField(max_length=200, default=DEFAULT_SUBJECT)
     send_on_close = models.BooleanField(
         "send automatically when the register closes", default=False,
         help_text=_("Within an hour of each register closing, message every family of a pupil "
                     "then marked N who has not had a message for that session."))
+    text_when_school_writes = models.BooleanField(
+        "also text families when the school writes", default=False,
+        help_text=_("When a letter is issued, a leave request decided or a report queried, the "
+                    "family gets a portal message and an email; tick to send a text as well."))
 
     class Meta:
         verbose_name_plural = "message settings"
@@ -316,6 +334,9 @@ class ContactPreference(models.Model):
     contact = models.OneToOneField("registers.Contact", on_delete=models.CASCADE,
                                    related_name="message_preference")
     channel = models.CharField(max_length=5, choices=Channel.choices, default=Channel.AUTO)
+    # The family's language for the portal, emails, texts and letters (a code from
+    # settings.LANGUAGES; blank: English). Chosen by the parent in the portal (issue 14).
+    language = models.CharField(max_length=10, blank=True, default="")
 
     def __str__(self):
         return f"{self.contact}: {self.get_channel_display()}"
@@ -368,3 +389,42 @@ class FamilyMessage(models.Model):
 
     def __str__(self):
         return f"{self.pupil_id} {self.channel} {self.date} {self.session} {self.status}"
+
+
+class ParentNotice(models.Model):
+    """An email or text telling a family the school has written (a letter issued, a leave
+    decision, a report queried: issue 14), in the contact's language. One per (what was
+    written, channel, address); claimed before sending like ``FamilyMessage``."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", _("Text message")
+        EMAIL = "email", _("Email")
+
+    Status = FamilyMessage.Status
+
+    pupil = models.ForeignKey(Pupil, on_delete=models.CASCADE, related_name="parent_notices")
+    contact = models.ForeignKey("registers.Contact", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    key = models.CharField(max_length=120, help_text=_("What was written, e.g. leave-decision:12."))
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    to = models.CharField(max_length=254)
+    language = models.CharField(max_length=10, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=FamilyMessage.Status.choices,
+                              default=FamilyMessage.Status.QUEUED)
+    provider_id = models.CharField(max_length=255, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status"])]
+        constraints = [models.UniqueConstraint(fields=["key", "channel", "to"],
+                                               name="one_notice_per_writing_channel_address")]
+
+    def __str__(self):
+        return f"{self.key} {self.channel} {self.to} {self.status}"

@@ -1,7 +1,8 @@
-"""Email to the office when a parent reports an absence, to the headteacher (and the senior
-attendance champion: role "head") when a leave request arrives, and to the parent when a leave
-request is decided. Sent after the transaction commits, through Django's email framework
-(console backend in development, SMTP from the environment in production)."""
+"""Email to the office when a parent reports an absence, and to the headteacher (and the senior
+attendance champion: role "head") when a leave request arrives. (The parent's email about a
+decision goes through absences.parent_notices, in their language.) Sent after the
+transaction commits, through Django's email framework (console backend in development, SMTP
+from the environment in production)."""
 
 import logging
 
@@ -72,30 +73,6 @@ def report_received(report_id: int, schema: str) -> int:
         text = render_to_string("absences/email/report_received.txt",
                                 {"report": report, "school": school})
     return _send(subject, text, to)
-
-
-def leave_decided(decision_id: int, schema: str) -> int:
-    from tenants.models import School
-
-    from .models import LeaveDecision
-
-    school = School.objects.get(schema_name=schema)
-    with schema_context(schema):
-        decision = LeaveDecision.objects.select_related("request__pupil").get(pk=decision_id)
-        request = decision.request
-        to = set(request.pupil.contacts.filter(correspondence=True).exclude(email="")
-                 .values_list("email", flat=True))
-        if request.requested_by_id:
-            from tenants.models import User
-
-            email = User.objects.filter(pk=request.requested_by_id).values_list("email", flat=True).first()
-            if email:
-                to.add(email)
-        subject = _("%(school)s: your leave request for %(name)s") % {
-            "school": school.name, "name": request.pupil.forename}
-        text = render_to_string("absences/email/leave_decided.txt",
-                                {"decision": decision, "request": request, "school": school})
-    return _send(subject, text, sorted(to), html=decision.letter_html)
 
 
 def leave_requested(request_id: int, schema: str) -> int:

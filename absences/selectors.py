@@ -217,6 +217,43 @@ def reports_inbox(today: date) -> dict:
                            .filter(last_day__gte=today - timedelta(days=14)).order_by("-handled_at")[:50])}
 
 
+WAITING_TTL = 60  # seconds another web worker may show an old count in the menu
+
+
+def _waiting_key() -> str:
+    from django.db import connection
+
+    return f"absences:waiting:{connection.schema_name}"
+
+
+def waiting_forget() -> None:
+    """A report or request changed: this worker's next menu counts again (others within
+    WAITING_TTL)."""
+    from django.core.cache import caches
+
+    caches["menu"].delete(_waiting_key())
+
+
+def waiting_counts() -> tuple[int, int]:
+    """(reports waiting for the office, leave requests waiting for the head): one query,
+    kept in the cache for WAITING_TTL seconds so the menu costs no query on most pages."""
+    from django.core.cache import caches
+    from django.db import connection
+
+    cache = caches["menu"]
+    cached = cache.get(_waiting_key())
+    if cached is not None:
+        return tuple(cached)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {AbsenceReport._meta.db_table} WHERE status = %s), "
+            f"(SELECT count(*) FROM {LeaveRequest._meta.db_table} WHERE status = %s)",
+            [AbsenceReport.Status.NEW, LeaveRequest.Status.PENDING])
+        reports, leave = cursor.fetchone()
+    cache.set(_waiting_key(), (reports, leave), WAITING_TTL)
+    return reports, leave
+
+
 def decision_queue(today: date) -> list[LeaveRequest]:
     """Pending requests with each pupil's attendance and previous requests: four queries."""
     requests = list(LeaveRequest.objects.filter(status=LeaveRequest.Status.PENDING)

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
@@ -20,11 +20,13 @@ from registers import codes, policy
 from registers.models import Pupil
 from registers.services import Entry, RegisterError, marks_save
 
-from . import notifications, rules, selectors
+from . import language, notifications, parent_notices, rules, selectors
+from .family_messages import current_school
 from .models import (
     AbsenceReport,
     AssessmentPeriod,
     ContactAttempt,
+    ContactPreference,
     LeaveDecision,
     LeavePolicy,
     LeaveRequest,
@@ -86,6 +88,60 @@ def document_check(document) -> None:
             "Upload a PDF, JPEG or PNG file (a photo or scan of the letter is fine).")})
 
 
+# Evidence for a report: the type is read from the content, never the name or the browser.
+EVIDENCE_TYPES = ((b"%PDF-", "pdf", "application/pdf"), (b"\xff\xd8\xff", "jpg", "image/jpeg"),
+                  (b"\x89PNG\r\n\x1a\n", "png", "image/png"))
+
+
+def evidence_check(upload) -> tuple[str, str]:
+    """(extension, content type) of an upload that is a PDF, JPEG or PNG of at most 5 MB,
+    judged by its first bytes; anything else is refused with a plain message."""
+    size = getattr(upload, "size", None) or 0
+    if size > MAX_DOCUMENT_BYTES:
+        raise ValidationError({"evidence": _(
+            "The file is %(size).1f MB: the largest file you can upload is 5 MB.")
+            % {"size": size / 1024 / 1024}})
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    for magic, ext, content_type in EVIDENCE_TYPES:
+        if size > len(magic) and head.startswith(magic):
+            return ext, content_type
+    raise ValidationError({"evidence": _(
+        "Upload a PDF, JPEG or PNG file (a photo or scan of the letter is fine).")})
+
+
+def _store_evidence(report: AbsenceReport, upload) -> None:
+    from django.core.files import File
+
+    ext, content_type = evidence_check(upload)
+    if report.evidence:
+        report.evidence.delete(save=False)
+    report.evidence.save(f"evidence.{ext}", File(upload), save=False)
+    report.evidence_type = content_type
+    report.save(update_fields=["evidence", "evidence_type"])
+
+
+@transaction.atomic
+def report_evidence_attach(*, report: AbsenceReport, upload) -> AbsenceReport:
+    """A parent adds evidence (an appointment card) to a report already sent; a report the
+    office queried goes back to its waiting list with the evidence."""
+    _waiting_changed()
+    report = AbsenceReport.objects.select_for_update().get(pk=report.pk)
+    if report.status == AbsenceReport.Status.ACCEPTED:
+        raise ValidationError(_("This report has already been accepted."))
+    _store_evidence(report, upload)
+    if report.status == AbsenceReport.Status.QUERIED:
+        report.status = AbsenceReport.Status.NEW
+        report.save(update_fields=["status"])
+    return report
+
+
+def _waiting_changed() -> None:
+    """The counts waiting in the menu are counted again after this commits."""
+    transaction.on_commit(selectors.waiting_forget)
+
+
 def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, role: str,
              basis: str) -> dict:
     """Write ``code`` into each session: new marks are created, N/O marks are amended (with
@@ -109,7 +165,15 @@ def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, ro
     return {"written": written, "kept": kept}
 
 
-def _message(*, pupil, recipient, subject: str, body: str, link: str = "") -> PortalMessage:
+def _message(*, pupil, recipient, compose, link: str = "") -> PortalMessage:
+    """A portal message only (no email), composed in the recipient's language."""
+    code = language.DEFAULT
+    if recipient is not None:
+        code = language.valid(ContactPreference.objects.filter(
+            contact__pupil=pupil, contact__user=recipient).exclude(language="")
+            .values_list("language", flat=True).first())
+    with translation.override(code):
+        subject, body = compose()
     return PortalMessage.objects.create(pupil=pupil, recipient=recipient, subject=subject[:200],
                                         body=body, link=link)
 
@@ -123,14 +187,17 @@ def office_phone(school) -> str:
 
 
 @transaction.atomic
-def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day: date,
+# Complexity: validates the report's dates, sessions, evidence and lateness in one place.
+def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day: date,  # noqa: C901
                           last_day: date, first_session: str = "AM", last_session: str = "PM",
-                          details: str = "", now: datetime | None = None) -> AbsenceReport:
+                          details: str = "", now: datetime | None = None,
+                          evidence=None) -> AbsenceReport:
     """A parent reports an absence: today until the afternoon register closes (flagged late
     after its first session's register closed), or future days.
 
     Illness over several days is one report covering the whole range.
     """
+    _waiting_changed()
     now = timezone.localtime(now)
     today = now.date()
     errors: dict = {}
@@ -164,12 +231,19 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
             status=AbsenceReport.Status.QUERIED).exists():
         errors["first_day"] = _("You have already reported an absence for %(name)s on some of "
                                 "these days.") % {"name": pupil.forename}
+    if evidence:
+        try:
+            evidence_check(evidence)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     report = AbsenceReport.objects.create(
         pupil=pupil, reason=reason, first_day=first_day, first_session=first_session,
         last_day=last_day, last_session=last_session, details=details.strip(), reported_by=user,
         late=late)
+    if evidence:
+        _store_evidence(report, evidence)
     schema = _schema()
     transaction.on_commit(lambda: notifications.report_received(report.pk, schema))
     return report
@@ -190,6 +264,7 @@ def absence_report_record(*, school, pupil: Pupil, user, role: str, reason: str,
     marks are amended with a reason, any other mark is kept. Who took the call is recorded.
     Returns the report and the pre-fill result ({"written": [...], "kept": [...]}).
     """
+    _waiting_changed()
     today = today or timezone.localdate()
     errors: dict = {}
     if reason not in AbsenceReport.Reason.values:
@@ -234,12 +309,12 @@ def absence_report_record(*, school, pupil: Pupil, user, role: str, reason: str,
                               f"{report.get_reason_display().lower()}")[:300])
     parent = next((c.user for c in pupil.contacts.select_related("user")
                    .order_by("priority") if c.user_id), None)
-    _message(pupil=pupil, recipient=parent,
-             subject=_("Absence recorded: %(name)s") % {"name": pupil.forename},
-             body=_("The school office recorded the absence you phoned in: %(name)s, %(first)s to "
-                    "%(last)s (%(reason)s). The register shows: %(code)s.") % {
-                 "name": pupil.forename, "first": _d(first_day), "last": _d(last_day),
-                 "reason": report.get_reason_display().lower(), "code": codes.CODES[code].plain})
+    _message(pupil=pupil, recipient=parent, compose=lambda: (
+        _("Absence recorded: %(name)s") % {"name": pupil.forename},
+        _("The school office recorded the absence you phoned in: %(name)s, %(first)s to "
+          "%(last)s (%(reason)s). The register shows: %(code)s.") % {
+            "name": pupil.forename, "first": _d(first_day), "last": _d(last_day),
+            "reason": report.get_reason_display().lower(), "code": codes.CODES[code].plain}))
     return report, result
 
 
@@ -248,6 +323,7 @@ def absence_report_accept(*, school, report: AbsenceReport, user, role: str, cod
                           message: str = "") -> dict:
     """The office accepts a report: the code (I for illness, M for medical...) is pre-filled
     into each session of the report that is unmarked or marked N."""
+    _waiting_changed()
     report = AbsenceReport.objects.select_for_update().select_related("pupil").get(pk=report.pk)
     if report.status == AbsenceReport.Status.ACCEPTED:
         raise ValidationError(_("This report has already been accepted."))
@@ -264,20 +340,24 @@ def absence_report_accept(*, school, report: AbsenceReport, user, role: str, cod
     report.code_applied, report.response = code, message.strip()
     report.handled_by, report.handled_by_name, report.handled_at = user, _name(user), timezone.now()
     report.save()
-    body = _("The school has accepted your report that %(name)s is absent from %(first)s to "
-             "%(last)s (%(reason)s). The register shows: %(code)s.") % {
-        "name": report.pupil.forename, "first": _d(report.first_day), "last": _d(report.last_day),
-        "reason": report.get_reason_display().lower(), "code": codes.CODES[code].plain}
-    if report.response:
-        body += "\n\n" + report.response
-    _message(pupil=report.pupil, recipient=report.reported_by, body=body,
-             subject=_("Absence report accepted: %(name)s") % {"name": report.pupil.forename})
+    def compose():
+        body = _("The school has accepted your report that %(name)s is absent from %(first)s to "
+                 "%(last)s (%(reason)s). The register shows: %(code)s.") % {
+            "name": report.pupil.forename, "first": _d(report.first_day),
+            "last": _d(report.last_day), "reason": report.get_reason_display().lower(),
+            "code": codes.CODES[code].plain}
+        if report.response:
+            body += "\n\n" + report.response
+        return _("Absence report accepted: %(name)s") % {"name": report.pupil.forename}, body
+
+    _message(pupil=report.pupil, recipient=report.reported_by, compose=compose)
     return result
 
 
 @transaction.atomic
 def absence_report_query(*, report: AbsenceReport, user, message: str) -> AbsenceReport:
     """The office queries a report: the parent sees the question in the portal."""
+    _waiting_changed()
     if not message.strip():
         raise ValidationError({"message": _("Write the question for the parent.")})
     report = AbsenceReport.objects.select_for_update().select_related("pupil").get(pk=report.pk)
@@ -286,9 +366,16 @@ def absence_report_query(*, report: AbsenceReport, user, message: str) -> Absenc
     report.status, report.response = AbsenceReport.Status.QUERIED, message.strip()
     report.handled_by, report.handled_by_name, report.handled_at = user, _name(user), timezone.now()
     report.save()
-    _message(pupil=report.pupil, recipient=report.reported_by, body=report.response,
-             subject=_("The school has a question about %(name)s's absence") % {
-                 "name": report.pupil.forename})
+    parent_notices.tell(
+        pupil=report.pupil, recipient=report.reported_by,
+        key=f"report-query:{report.pk}:{report.handled_at:%Y%m%d%H%M%S}",
+        link=f"/absences/children/{report.pupil_id}/#reports-h", compose=lambda: (
+            _("The school has a question about %(name)s's absence") % {"name": report.pupil.forename},
+            _("About the absence you reported for %(first)s (%(reason)s), the school office asks:")
+            % {"first": _d(report.first_day), "reason": report.get_reason_display().lower()}
+            + "\n\n" + report.response + "\n\n"
+            + _("Please reply through the parent portal or phone %(office)s.") % {
+                "office": office_phone(current_school())}))
     return report
 
 
@@ -339,6 +426,7 @@ def leave_request_submit(*, pupil: Pupil, user, first_day: date, first_session: 
                          last_day: date, last_session: str, reason: str, explanation: str,
                          document=None, today: date | None = None) -> LeaveRequest:
     """Record a request with the rule results the parent saw. Blocking rules stop it."""
+    _waiting_changed()
     errors: dict = {}
     if not explanation.strip():
         errors["explanation"] = _("Explain why you are asking for leave.")
@@ -389,13 +477,15 @@ def days_of(keys: list[str]) -> list[tuple[date, str]]:
     return [(d, _("all day") if len(ss) == 2 else part[ss[0]]) for d, ss in sorted(by_day.items())]
 
 
-def leave_letter_render(*, school, request: LeaveRequest, decision: LeaveDecision) -> str:
+def leave_letter_render(*, school, request: LeaveRequest, decision: LeaveDecision,
+                        contact=None) -> str:
     granted = days_of(decision.granted_sessions)
     granted_set = set(decision.granted_sessions)
     not_granted = days_of([k for k in request.sessions if k not in granted_set])
     return render_to_string("absences/letter_body.html", {
         "school": school, "request": request, "decision": decision, "pupil": request.pupil,
-        "contact": _letter_recipient(request), "granted": granted, "not_granted": not_granted,
+        "contact": contact or _letter_recipient(request), "granted": granted,
+        "not_granted": not_granted,
         "code": codes.CODES.get(decision.code),
         "headteacher": school.headteacher or decision.decided_by_name,
     })
@@ -411,6 +501,7 @@ def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outc
     Granted sessions are pre-filled in the register with the leave code; the decision
     letter is stored, the parent gets a portal message and an email.
     """
+    _waiting_changed()
     request = LeaveRequest.objects.select_for_update().select_related(
         "pupil__registration_group").get(pk=request.pk)
     if request.status != LeaveRequest.Status.PENDING:
@@ -449,26 +540,33 @@ def leave_request_decide(*, school, request: LeaveRequest, user, role: str, outc
         decided_by=user, decided_by_name=_name(user), decided_by_role=role)
     request.status = outcome
     request.save(update_fields=["status"])
-    decision.letter_html = leave_letter_render(school=school, request=request, decision=decision)
+    recipient = _letter_recipient(request)
+    with translation.override(language.for_contact(recipient)):  # the letter in the portal
+        decision.letter_html = leave_letter_render(school=school, request=request, decision=decision)
     decision.save(update_fields=["letter_html"])
     # the letters app stores the decision as a PDF letter (absences/signals.py)
     leave_decided.send(sender=LeaveRequest, request=request)
-    subject = {
-        Outcome.GRANT_ALL: _("Leave granted for %(name)s"),
-        Outcome.GRANT_SOME: _("Leave partly granted for %(name)s"),
-        Outcome.REFUSE: _("Leave refused for %(name)s"),
-    }[outcome] % {"name": request.pupil.forename}
-    body = _("The headteacher has decided your request for %(first)s to %(last)s: %(outcome)s, "
-             "%(granted)s of %(asked)s days granted.") % {
-        "first": _d(request.first_day), "last": _d(request.last_day),
-        "outcome": decision.get_outcome_display().lower(),
-        "granted": f"{decision.days_granted:g}", "asked": f"{request.days_requested:g}"}
-    if decision.reason:
-        body += "\n\n" + decision.reason
-    _message(pupil=request.pupil, recipient=request.requested_by, subject=subject, body=body,
-             link=f"/absences/leave/{request.pk}/letter/")
-    schema = _schema()
-    transaction.on_commit(lambda: notifications.leave_decided(decision.pk, schema))
+
+    def compose():
+        subject = {
+            Outcome.GRANT_ALL: _("Leave granted for %(name)s"),
+            Outcome.GRANT_SOME: _("Leave partly granted for %(name)s"),
+            Outcome.REFUSE: _("Leave refused for %(name)s"),
+        }[outcome] % {"name": request.pupil.forename}
+        body = _("The headteacher has decided your request for %(first)s to %(last)s: %(outcome)s, "
+                 "%(granted)s of %(asked)s days granted.") % {
+            "first": _d(request.first_day), "last": _d(request.last_day),
+            "outcome": decision.get_outcome_display().lower(),
+            "granted": f"{decision.days_granted:g}", "asked": f"{request.days_requested:g}"}
+        if decision.reason:
+            body += "\n\n" + decision.reason
+        return subject, body
+
+    # Portal message, and an email (the letter attached as HTML) in each contact's language.
+    parent_notices.tell(
+        pupil=request.pupil, recipient=request.requested_by, key=f"leave-decision:{request.pk}",
+        link=f"/absences/leave/{request.pk}/letter/", compose=compose,
+        html=lambda: leave_letter_render(school=school, request=request, decision=decision))
     return decision
 
 

@@ -10,6 +10,13 @@ def send_family_message(message_id: int) -> bool:
     return family_messages.message_send(message_id=message_id)
 
 
+@app.task(acks_late=True, ignore_result=True, time_limit=120)
+def send_parent_notice(notice_id: int) -> bool:
+    from . import parent_notices
+
+    return parent_notices.notice_send(notice_id=notice_id)
+
+
 @app.task(ignore_result=True, time_limit=60)
 def refresh_family_message_status(message_id: int):
     return family_messages.message_status_refresh(message_id=message_id)
@@ -29,7 +36,9 @@ def sweep_family_messages_all_schools() -> dict:
     for schema in School.objects.exclude(schema_name="public").values_list("schema_name", flat=True):
         try:
             with schema_context(schema):
-                n = family_messages.sweep_sending()
+                from . import parent_notices
+
+                n = family_messages.sweep_sending() + parent_notices.sweep_sending()
         except Exception:  # one school's trouble does not stop the others
             logging.getLogger(__name__).exception("message sweep failed for %s", schema)
             continue

@@ -10,6 +10,7 @@ urlpatterns = [
     path("children/<int:pk>/", views.child_detail, name="child"),
     path("children/<int:pk>/report/", views.report_new, name="report_new"),
     path("children/<int:pk>/leave/", views.leave_new, name="leave_new"),
+    path("language/", views.language_choose, name="language"),
     path("children/<int:pk>/messages/", views.message_preference, name="message_preference"),
     # Parents and staff
     path("leave/<int:pk>/", views.leave_detail, name="leave_detail"),
@@ -18,6 +19,8 @@ urlpatterns = [
     # The office
     path("inbox/", views.inbox, name="inbox"),
     path("reports/phoned/", views.report_phoned, name="report_phoned"),
+    path("reports/<int:pk>/evidence/", views.report_evidence, name="report_evidence"),
+    path("reports/<int:pk>/evidence/add/", views.report_evidence_add, name="report_evidence_add"),
     path("reports/<int:pk>/accept/", views.report_accept, name="report_accept"),
     path("reports/<int:pk>/query/", views.report_query, name="report_query"),
     path("leave/<int:pk>/mark-g/", views.leave_mark_g, name="leave_mark_g"),

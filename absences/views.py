@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -143,11 +143,38 @@ def message_preference(request, pk):
 
 
 @role_required(PARENTS)
+@require_POST
+def language_choose(request):
+    """The parent chooses their language: remembered on their contact records and in the
+    session; back to the page they were on (only a path on this site)."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    from . import family_messages, language
+    from .forms import LanguageForm
+
+    form = LanguageForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()) or not back.startswith("/"):
+        back = reverse("absences:portal")
+    if form.is_valid():
+        code = form.cleaned_data["language"]
+        family_messages.language_set(user=request.user, code=code)
+        request.session[language.SESSION_KEY] = code
+        translation.activate(code)
+        messages.success(request, _("Saved: the school will write to you in this language."))
+    else:
+        messages.error(request, _("Choose a language from the list."))
+    return redirect(back)
+
+
+@role_required(PARENTS)
 @require_http_methods(["GET", "POST"])
 def report_new(request, pk):
     pupil = child_for_parent(request, pk)
     today = timezone.localdate()
-    form = ReportForm(request.POST or None, initial={"first_day": today, "last_day": today})
+    form = ReportForm(request.POST or None, request.FILES or None,
+                      initial={"first_day": today, "last_day": today})
     if request.method == "POST" and form.is_valid():
         try:
             services.absence_report_create(school=request.tenant, pupil=pupil, user=request.user,
@@ -235,6 +262,52 @@ def leave_document(request, pk):
         raise Http404
     return FileResponse(leave.document.open("rb"), as_attachment=False,
                         filename=leave.document.name.rsplit("/", 1)[-1])
+
+
+def _report_for(request, pk) -> AbsenceReport:
+    """Staff: any report in this school; a parent: their own children's reports only."""
+    qs = AbsenceReport.objects.select_related("pupil")
+    if request.roles & ADMIN_STAFF:
+        return get_object_or_404(qs, pk=pk)
+    if Role.PARENT in request.roles:
+        return get_object_or_404(qs.filter(pupil__in=selectors.children_of(request.user)), pk=pk)
+    raise Http404
+
+
+@role_required(LEAVE_READERS)
+def report_evidence(request, pk):
+    """The evidence attached to a report, as a download with its checked type (never shown
+    inline under the site's origin): the school's staff and the child's parent only."""
+    report = _report_for(request, pk)
+    if not report.evidence:
+        raise Http404
+    ext = report.evidence.name.rsplit(".", 1)[-1]
+    response = FileResponse(report.evidence.open("rb"), as_attachment=True,
+                            content_type=report.evidence_type or "application/octet-stream",
+                            filename=f"evidence-{report.pk}.{ext}")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@role_required(PARENTS)
+@require_POST
+def report_evidence_add(request, pk):
+    """A parent adds evidence to a report already sent (e.g. when the office asks for it)."""
+    from .forms import EvidenceForm
+
+    report = _report_for(request, pk)
+    form = EvidenceForm(request.POST, request.FILES)
+    upload = form.cleaned_data.get("evidence") if form.is_valid() else None
+    if upload is None:
+        messages.error(request, _("Choose the file to upload."))
+    else:
+        try:
+            services.report_evidence_attach(report=report, upload=upload)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Thank you: the school office can now see the file."))
+    return redirect(reverse("absences:child", args=[report.pupil_id]) + "#reports-h")
 
 
 # --- the office: reported absences ----------------------------------------------------------------
@@ -597,7 +670,8 @@ def message_settings(request):
     current = MessageSettings.get()
     form = MessageSettingsForm(request.POST or None, initial={
         "template": current.template, "email_subject": current.email_subject,
-        "send_on_close": current.send_on_close})
+        "send_on_close": current.send_on_close,
+        "text_when_school_writes": current.text_when_school_writes})
     if request.method == "POST" and form.is_valid():
         family_messages.settings_save(**form.cleaned_data)
         messages.success(request, _("First-day message saved."))

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.MembershipMiddleware",
+    # Below the memberships: parents see their chosen language, staff always English.
+    "absences.middleware.ParentLanguageMiddleware",
     "tenants.twofactor.TwoFactorMiddleware",
     "axes.middleware.AxesMiddleware",
     "attendance_site.middleware.RejectNulMiddleware",  # issue 11.4: NUL in a parameter is a 400
@@ -117,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.school",
+                "absences.context_processors.waiting",
             ],
         },
     },
@@ -224,7 +227,12 @@ CONTENT_SECURITY_POLICY = {
 }
 
 LANGUAGE_CODE = "en-gb"
-LANGUAGES = [("en-gb", "English")]
+# The languages a parent can choose for the portal, emails, texts and letters (issue 14).
+# Each name is written in its own language (what the parent looks for). A school adds one by
+# adding it here and to locale/ (README "Translations"); right-to-left ones are Django's
+# LANGUAGES_BIDI (Arabic, Urdu, Persian, Hebrew...). Staff pages stay in English.
+LANGUAGES = [("en-gb", "English"), ("pl", "Polski"), ("ro", "Română"), ("ur", "اردو"),
+             ("ar", "العربية")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
@@ -274,6 +282,8 @@ NOTIFY_BASE_URL = env("NOTIFY_BASE_URL", default="https://api.notifications.serv
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # Counts waiting in the staff menu (absences.selectors.waiting_counts), per web worker.
+    "menu": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "menu"},
     # Counters every web worker must share (password reset rate limits).
     "ratelimit": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                   "LOCATION": REDIS_URL, "KEY_PREFIX": "rl"},

@@ -1,7 +1,8 @@
 """HTML to print-ready A4 PDF with WeasyPrint, and joining PDFs for printing.
 
 One ``FontConfiguration`` and one parsed stylesheet per process (measured: ~43 ms a letter
-when shared). The fonts are the project's own copy of DejaVu Sans (static/fonts). Nothing is
+when shared). The fonts are the project's own copies of DejaVu Sans, and Noto Naskh Arabic and
+Noto Nastaliq Urdu for letters in Arabic and Urdu (static/fonts, OFL). Nothing is
 ever fetched over the network or from any other file: the URL fetcher serves the vendored
 fonts by exact path and ``data:`` URLs, and refuses everything else (issue 10).
 """
@@ -23,6 +24,8 @@ PAGE_CSS = """
 @font-face { font-family: "Letter Sans"; src: url("{FONTS}/DejaVuSans.ttf"); }
 @font-face { font-family: "Letter Sans"; font-weight: bold; src: url("{FONTS}/DejaVuSans-Bold.ttf"); }
 @font-face { font-family: "Letter Sans"; font-style: italic; src: url("{FONTS}/DejaVuSans-Oblique.ttf"); }
+@font-face { font-family: "Letter Naskh"; src: url("{FONTS}/NotoNaskhArabic-Regular.ttf"); }
+@font-face { font-family: "Letter Nastaliq"; src: url("{FONTS}/NotoNastaliqUrdu-Regular.ttf"); }
 @page { size: A4; margin: 18mm 18mm 20mm 20mm; }
 @page landscape { size: A4 landscape; margin: 12mm 12mm 14mm 12mm; }
 html { font-family: "Letter Sans", sans-serif; font-size: 10pt; line-height: 1.35; color: #111; }
@@ -57,6 +60,12 @@ tr.lead td { font-weight: bold; }
 .codes td { font-family: "Letter Sans"; text-align: center; padding: 0.6mm 1mm; font-size: 8pt; }
 .codes th { font-size: 8pt; padding: 0.6mm 1mm; }
 .sheet { page: landscape; }
+html:lang(ar) { font-family: "Letter Naskh", "Letter Sans", sans-serif; font-size: 11pt; }
+html:lang(ur) { font-family: "Letter Nastaliq", "Letter Naskh", "Letter Sans", sans-serif; line-height: 2; }
+html[dir="rtl"] .letterhead .contact, html[dir="rtl"] .date, html[dir="rtl"] .right { text-align: left; }
+html[dir="rtl"] .lost-table th, html[dir="rtl"] .lost-table td, html[dir="rtl"] .form-table th,
+html[dir="rtl"] .form-table td, html[dir="rtl"] .data-table th,
+html[dir="rtl"] .data-table td { text-align: right; }
 """
 
 PAGE_NUMBERS_CSS = """
@@ -67,7 +76,8 @@ PAGE_NUMBERS_CSS = """
 """
 
 
-FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf")
+FONT_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
+              "NotoNaskhArabic-Regular.ttf", "NotoNastaliqUrdu-Regular.ttf")
 MIME_TYPES = {".ttf": "font/ttf", ".otf": "font/otf", ".woff": "font/woff", ".woff2": "font/woff2",
               ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml"}
 

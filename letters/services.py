@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -23,7 +24,7 @@ from django.core.mail.message import make_msgid
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 
 from attendance_site.bulk_sql import insert_rows
@@ -64,12 +65,30 @@ def template_save(*, key: str, name: str, body: str, kind: str = LetterTemplate.
     return template
 
 
-def template_html(*, template: LetterTemplate, ctx: dict, compiled=None) -> str:
-    """The full HTML of one letter: letterhead, address block and date, merged body."""
-    body = merge.render_body(compiled or merge.compile_body(template.body), ctx)
-    return render_to_string("letters/pdf/letter.html",
-                            {**ctx, "body": mark_safe(body), "kind": template.kind,
-                             "title": template.name})
+def template_html(*, template: LetterTemplate, ctx: dict, compiled=None,
+                  lang: str = settings.LANGUAGE_CODE) -> str:
+    """The full HTML of one letter: letterhead, address block and date, merged body; in
+    ``lang`` (the family's language when the school wrote the letter in it: issue 14)."""
+    from absences import language
+
+    with translation.override(lang):
+        body = merge.render_body(compiled or merge.compile_body(template.body), ctx)
+        return render_to_string("letters/pdf/letter.html", {
+            **ctx, "body": mark_safe(body), "kind": template.kind, "title": template.name,
+            "lang": "en-GB" if lang == settings.LANGUAGE_CODE else lang,
+            "dir": "rtl" if language.is_rtl(lang) else "ltr"})
+
+
+TRANSLATION_SEPARATOR = "__"  # "leave_decision__pl": the school's Polish leave_decision letter
+
+
+def translated_template(templates: dict, key: str, lang: str):
+    """The school's translation of template ``key`` into ``lang`` if it has one, else the
+    English template: (entry in ``templates``, language used)."""
+    entry = templates.get(f"{key}{TRANSLATION_SEPARATOR}{lang}")
+    if entry is not None and lang != settings.LANGUAGE_CODE:
+        return entry, lang
+    return templates.get(key), settings.LANGUAGE_CODE
 
 
 def template_preview(*, body: str, kind: str, pupil: Pupil | None) -> str:
@@ -95,10 +114,16 @@ def _fail(letter: Letter, reason: str) -> None:
     _event(letter, "failed", reason)
 
 
-def letter_render(*, letter: Letter, bundle: Bundle, templates: dict) -> bool:
-    """Render one letter to a stored PDF. Returns False (and records why) if it failed."""
+def letter_render(*, letter: Letter, bundle: Bundle, templates: dict,
+                  languages: dict | None = None) -> bool:
+    """Render one letter to a stored PDF. Returns False (and records why) if it failed.
+    ``languages``: each pupil's family language (read here if not given)."""
+    from absences import language
+
     letter.attempts += 1
-    template = templates.get(letter.template_key)
+    lang = (languages.get(letter.pupil_id, settings.LANGUAGE_CODE) if languages is not None
+            else language.for_pupils([letter.pupil_id]).get(letter.pupil_id, settings.LANGUAGE_CODE))
+    template, lang = translated_template(templates, letter.template_key, lang)
     if template is None:
         _fail(letter, f"No active letter template with the key '{letter.template_key}'.")
         return False
@@ -111,7 +136,7 @@ def letter_render(*, letter: Letter, bundle: Bundle, templates: dict) -> bool:
         _fail(letter, NO_CONTACT)
         return False
     try:
-        html = template_html(template=tmpl, ctx=ctx, compiled=compiled)
+        html = template_html(template=tmpl, ctx=ctx, compiled=compiled, lang=lang)
         data, pages = pdf.html_to_pdf(html)
     except Exception as exc:  # a broken template or renderer: keep the reason on the letter
         log.exception("letter %s failed to render", letter.pk)
@@ -126,12 +151,47 @@ def letter_render(*, letter: Letter, bundle: Bundle, templates: dict) -> bool:
     letter.save(update_fields=["file", "pages", "recipients", "status", "error", "rendered_at",
                                "attempts"])
     _event(letter, "rendered", f"{pages} page(s)")
+    _tell_family(letter=letter, title=tmpl.name)
     return True
 
 
+# Letters whose own path already tells the family (absences.services: the leave decision).
+TOLD_ELSEWHERE = {"leave_decision"}
+
+
+def _tell_family(*, letter: Letter, title: str) -> None:
+    """A letter is issued: the family gets a portal message, an email unless the letter
+    itself is emailed, and a text if the school turns texts on (absences.parent_notices)."""
+    from absences import parent_notices
+
+    if letter.template_key in TOLD_ELSEWHERE:
+        return
+    pupil = letter.pupil
+    emailed = bool(letter.batch_id and letter.batch.send_email)
+    school = current_school()
+
+    def compose():
+        subject = translation.gettext("A letter from %(school)s about %(name)s") % {
+            "school": school.name, "name": pupil.forename}
+        body = translation.gettext(
+            "%(school)s has written to you about %(name)s: “%(title)s”.") % {
+            "school": school.name, "name": pupil.forename, "title": title}
+        body += " " + (translation.gettext("The letter is attached to an email we have sent you.")
+                       if emailed else translation.gettext(
+                           "The letter will come by post or be handed to you. To talk about "
+                           "it, contact the school office."))
+        return subject, body
+
+    parent_notices.tell(pupil=pupil, key=f"letter:{letter.pk}", compose=compose, email=not emailed)
+
+
 def _templates(keys) -> dict:
+    """The active templates with these keys and their translations ("key__pl")."""
+    keys = set(keys)
+    langs = [code for code, _n in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
+    wanted = keys | {f"{k}{TRANSLATION_SEPARATOR}{code}" for k in keys for code in langs}
     out = {}
-    for t in LetterTemplate.objects.filter(key__in=set(keys), active=True):
+    for t in LetterTemplate.objects.filter(key__in=wanted, active=True):
         try:
             out[t.key] = (t, merge.compile_body(t.body))
         except merge.MergeError as exc:
@@ -482,6 +542,9 @@ def batch_render_chunk(*, chunk_id: int) -> dict:  # noqa: C901
     busy = False
     if letters:
         templates = _templates(x.template_key for x in letters)
+        from absences import language
+
+        languages = language.for_pupils([x.pupil_id for x in letters])
         by_day: dict[date, list[Letter]] = {}
         for x in letters:  # figures as on the trigger's night, the batch's day or today
             by_day.setdefault(x.night or batch.as_of or timezone.localdate(), []).append(x)
@@ -494,7 +557,8 @@ def batch_render_chunk(*, chunk_id: int) -> dict:  # noqa: C901
                     if letter is None:
                         busy |= Letter.objects.filter(pk=x.pk, status=Letter.Status.QUEUED).exists()
                         continue
-                    ok = letter_render(letter=letter, bundle=bundle, templates=templates)
+                    ok = letter_render(letter=letter, bundle=bundle, templates=templates,
+                                       languages=languages)
                     done["rendered" if ok else "failed"] += 1
                 _beat(chunk_id)
     if batch.send_email:

@@ -67,3 +67,14 @@ stop_started() {
     EMBEDDED_STARTED=""
   fi
 }
+
+# Issue 14: compile the gettext catalogues (locale/*/LC_MESSAGES/django.po -> .mo; the .mo
+# files are build output, not committed). Needs GNU gettext's msgfmt (Debian: gettext).
+compile_messages() {
+  if ! command -v msgfmt >/dev/null 2>&1; then
+    fail "msgfmt (GNU gettext) is missing: the translations cannot be compiled.
+  Install it with:   sudo apt-get install -y gettext"
+  fi
+  say "Compiling the translations (locale/)"
+  python manage.py compilemessages --ignore=.venv --ignore=var -v 0
+}

@@ -39,6 +39,7 @@ say "Migrating the shared (public) schema"
 python manage.py migrate_schemas --shared
 say "Migrating every school schema"
 python manage.py migrate_schemas
+compile_messages
 say "Collecting static files into var/staticfiles"
 python manage.py collectstatic --noinput -v 0
 

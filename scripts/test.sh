@@ -24,6 +24,7 @@ export DJANGO_SETTINGS_MODULE=attendance_site.settings_test
 trap stop_started EXIT
 mkdir -p var/staticfiles  # STATIC_ROOT; whitenoise warns on every request if it is missing
 
+compile_messages
 say "ruff check ."
 ruff check .
 say "lint-imports (the layer contracts in pyproject.toml, docs/architecture.md)"

@@ -51,3 +51,13 @@ def next_school_day(after: date, n: int = 1) -> date:
 
     return list(SchoolDay.objects.filter(closed=False, date__gt=after).order_by("date")
                 .values_list("date", flat=True)[:n])[-1]
+
+
+@pytest.fixture
+def eager():
+    """Celery runs each task in this process as it is queued (what is sent is the point)."""
+    from attendance_site.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

@@ -163,7 +163,8 @@ def test_query_a_report(family, people, school_a):
                                   message="Please send the appointment letter.")
     r.refresh_from_db()
     assert r.status == "queried" and not Mark.objects.exists()
-    assert PortalMessage.objects.get().body == "Please send the appointment letter."
+    # Issue 14: the question is framed for the parent, with how to answer.
+    assert "\n\nPlease send the appointment letter.\n\n" in PortalMessage.objects.get().body
 
 
 # --- leave requests ----------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def test_good_documents_are_stored(family, people, school_a, settings, tmp_path)
 
 # --- decisions ----------------------------------------------------------------------------------
 
-def test_head_grants_three_of_five_days(family, people, school_a, mailoutbox,
+def test_head_grants_three_of_five_days(family, people, school_a, mailoutbox, eager,
                                         django_capture_on_commit_callbacks):
     child = family["child"]
     req = submit(child, people["parent"])

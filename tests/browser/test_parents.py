@@ -258,3 +258,108 @@ def test_portal_is_accessible_and_fits_a_phone(page, live, family):
                 for state, result in states.items() for v in result.response["violations"]
                 if v["impact"] in ("serious", "critical")]
     assert not problems, "\n".join(problems)
+
+
+# --- issue 14: the family's language --------------------------------------------------------------
+
+@pytest.fixture
+def eleven_oclock(monkeypatch):
+    """The live server thread runs in this process: the report service sees 11:00 today
+    (after the morning register closed, before the afternoon's)."""
+    from datetime import datetime, time
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from absences import services
+
+    fixed = timezone.make_aware(datetime.combine(timezone.localdate(), time(11, 0)))
+    shim = SimpleNamespace(**{k: getattr(timezone, k) for k in ("now", "localdate", "make_aware")})
+    shim.localtime = lambda value=None: timezone.localtime(value) if value else fixed
+    monkeypatch.setattr(services, "timezone", shim)
+    return fixed
+
+
+def _choose_language(page, code):
+    """Through the menu on any portal page, whatever language it is in (the server commits it:
+    the test's own transaction is not seen by the live server)."""
+    page.goto("/absences/")
+    if not page.locator("#nav-language").is_visible():
+        page.locator(".navbar-toggler").click()
+    page.locator("#nav-language").select_option(code)
+    page.locator(".lang-form button[type=submit]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en-GB" if code == "en-gb" else code)
+
+
+def test_polish_parent_reports_an_afternoon_illness_after_the_morning_register(
+        page, live, family, eleven_oclock):
+    """Issue 14: "a Polish-speaking parent reports an illness after 09:10 for the afternoon
+    and sees the confirmation in Polish" (phone-sized viewport)."""
+    from absences.models import AbsenceReport, ContactPreference
+
+    amira = family["amira"]
+    page.set_viewport_size(PHONE)
+    _sign_in_as(page, live, PARENT)
+    try:
+        page.goto("/absences/")
+        page.get_by_role("button", name="Menu").click()
+        page.get_by_label("Language").select_option("pl")
+        page.get_by_role("button", name="Change language").click()
+        expect(page.locator("html")).to_have_attribute("lang", "pl")
+        expect(page.get_by_role("heading", name="Twoje dzieci")).to_be_visible()
+        assert _in_school(lambda: set(ContactPreference.objects.filter(
+            contact__user__username=PARENT).values_list("language", flat=True))) == {"pl"}
+        page.get_by_role("link", name="Zgłoś nieobecność dla Amira").click()
+        page.get_by_label("Choroba").check()
+        page.get_by_label("Pierwszy dzień").fill(eleven_oclock.date().isoformat())
+        page.locator("#id_first_session").select_option("PM")  # "Od": from the afternoon
+        page.get_by_label("Ostatni dzień").fill(eleven_oclock.date().isoformat())
+        shot(page, "parents-14-polish-report-phone")
+        page.get_by_role("button", name="Wyślij zgłoszenie").click()
+        expect(page.get_by_text("Dziękujemy. Sekretariat szkoły otrzymał zgłoszenie")).to_be_visible()
+        expect(page.locator("#reports-h + ul")).to_contain_text("Choroba")
+        expect(page.locator("#reports-h + ul")).to_contain_text("Czeka na sekretariat")
+        assert_no_horizontal_overflow(page)
+        shot(page, "parents-15-polish-confirmation-phone")
+        report = _in_school(lambda: AbsenceReport.objects.get(pupil_id=amira, first_day=eleven_oclock.date()))
+        # The afternoon's register has not closed: accepted, and not late for its session.
+        assert (report.first_session, report.reason, report.late) == ("PM", "illness", False)
+    finally:
+        _choose_language(page, "en-gb")
+
+
+def test_arabic_parent_portal_is_laid_out_right_to_left(page, live, family):
+    """Issue 14: "an Arabic-speaking parent's portal is laid out right to left"."""
+    page.set_viewport_size(PHONE)
+    _sign_in_as(page, live, OTHER_PARENT)
+    try:
+        _choose_language(page, "ar")
+        _sign_in_as(page, live, OTHER_PARENT)  # a new session: read back from the contact record
+        page.goto("/absences/")
+        html = page.locator("html")
+        expect(html).to_have_attribute("dir", "rtl")
+        expect(html).to_have_attribute("lang", "ar")
+        heading = page.get_by_role("heading", name="أطفالك")
+        expect(heading).to_be_visible()
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+        # Right to left: the heading's text sits against the right-hand edge, not the left.
+        box = page.evaluate("""() => { const h = document.querySelector('main h1');
+            const r = document.createRange(); r.selectNodeContents(h);
+            const b = r.getBoundingClientRect(); return {left: b.left, right: b.right}; }""")
+        width = page.evaluate("document.documentElement.clientWidth")
+        assert box["left"] > width / 2 and width - box["right"] < 40, (box, width)
+        assert page.evaluate("getComputedStyle(document.querySelector('.child-card .card-title'))"
+                             ".textAlign") in ("right", "start")
+        font = page.evaluate("getComputedStyle(document.body).fontFamily")
+        assert "Noto Naskh Arabic" in font
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate("document.fonts.check('16px \"Noto Naskh Arabic\"', 'أطفالك')")
+        assert_no_horizontal_overflow(page)
+        shot(page, "parents-16-arabic-portal-phone")
+        page.goto(f"/absences/children/{family['zara']}/report/")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.get_by_role("button", name="أرسل البلاغ")).to_be_visible()
+        assert_no_horizontal_overflow(page)
+        shot(page, "parents-17-arabic-report-phone")
+    finally:
+        _choose_language(page, "en-gb")
