@@ -79,6 +79,9 @@ TENANT_URLS: dict[str, U] = {
     "register": U("/register/{group}/{day}/AM/", MARKERS, "FORM",
                   data={"all_present": "on", "code-{child}": "/"}),
     "office_today": U("/office/", WHOLE),
+    # issue 17: the week grid and the class year view
+    "week_grid": U("/register/{group}/week/{day}/", MARKERS),
+    "class_year": U("/register/{group}/year/", MARKERS),
     "office_session": U("/office/{day}/AM/", WHOLE),
     "pupil_list": U("/pupils/", PUPIL_READERS),
     "pupil_detail": U("/pupils/{child}/", PUPIL_READERS | {PARENT}),
@@ -153,6 +156,11 @@ TENANT_URLS: dict[str, U] = {
     "absences:first_day_refresh": U("/absences/messages/{day}/AM/refresh/", WHOLE, "POST"),
     "absences:message_settings": U("/absences/messages/template/", WHOLE, "FORM",
                                    data={"template": "Hello {{forename}}", "email_subject": "Hi"}),
+    # issue 17: register reminders
+    "absences:register_remind": U("/absences/reminders/send/", WHOLE, "POST",
+                                  data={"group": "{group}", "day": "{day}", "session": "AM"}),
+    "absences:reminder_settings": U("/absences/reminders/", WHOLE, "FORM",
+                                    data={"minutes_after_close": "10"}),
     "absences:queue": U("/absences/leave/", {HEAD}),
     "absences:decide": U("/absences/leave/{pending}/decide/", {HEAD}, "FORM",
                          data={"outcome": "refused", "reason": "No."}),
