@@ -137,6 +137,8 @@ def case_detail(request, pk):
             "plans": case.support_plans.all(),
             "contracts": case.contracts.all(),
             "letters": letters,
+            # issue 17: the pupil's contacts with their numbers, for calls and messages
+            "contacts": case.pupil.contacts.order_by("priority"),
             "queued_letters": sum(1 for x in letters if x.status == x.Status.QUEUED),
             "penalty_notices": PenaltyNotice.objects.filter(pupil_id=case.pupil_id).select_related("parent"),
             "owner_form": OwnerForm(case=case, initial={"owner": case.owner_id}),

@@ -166,6 +166,13 @@ TENANT_URLS: dict[str, U] = {
                          data={"outcome": "refused", "reason": "No."}),
     "absences:policy": U("/absences/rules/", {HEAD}, "FORM"),
     # escalation
+    # issue 17: letters and messages from a case
+    "letters:case_letter": U("/letters/case/{case}/letter/", ESC, "POST", data={"template": "{template}"}),
+    "letters:case_message": U("/letters/case/{case}/message/", ESC, "POST",
+                              data={"contact": "{contact}", "body": "Please call us"}),
+    "letters:case_letter_email": U("/letters/letter/{letter}/email/", ESC, "POST"),
+    "letters:case_letter_delivered": U("/letters/letter/{letter}/delivered/", ESC, "POST",
+                                       data={"how": "posted"}),
     "esc_queue": U("/escalation/", ESC),
     "esc_case": U("/escalation/cases/{case}/", ESC),
     "esc_case_action": U("/escalation/cases/{case}/contact/", ESC, "POST",
