@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from absences.models import AbsenceReport
 from absences.selectors import reports_covering
+from attendance_site.errors import FriendlyNotFound
 from tenants.access import role_required
 from tenants.roles import (
     ADMIN_STAFF,
@@ -105,7 +106,8 @@ def _group_for(request, group_id: int) -> RegistrationGroup:
     group = get_object_or_404(RegistrationGroup, pk=group_id)
     if not request.roles & WHOLE_SCHOOL_MARKERS and not group.teachers.filter(
             pk=request.user.pk).exists():
-        raise Http404
+        raise FriendlyNotFound("This register is not one of your classes. Your own classes' "
+                               "registers are under My register; the office can take any class's.")
     return group
 
 
