@@ -249,6 +249,15 @@ def _overdue(school, day: date, session: str, now=None) -> int | None:
     return int((now - closes).total_seconds() // 60) if now >= closes else None
 
 
+def _overdue_text(minutes: int | None, day: date) -> str:
+    if minutes is None:
+        return ""
+    if day < timezone.localdate():
+        return "not taken"
+    hours, mins = divmod(minutes, 60)
+    return f"{minutes} min overdue" if not hours else f"{hours} h {mins} min overdue"
+
+
 @role_required(WHOLE_SCHOOL_MARKERS)
 def office_session(request, day, session):
     """The whole school for one day: AM and PM registers side by side (classes in year
@@ -257,8 +266,8 @@ def office_session(request, day, session):
     groups = selectors.register_status(day)
     overdue = {s: _overdue(request.tenant, day, s) for s in ("AM", "PM")}
     for g in groups:
-        g.cells = [(s, g.marked[s], g.missing[s], overdue[s] if g.missing[s] else None)
-                   for s in ("AM", "PM")]
+        g.cells = [(s, g.marked[s], g.missing[s], overdue[s] if g.missing[s] else None,
+                    _overdue_text(overdue[s], day)) for s in ("AM", "PM")]
     calling = (Mark.objects.filter(date=day, session=session, code="N")
                .select_related("pupil__registration_group")
                .prefetch_related(Prefetch("pupil__contacts",

@@ -68,7 +68,7 @@ def test_am_and_pm_side_by_side_in_year_order(office_day, people, monkeypatch):
     assert dict(rows["3B"].marked) == {"AM": 0, "PM": 0}
     assert rows["5A"].missing == {"AM": False, "PM": True}
     # 3B AM: closed at the school's AM close, overdue since, in red with Remind; PM not yet.
-    cells = {(g.name, s): ov for g in response.context["groups"] for s, _m, _mi, ov in g.cells}
+    cells = {(g.name, s): ov for g in response.context["groups"] for s, _m, _mi, ov, _t in g.cells}
     assert cells[("3B", "AM")] == minutes and cells[("3B", "PM")] is None
     assert f"{minutes} min overdue" in html and "table-danger" in html
     assert html.count('class="btn btn-sm btn-outline-danger remind"') == 1  # only 3B has a teacher
