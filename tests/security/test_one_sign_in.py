@@ -76,3 +76,12 @@ def test_la_officer_switches_between_their_schools(school_a, school_b):
     assert "http://b.localhost/" in page
     assert client.get("/letters/returns/", HTTP_HOST="b.localhost").status_code == 200
     connection.set_tenant(school_a)
+
+
+def test_trust_comparison_scrolls_sideways_and_lists_the_schools(school_a, people):
+    response = client_for(people["trust_director"], host="localhost").get("/trust/test-trust/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<div class="table-responsive">' in page  # wide tables scroll instead of being cut off
+    assert 'id="school-switcher"' in page and "http://a.localhost/" in page
+    connection.set_tenant(school_a)
