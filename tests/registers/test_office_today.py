@@ -86,7 +86,7 @@ def test_remind_emails_and_texts_the_teacher(office_day, people, monkeypatch, se
     assert [t["to"] for t in texts] == ["07700 900123"]
     r = RegisterReminder.objects.get()
     assert (r.channels, r.automatic, r.error) == ("email,sms", False, "")
-    assert "Reminded" in response.content.decode()
+    assert 'class="small text-muted reminded">Reminded' in response.content.decode()
 
 
 def test_remind_refuses_bad_input_without_500(office_day, people):
