@@ -56,7 +56,7 @@ def case_letter_delivered(*, letter: Letter, how: str, user) -> None:
     """The letter went on paper: posted or handed over."""
     if how not in HOW:
         raise ValidationError("Say whether the letter was posted or handed over.")
-    if letter.status not in (Letter.Status.RENDERED, Letter.Status.PRINTED, Letter.Status.FAILED) \
+    if letter.status not in (Letter.Status.RENDERED, Letter.Status.PRINTED) \
             or not letter.file:
         raise ValidationError("Only a rendered letter can be posted or handed over.")
     Letter.objects.filter(pk=letter.pk).update(status=Letter.Status.PRINTED,
