@@ -428,3 +428,61 @@ class ParentNotice(models.Model):
 
     def __str__(self):
         return f"{self.key} {self.channel} {self.to} {self.status}"
+
+
+class RegisterReminderSettings(models.Model):
+    """Issue 17: remind a teacher whose register is still not taken a set number of minutes
+    after it closed. One row per school schema (``get``); no minutes: no automatic reminder."""
+
+    minutes_after_close = models.PositiveSmallIntegerField(
+        "remind automatically this many minutes after the register closes", null=True, blank=True,
+        help_text=_("Leave empty to remind only when the office presses Remind."))
+
+    class Meta:
+        verbose_name_plural = "register reminder settings"
+
+    def __str__(self):
+        return "Register reminders"
+
+    @classmethod
+    def get(cls) -> "RegisterReminderSettings":
+        return cls.objects.order_by("pk").first() or cls()
+
+
+class StaffMobile(models.Model):
+    """A member of staff's mobile number for register reminders by text (the school's own
+    record: people live in the public schema, their numbers with the school that uses them)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="+", db_constraint=False)
+    mobile = models.CharField(max_length=40)
+
+    def __str__(self):
+        return f"{self.user_id}: {self.mobile}"
+
+
+class RegisterReminder(models.Model):
+    """A reminder sent to a teacher that a register is not taken. An automatic reminder is
+    sent at most once per teacher and session (the constraint makes a second one fail)."""
+
+    group = models.ForeignKey("registers.RegistrationGroup", on_delete=models.CASCADE,
+                              related_name="+")
+    teacher = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="+", db_constraint=False)
+    date = models.DateField()
+    session = models.CharField(max_length=2, choices=Session.choices)
+    automatic = models.BooleanField(default=False)
+    channels = models.CharField(max_length=40, blank=True)  # "email", "email,sms"
+    error = models.CharField(max_length=500, blank=True)
+    sent_by_name = models.CharField(max_length=150, blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        indexes = [models.Index(fields=["date", "session"])]
+        constraints = [models.UniqueConstraint(
+            fields=["teacher", "date", "session"], condition=models.Q(automatic=True),
+            name="one_automatic_reminder_per_teacher_session")]
+
+    def __str__(self):
+        return f"{self.teacher_id} {self.group_id} {self.date} {self.session}"

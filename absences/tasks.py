@@ -67,3 +67,28 @@ def auto_send_all_schools() -> dict:
         if counts:
             out[schema] = counts
     return out
+
+
+@app.task(ignore_result=True, time_limit=600)
+def register_reminders_all_schools() -> dict:
+    """Celery beat (issue 17): in each school that reminds teachers automatically, remind the
+    teachers of registers still not taken the set number of minutes after closing."""
+    import logging
+
+    from django_tenants.utils import schema_context
+
+    from tenants.models import School
+
+    from . import register_reminders
+
+    out = {}
+    for schema in School.objects.exclude(schema_name="public").values_list("schema_name", flat=True):
+        try:
+            with schema_context(schema):
+                n = register_reminders.auto_remind_due()
+        except Exception:  # one school's trouble does not stop the others
+            logging.getLogger(__name__).exception("register reminders failed for %s", schema)
+            continue
+        if n:
+            out[schema] = n
+    return out

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_reminders
 
 app_name = "absences"
 
@@ -31,6 +31,9 @@ urlpatterns = [
     path("messages/<str:day>/<str:session>/refresh/", views.first_day_refresh,
          name="first_day_refresh"),
     path("messages/template/", views.message_settings, name="message_settings"),
+    # issue 17: register reminders
+    path("reminders/send/", views_reminders.register_remind, name="register_remind"),
+    path("reminders/", views_reminders.reminder_settings, name="reminder_settings"),
     # The headteacher
     path("leave/", views.queue, name="queue"),
     path("leave/<int:pk>/decide/", views.decide, name="decide"),

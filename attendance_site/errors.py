@@ -6,7 +6,7 @@ user and their roles, so if that fails too a plain page is sent instead.
 
 import logging
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 logger = logging.getLogger(__name__)
@@ -17,8 +17,23 @@ PLAIN_500 = ("<!doctype html><html lang=\"en-GB\"><head><meta charset=\"utf-8\">
              "<p><a href=\"/\">Go to the home page</a></p></main></body></html>")
 
 
+def _back(request) -> str:
+    """Where "Back" leads without script: the previous page of this site, else home."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    referer = request.META.get("HTTP_REFERER", "")
+    try:
+        host = request.get_host()
+    except Exception:  # noqa: BLE001 - a bad Host header is itself the error being shown
+        return "/"
+    ok = referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={host},
+                                                     require_https=request.is_secure())
+    return referer if ok else "/"
+
+
 def _page(request, status: int, message: str = ""):
-    return render(request, f"{status}.html", {"message": message}, status=status)
+    return render(request, f"{status}.html", {"message": message, "back": _back(request)},
+                  status=status)
 
 
 def bad_request(request, exception=None):
@@ -30,7 +45,7 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
-    return _page(request, 404)
+    return _page(request, 404, str(exception) if isinstance(exception, FriendlyNotFound) else "")
 
 
 def server_error(request):
@@ -43,3 +58,8 @@ def server_error(request):
 
 class BadInput(Exception):
     """A request the app refuses as a whole (400), with a message people can act on."""
+
+
+class FriendlyNotFound(Http404):
+    """A 404 whose message is written for the person (shown on the page): e.g. a teacher
+    opening another class's register. Plain Http404 messages are never shown."""

@@ -332,6 +332,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Issue 17: teachers reminded of registers still not taken after closing (if the school
+    # has set a number of minutes).
+    "absences-register-reminders": {
+        "task": "absences.tasks.register_reminders_all_schools",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
     "absences-sweep-family-messages": {
         "task": "absences.tasks.sweep_family_messages_all_schools",
         "schedule": 300.0,

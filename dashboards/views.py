@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -166,13 +166,34 @@ def _criteria(request) -> dashboard.Criteria:
     return c
 
 
+PERIOD_KEYS = ("from", "to", "cohort")
+
+
+def _page_criteria(request) -> tuple[dashboard.Criteria, str]:
+    """A page's criteria, and a message for its form when the period or cohort cannot be read
+    (issue 17: a bad date range is a form error on the same page, showing the default period,
+    never a bare 400). Other malformed filters are still refused (BadRequest)."""
+    try:
+        return _criteria(request), ""
+    except BadRequest as exc:
+        message = str(exc)
+        rest = request.GET.copy()
+        for k in PERIOD_KEYS:
+            rest.pop(k, None)
+        request.GET = rest
+        c = _criteria(request)  # raises for anything else wrong with the query
+        return c, f"{message[:1].upper()}{message[1:]}: showing the default period instead."
+
+
 def bad_request_guard(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
-        except BadRequest as exc:
-            return HttpResponseBadRequest(f"Bad request: {exc}")
+        except BadRequest as exc:  # the app's own 400 page, with the navigation
+            from attendance_site.errors import BadInput, bad_request
+
+            return bad_request(request, BadInput(f"Bad request: {exc}"))
     return wrapped
 
 
@@ -571,7 +592,7 @@ def bars(table: Table, value_col: int, label_col: int = 0) -> list[dict]:
 # --- views ---------------------------------------------------------------------------------------
 
 def _build(request):
-    c = _criteria(request)
+    c, request.criteria_error = _page_criteria(request)
     day = latest_open_day(min(c.date_to, timezone.localdate())) or c.date_to
     d = dashboard.school_dashboard_cached(c, day=day)
     viewer = _viewer(request)
@@ -644,6 +665,7 @@ def school_dashboard(request):
         "cohort_label": dashboard.COHORTS[c.cohort],
         "export_base": reverse("dashboard") + "export/",
         "trust_url": _trust_url(request),
+        "criteria_error": request.criteria_error,
     })
 
 
@@ -852,7 +874,7 @@ def letters_impact(c: dashboard.Criteria, *, days: int = 28) -> dict | None:
 
 
 def _qa_context(request):
-    c = _criteria(request)
+    c, request.criteria_error = _page_criteria(request)
     cohort = "csa"
     dims = ["pp", "sen", "eal"]
     this = dashboard.rollup(c, dims=dims, bands=[])

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseBadRequest
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -125,7 +125,19 @@ def trust_dashboard(request, slug):
     try:
         c = dashboard.criteria_from_query(request.GET, today=timezone.localdate())
     except (ValueError, KeyError) as exc:
-        return HttpResponseBadRequest(f"Bad request: {exc}")
+        # Issue 17: a bad period is a form error on the same page, with the default period.
+        rest = request.GET.copy()
+        for k in ("from", "to", "cohort"):
+            rest.pop(k, None)
+        try:
+            c = dashboard.criteria_from_query(rest, today=timezone.localdate())
+        except (ValueError, KeyError):
+            from attendance_site.errors import BadInput, bad_request
+
+            return bad_request(request, BadInput(f"Bad request: {exc}"))
+        request.GET = rest
+        message = str(exc)
+        request.criteria_error = f"{message[:1].upper()}{message[1:]}: showing the default period instead."
     if c.filtered or disclosure.asks_for_safeguarding(request.GET):  # e.g. ?lac=1
         raise PermissionDenied
     compare = request.GET.getlist("school")

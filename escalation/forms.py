@@ -5,7 +5,7 @@ from tenants.roles import Role
 from .models import AttendanceContract, CaseEvent, Meeting, MeetingType, PenaltyNotice, Stage, SupportPlan
 from .services import PaymentOutcome
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class YearGroupField(forms.Field):
@@ -58,7 +58,8 @@ class ContactForm(forms.Form):
 class MeetingForm(forms.Form):
     kind = forms.ChoiceField(label="Meeting", choices=MeetingType.choices)
     starts_at = forms.DateTimeField(
-        label="Date and time", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        label="Date and time",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     location = forms.CharField(required=False)
     attendees = forms.CharField(required=False, label="Who will attend")

@@ -514,7 +514,9 @@ def case_page(*, case: Case, manage: bool) -> dict:
     events = Q(case=case) | Q(case__isnull=True, pupil_id=case.pupil_id) if manage else Q(case=case)
     page = {"case": case, "pupil": case.pupil, "snaps": snaps, "latest": latest, "target": target,
             "bands": band_history(case.pupil_id), "meetings": case.meetings.all(),
-            "events": CaseEvent.objects.filter(events).select_related("stage").order_by("at", "pk")}
+            "events": CaseEvent.objects.filter(events).select_related("stage").order_by("at", "pk"),
+            # the pupil's contacts with their numbers, for calls and messages (issue 17)
+            "contacts": case.pupil.contacts.order_by("priority")}
     if manage:
         letters = list(case.letters.order_by("-created", "-pk"))
         page.update(

@@ -48,8 +48,8 @@ class SettingsForm(forms.ModelForm):
 
 class ReturnGenerateForm(forms.Form):
     kind = forms.ChoiceField(choices=LAReturn.Kind.choices)
-    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    period_end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean(self):
         data = super().clean()
@@ -60,8 +60,9 @@ class ReturnGenerateForm(forms.Form):
 
 
 class EvidenceForm(forms.Form):
-    date_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="From")
-    date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="To",
+    date_from = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                label="From")
+    date_to = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="To",
                               initial=date.today)
 
 

@@ -194,12 +194,14 @@ def attendance_return(*, as_of: date, period_start: date | None = None,
     ending in the period."""
     rules = rules or Rules()
     year_start = school_year_start(as_of)
+    # Issue 17: attendance is measured over the period asked for (the school year to date
+    # when none is given), and each row says so: "1 September to 27 November", not from 1 August.
     period_start = period_start or year_start
     csa = compulsory_school_age(
         Pupil.objects.filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=period_start),
                              admission_date__lte=as_of), as_of)
     csa_ids = set(csa.values_list("pk", flat=True))
-    stats = stats_by_pupil(pupils=csa, date_from=year_start, date_to=as_of)
+    stats = stats_by_pupil(pupils=csa, date_from=period_start, date_to=as_of)
     irregular = {pk: s for pk, s in stats.items()
                  if s.possible >= max(rules.regular_min_possible, 1)
                  and s.absent * 100 >= rules.regular_absence_pct * s.possible}
@@ -213,13 +215,15 @@ def attendance_return(*, as_of: date, period_start: date | None = None,
         p, s = pupils[pk], stats.get(pk)
         reasons, dates, sessions, code_counts = [], "", None, {}
         if pk in irregular:
-            reasons.append(f"Fails to attend regularly: absence {s.absence_pct:.1f}% "
-                           f"({s.absent} of {s.possible} sessions) this school year")
-            dates = f"{year_start.isoformat()} to {as_of.isoformat()}"
+            dates = f"{period_start.isoformat()} to {as_of.isoformat()}"
+            reasons.append(f"Fails to attend regularly (irregular attendance): absence "
+                           f"{s.absence_pct:.1f}% ({s.absent} of {s.possible} sessions), {dates}")
             sessions = s.absent
         rs = continuous.get(pk, [])
         if rs:
-            reasons.append(f"Continuous unauthorised absence of {max(r.days for r in rs)} school days")
+            reasons.append("Continuous unauthorised absence (G, N, O, U): " + "; ".join(
+                f"{r.days} school days, {r.first_day.isoformat()} to {r.last_day.isoformat()}"
+                for r in rs))
             dates = _runs_text(rs) if pk not in irregular else f"{dates}; {_runs_text(rs)}"
             sessions = sessions if sessions is not None else sum(r.sessions for r in rs)
             for r in rs:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_case
 
 app_name = "letters"
 
@@ -28,6 +28,11 @@ urlpatterns = [
     path("pupil/<int:pk>/", views.pupil_letters, name="pupil_letters"),
     path("pupil/<int:pk>/document/", views.pupil_document, name="pupil_document"),
     path("pupil/<int:pk>/evidence.pdf", views.evidence_pdf, name="evidence_pdf"),
+    # issue 17: letters and messages from a case
+    path("case/<int:pk>/letter/", views_case.case_letter, name="case_letter"),
+    path("case/<int:pk>/message/", views_case.case_message, name="case_message"),
+    path("letter/<int:pk>/email/", views_case.case_letter_email, name="case_letter_email"),
+    path("letter/<int:pk>/delivered/", views_case.case_letter_delivered, name="case_letter_delivered"),
     path("settings/", views.settings_edit, name="settings"),
     path("returns/", views.return_list, name="return_list"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),

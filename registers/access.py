@@ -7,6 +7,7 @@ from datetime import date
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from attendance_site.errors import FriendlyNotFound
 from tenants.roles import WHOLE_SCHOOL_MARKERS
 
 from . import cover, selectors
@@ -30,4 +31,5 @@ def group_for_request(request, group_id: int, day: date | None = None) -> Regist
         return group
     if day is not None and cover.covers_on(request.user, group.pk, day):
         return group
-    raise Http404
+    raise FriendlyNotFound("This register is not one of your classes. Your own classes' "
+                           "registers are under My register; the office can take any class's.")

@@ -234,3 +234,68 @@ def absence_pattern(*, pupil_id: int, date_from: date, date_to: date) -> Absence
         absent=Count("id"), mon_fri=Count("id", filter=Q(date__week_day__in=(2, 6))),
         next_to_break=Count("id", filter=Q(date__in=edges)))
     return AbsencePattern(**row)
+
+
+def register_status(day: date) -> list:
+    """Every class for a day in year order (nursery, reception, years 1–6, then the rest),
+    with ``on_roll`` and the number marked in each session (``marked["AM"]``, ``["PM"]``).
+    Three queries whatever the number of classes. (An annotated query drops the model's
+    ordering, so the order is explicit.)"""
+    from .models import RegistrationGroup
+
+    on_roll = Q(pupils__admission_date__lte=day) & (
+        Q(pupils__leaving_date__isnull=True) | Q(pupils__leaving_date__gte=day))
+    groups = list(RegistrationGroup.objects.annotate(on_roll=Count("pupils", filter=on_roll))
+                  .prefetch_related("teachers").order_by("year_group", "name"))
+    counts: dict[tuple[int, str], int] = {}
+    for gid, session, n in (Mark.objects.filter(date=day).order_by()
+                            .values_list("pupil__registration_group", "session")
+                            .annotate(n=Count("id"))):
+        counts[(gid, session)] = n
+    for g in groups:
+        g.marked = {s: counts.get((g.pk, s), 0) for s in ("AM", "PM")}
+        g.missing = {s: bool(g.on_roll) and g.marked[s] < g.on_roll for s in ("AM", "PM")}
+    return groups
+
+
+def by_name_used(qs: QuerySet) -> QuerySet:
+    """Pupils in order of the name the school uses: preferred surname and forename where set,
+    else the legal ones (issue 17: "Max Allen" sorts under A)."""
+    from django.db.models import Value
+    from django.db.models.functions import Coalesce, Lower, NullIf
+
+    return qs.annotate(
+        surname_used=Lower(Coalesce(NullIf("preferred_surname", Value("")), "legal_surname")),
+        forename_used=Lower(Coalesce(NullIf("preferred_forename", Value("")),
+                                     "legal_forename")),
+    ).order_by("surname_used", "forename_used", "pk")
+
+
+def week_marks(*, pupil_ids: list[int], monday: date, friday: date) -> dict:
+    """{(pupil id, date, session): code} for the week: one query."""
+    return {(p, d, s): c for p, d, s, c in Mark.objects.filter(
+        pupil_id__in=pupil_ids, date__range=(monday, friday)).values_list(
+        "pupil_id", "date", "session", "code")}
+
+
+def class_daily_attendance(*, group_id: int, date_from: date, date_to: date) -> dict:
+    """{date: (attended, possible)} for a class's pupils (one aggregate query)."""
+    rows = (Mark.objects.filter(pupil__registration_group_id=group_id,
+                                date__range=(date_from, date_to)).order_by()
+            .values("date").annotate(attended=Count("id", filter=_in(codes.ATTENDED_CODES)),
+                                     possible=Count("id", filter=_in(codes.POSSIBLE_CODES))))
+    return {r["date"]: (r["attended"], r["possible"]) for r in rows}
+
+
+def pupils_matching(qs: QuerySet, text: str) -> QuerySet:
+    """Pupils whose UPN is ``text``, or whose names hold every word of it: legal or preferred,
+    forename or surname in any mix ("Max Allen", "Allen", "maxwell allen-jones" all match)."""
+    words = text.split()[:6]
+    if not words:
+        return qs
+    by_upn = Q(upn__iexact=text.strip())
+    by_name = Q()
+    for w in words:
+        by_name &= (Q(legal_surname__icontains=w) | Q(legal_forename__icontains=w)
+                    | Q(preferred_surname__icontains=w) | Q(preferred_forename__icontains=w))
+    return qs.filter(by_upn | by_name)

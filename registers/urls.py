@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import converters, views, views_arrangements, views_ctf
+from . import converters, views, views_arrangements, views_ctf, views_grid
 
 register_converter(converters.IsoDateConverter, "isodate")
 register_converter(converters.SessionConverter, "session")
@@ -10,6 +10,8 @@ urlpatterns = [
     path("register/", views.my_register, name="my_register"),
     path("register/<int:group_id>/<isodate:day>/<session:session>/", views.register_take,
          name="register"),
+    path("register/<int:group_id>/week/<isodate:day>/", views_grid.week_grid, name="week_grid"),
+    path("register/<int:group_id>/year/", views_grid.class_year, name="class_year"),
     path("office/", views.office_today, name="office_today"),
     path("office/<isodate:day>/<session:session>/", views.office_session, name="office_session"),
     path("pupils/", views.pupil_list, name="pupil_list"),

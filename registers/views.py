@@ -1,6 +1,6 @@
 """Register pages: thin views over registers.services and registers.selectors."""
 
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
@@ -104,10 +104,10 @@ def my_register(request):
 
 
 def _register_pupils(group, day) -> list[Pupil]:
-    """Pupils of the class on roll that day: one query."""
-    return list(Pupil.objects.filter(registration_group=group, admission_date__lte=day)
-                .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))
-                .order_by("legal_surname", "legal_forename"))
+    """Pupils of the class on roll that day, by the name the school uses: one query."""
+    return list(selectors.by_name_used(
+        Pupil.objects.filter(registration_group=group, admission_date__lte=day)
+        .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=day))))
 
 
 def _register_rows(pupils, day, session):
@@ -233,17 +233,33 @@ def office_today(request):
     return redirect("office_session", day=day, session=session)
 
 
+def _overdue(school, day: date, session: str, now=None) -> int | None:
+    """Minutes since the session's register closed (None: not closed yet). A past day's
+    register counts from its close that day."""
+    now = timezone.localtime(now)
+    closes = timezone.make_aware(datetime.combine(day, school.register_times(session)[2]))
+    return int((now - closes).total_seconds() // 60) if now >= closes else None
+
+
+def _overdue_text(minutes: int | None, day: date) -> str:
+    if minutes is None:
+        return ""
+    if day < timezone.localdate():
+        return "not taken"
+    hours, mins = divmod(minutes, 60)
+    return f"{minutes} min overdue" if not hours else f"{hours} h {mins} min overdue"
+
+
 @role_required(WHOLE_SCHOOL_MARKERS)
 def office_session(request, day, session):
-    """The whole school for one session: registers missing and the first-day calling list."""
-    on_roll = Q(pupils__admission_date__lte=day) & (
-        Q(pupils__leaving_date__isnull=True) | Q(pupils__leaving_date__gte=day))
-    groups = list(RegistrationGroup.objects.annotate(on_roll=Count("pupils", filter=on_roll))
-                  .prefetch_related("teachers"))
-    marked = dict(Mark.objects.filter(date=day, session=session).order_by()
-                  .values_list("pupil__registration_group").annotate(n=Count("id")))
+    """The whole school for one day: AM and PM registers side by side (classes in year
+    order; one missing after closing shows in red with the minutes overdue), and the
+    first-day calling list and parents' reports for the session chosen."""
+    groups = selectors.register_status(day)
+    overdue = {s: _overdue(request.tenant, day, s) for s in ("AM", "PM")}
     for g in groups:
-        g.marked = marked.get(g.pk, 0)
+        g.cells = [(s, g.marked[s], g.missing[s], overdue[s] if g.missing[s] else None,
+                    _overdue_text(overdue[s], day)) for s in ("AM", "PM")]
     calling = (Mark.objects.filter(date=day, session=session, code="N")
                .select_related("pupil__registration_group")
                .prefetch_related(Prefetch("pupil__contacts",
@@ -263,7 +279,8 @@ def office_session(request, day, session):
     return render(request, "registers/office_session.html", {
         "day": day, "session": session, "groups": groups, "calling": calling,
         "reports": reports, "totals": totals, "prev": prev, "next": nxt,
-        "missing": [g for g in groups if g.on_roll and g.marked < g.on_roll],
+        "missing": [g for g in groups if g.missing[session]], "overdue": overdue,
+        "sessions": ("AM", "PM"),
         "schoolday": SchoolDay.objects.filter(date=day).first(),
     })
 
@@ -278,10 +295,10 @@ def pupil_list(request):
     if request.GET.get("leavers") != "1":
         pupils = pupils.filter(leaving_date__isnull=True)
     if q:
-        pupils = pupils.filter(Q(legal_surname__icontains=q) | Q(legal_forename__icontains=q)
-                               | Q(preferred_forename__icontains=q) | Q(upn__iexact=q))
+        pupils = selectors.pupils_matching(pupils, q)
     if group:
         pupils = pupils.filter(registration_group_id=group)
+    pupils = selectors.by_name_used(pupils)
     today = timezone.localdate()
     pupils = list(pupils[:500])
     ids = Pupil.objects.filter(pk__in=[p.pk for p in pupils])

@@ -47,7 +47,7 @@ class CTFExportForm(forms.Form):
                                         empty_value=None, required=False,
                                         help_text="Every pupil on roll in the year group.")
     leavers_since = forms.DateField(required=False, help_text="Pupils who left on or after.",
-                                    widget=forms.DateInput(attrs={"type": "date"}))
+                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     to_school = forms.CharField(label="Destination LAESTAB", max_length=7,
                                 help_text="7 digits: LA number and establishment number.")
 

@@ -28,3 +28,9 @@ def pupil_letters_panel(context, pupil):
     for x in letters:
         x.name = names.get(x.template_key, x.template_key)
     return {"show": True, "letters": letters, "pupil": pupil, "staff": staff}
+
+
+@register.simple_tag
+def letter_templates():
+    """The active templates, for the case page's "letter for this case" choice (issue 17)."""
+    return list(LetterTemplate.objects.filter(active=True).order_by("name"))

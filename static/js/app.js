@@ -12,3 +12,13 @@ document.addEventListener("change", (event) => {
   select.form.elements.from.value = from;
   select.form.elements.to.value = to;
 });
+
+// Error pages: "Back" goes back in the browser's history (the link itself points to the
+// previous page or the home page, for when there is no history).
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-back]");
+  if (link && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+});

@@ -94,3 +94,41 @@ def test_queue_ignores_a_bad_filter_with_a_message(world, people):  # noqa: F811
     page = response.content.decode()
     assert response.status_code == 200 and "Khanfamily" in page
     assert "Filter year ignored" in page and "Filter class ignored" in page
+
+
+# --- issue 17 item 7 ---------------------------------------------------------------------
+
+
+def test_a_teacher_opening_another_class_register_gets_the_apps_friendly_404(school_a, people,
+                                                                             make_pupil):
+    other = make_pupil(group="4C", year_group=4)
+    response = client_for(people["teacher"]).get(
+        f"/register/{other.registration_group.pk}/2026-01-06/AM/",
+        HTTP_REFERER="http://a.localhost/register/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert NAV in page and "not one of your classes" in page
+    assert 'href="/register/"' in page  # "My register"
+    assert 'href="http://a.localhost/register/" data-back' in page
+    assert "javascript:" not in page
+
+
+def test_back_link_never_leads_off_site(people):
+    page = client_for(people["office"]).get("/no-such-page/",
+                                            HTTP_REFERER="https://evil.example/x").content.decode()
+    assert 'href="/" data-back' in page and "evil.example" not in page
+
+
+@pytest.mark.parametrize("query", [{"from": "2026-03-01", "to": "2026-01-01"},
+                                   {"from": "06/01/2026"}, {"cohort": "nonsense"}])
+def test_a_bad_date_range_on_the_dashboard_is_a_form_error_on_the_same_page(school_a, people, query):
+    response = client_for(people["head"]).get("/dashboard/", query)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="criteria-error"' in page and "showing the default period" in page
+    assert 'id="from"' in page and NAV in page
+
+
+def test_other_malformed_dashboard_filters_get_the_apps_400_page(school_a, people):
+    response = client_for(people["head"]).get("/dashboard/pupils/", {"session": "XX"})
+    assert response.status_code == 400 and NAV in response.content.decode()

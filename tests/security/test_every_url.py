@@ -79,6 +79,9 @@ TENANT_URLS: dict[str, U] = {
     "register": U("/register/{group}/{day}/AM/", MARKERS, "FORM",
                   data={"all_present": "on", "code-{child}": "/"}),
     "office_today": U("/office/", WHOLE),
+    # issue 17: the week grid and the class year view
+    "week_grid": U("/register/{group}/week/{day}/", MARKERS),
+    "class_year": U("/register/{group}/year/", MARKERS),
     "office_session": U("/office/{day}/AM/", WHOLE),
     "pupil_list": U("/pupils/", PUPIL_READERS),
     "pupil_detail": U("/pupils/{child}/", PUPIL_READERS | {PARENT}),
@@ -168,6 +171,11 @@ TENANT_URLS: dict[str, U] = {
     "absences:first_day_refresh": U("/absences/messages/{day}/AM/refresh/", WHOLE, "POST"),
     "absences:message_settings": U("/absences/messages/template/", WHOLE, "FORM",
                                    data={"template": "Hello {{forename}}", "email_subject": "Hi"}),
+    # issue 17: register reminders
+    "absences:register_remind": U("/absences/reminders/send/", WHOLE, "POST",
+                                  data={"group": "{group}", "day": "{day}", "session": "AM"}),
+    "absences:reminder_settings": U("/absences/reminders/", WHOLE, "FORM",
+                                    data={"minutes_after_close": "10"}),
     "absences:queue": U("/absences/leave/", {HEAD}),
     "absences:decide": U("/absences/leave/{pending}/decide/", {HEAD}, "FORM",
                          data={"outcome": "refused", "reason": "No."}),
@@ -178,6 +186,13 @@ TENANT_URLS: dict[str, U] = {
     "absences:assessment_carry": U("/absences/rules/assessments/carry/", {HEAD}, "POST",
                                    data={"from_year": "2025"}),
     # escalation
+    # issue 17: letters and messages from a case
+    "letters:case_letter": U("/letters/case/{case}/letter/", ESC, "POST", data={"template": "{template}"}),
+    "letters:case_message": U("/letters/case/{case}/message/", ESC, "POST",
+                              data={"contact": "{contact}", "body": "Please call us"}),
+    "letters:case_letter_email": U("/letters/letter/{letter}/email/", ESC, "POST"),
+    "letters:case_letter_delivered": U("/letters/letter/{letter}/delivered/", ESC, "POST",
+                                       data={"how": "posted"}),
     "esc_queue": U("/escalation/", ESC),
     # a class teacher reaches only the cases of their classes at a teacher-owned stage (the
     # world's case is the attendance officer's: 404; tests/escalation/test_owners.py)
