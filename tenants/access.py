@@ -73,6 +73,7 @@ PERMISSIONS = {
     "decide_leave": frozenset({Role.HEAD}),
     "manage_people": ACCOUNT_MANAGERS,
     "la_view": frozenset({Role.LA_OFFICER}),
+    "trust_view": frozenset({Role.TRUST_DIRECTOR}),
     "parent_portal": frozenset({Role.PARENT}),
 }
 
