@@ -51,6 +51,16 @@ def test_head_sees_leave_requests_waiting(family, people, school_a):
     assert "leave-waiting" not in page and "nav-waiting" not in page
 
 
+def test_head_sees_leave_requests_waiting_on_the_dashboard(family, people, school_a):
+    """Issue 14 item 4: "The head sees a count of requests waiting on the dashboard"."""
+    submit(family["child"], people["parent"])
+    page = client_for(people["head"]).get("/dashboard/").content.decode()
+    assert 'data-testid="dashboard-leave-waiting">Leave requests waiting <span class="badge text-bg-primary">1<' in page
+    caches["menu"].clear()
+    governor = client_for(people["governor"]).get("/dashboard/")
+    assert governor.status_code == 200 and b"dashboard-leave-waiting" not in governor.content
+
+
 def test_handled_reports_are_not_waiting_and_nobody_else_pays_the_query(family, people, school_a):
     report(school_a, family["child"], people["parent"], first_day=TUE, last_day=TUE)
     AbsenceReport.objects.update(status="accepted")
