@@ -130,9 +130,19 @@ class _AsOwner:
     """Mixin for django-tenants' migration executors: migrate as the owner, then grant."""
 
     def run_migrations(self, tenants=None):
+        from django.conf import settings
+
         schemas = list(tenants or [])
-        with as_owner():
-            super().run_migrations(tenants=tenants)
+        template = getattr(settings, "TENANT_BASE_SCHEMA", "")
+        # A run over every school also migrates the template new schools are cloned from
+        # (tenants/provisioning.py), first, so that a school created meanwhile is current.
+        every_school = not self.options.get("schema_name") and schemas != [self.PUBLIC_SCHEMA_NAME]
+        with as_owner() as owner:
+            if template and every_school and template not in schemas:
+                with owner.cursor() as cur:
+                    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {owner.ops.quote_name(template)}")
+                schemas.insert(0, template)
+            super().run_migrations(tenants=list(schemas))  # the executors pop from it
             privileges_grant(schemas)
 
 

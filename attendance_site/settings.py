@@ -78,6 +78,13 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
 # Set the search_path once per tenant switch, not before every query.
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Issue 18: a new school's schema is a copy of this migrated template schema (no School row),
+# which migrate_schemas keeps up to date with every school (tenants/provisioning.py).
+TENANT_BASE_SCHEMA = "school_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+# migrate_schemas --executor=multiprocessing: processes, and schools handed to each at a time.
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
+TENANT_MULTIPROCESSING_CHUNKS = env.int("TENANT_MULTIPROCESSING_CHUNKS", default=8)
 
 MIDDLEWARE = [
     # Issue 11: outermost, so a database error anywhere (even the tenant lookup) is retried once
