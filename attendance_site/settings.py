@@ -136,6 +136,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # Issue 11: a persistent connection that died (database restart) is noticed and replaced at
 # the start of the next request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Issue 18: behind pgbouncer in transaction pooling (DATABASE_POOLING=transaction) every
+# statement carries its school's search_path (attendance_site/pooled_backend), never a session's.
+DATABASE_POOLING = env("DATABASE_POOLING", default="")
+if DATABASE_POOLING == "transaction":
+    DATABASES["default"]["ENGINE"] = "attendance_site.pooled_backend"
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+elif DATABASE_POOLING:
+    raise ImproperlyConfigured("DATABASE_POOLING is 'transaction' (pgbouncer) or empty")
 
 
 def _owner_url_default() -> str:

@@ -59,30 +59,40 @@ class SchoolRow:
 
 
 def schools_create(rows: list[SchoolRow]) -> list[School]:
-    """Create every school of a checked list, or none: a failure part-way drops the schemas
-    already cloned (they are made by the owner's own session, outside this transaction)."""
+    """Create every school of a checked list, or none.
+
+    Each school is its own transaction (one transaction over a list of hundreds would hold a
+    lock on every table of every new schema and run out of lock space); a failure part-way
+    removes the schools already made, their schemas (cloned by the owner's own session) and the
+    trusts the list created.
+    """
+    from django.db import connection
+
     from attendance_site.db_roles import as_owner
 
-    done: list[str] = []
+    public_tenant_ensure()
+    made: list[School] = []
+    trusts_before = set(Trust.objects.values_list("pk", flat=True))
+    current = None
     try:
-        with transaction.atomic():
-            public_tenant_ensure()
-            schools = []
-            for row in rows:
-                if schema_exists(row.schema):
-                    raise ValueError(f"line {row.line}, schema: '{row.schema}' already exists")
-                done.append(row.schema)
-                schools.append(school_create(
+        for row in rows:
+            if schema_exists(row.schema):
+                raise ValueError(f"line {row.line}, schema: '{row.schema}' already exists")
+            current = row.schema
+            with transaction.atomic():
+                made.append(school_create(
                     schema=row.schema, name=row.name, domain=row.domain, preset=row.preset or None,
                     trust_slug=row.trust or None, trust_name=row.trust_name or None,
                     details=row.details))
-            return schools
+            current = None
+        return made
     except BaseException:
-        from django.db import connection
-
-        with as_owner(), connection.cursor() as cur:
-            for schema in done:
-                cur.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema)} CASCADE")
+        for school in reversed(made):
+            school.delete(force_drop=True)  # its schema, domain and memberships
+        Trust.objects.exclude(pk__in=trusts_before).filter(schools__isnull=True).delete()
+        if current is not None:  # the failing school's schema, if it got that far
+            with as_owner(), connection.cursor() as cur:
+                cur.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(current)} CASCADE")
         raise
 
 
