@@ -306,6 +306,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TIMEZONE = TIME_ZONE
+# Issue 18.3: school tasks of the nightly run queued or running at once (escalation/tasks.py).
+NIGHTLY_IN_FLIGHT = env.int("NIGHTLY_IN_FLIGHT", default=64)
 CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
         "task": "escalation.tasks.nightly_all_schools",
