@@ -298,6 +298,10 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default=(
     f"test-{os.getpid()}-" if "PYTEST_VERSION" in os.environ else ""))
 CACHES["ratelimit"]["KEY_PREFIX"] = f"{CELERY_KEY_PREFIX}rl"  # test runs count on their own
+# Issue 18.4: dashboard figures, shared by every web worker and the Celery worker that warms
+# them after register saves (registers/dashboard.py).
+CACHES["dashboards"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                        "LOCATION": REDIS_URL, "KEY_PREFIX": f"{CELERY_KEY_PREFIX}dash"}
 if CELERY_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}

@@ -34,3 +34,20 @@ def dfe_extract_all_schools(day: str | None = None) -> dict:
         except Exception:  # one school's trouble does not stop the others' extracts
             log.exception("DfE extract failed for %s", schema)
     return out
+
+
+@app.task(time_limit=300, ignore_result=True)
+def dashboard_warm(schema_name: str) -> None:
+    """Issue 18.4: the head's dashboard figures for the school's data as it is now, into the
+    shared cache (registers.dashboard.on_marks_saved queues it after register saves)."""
+    import redis
+    from django.conf import settings
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from . import dashboard
+
+    # Saves from now on queue another warm-up: this one may not see them.
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(dashboard._warm_flag(schema_name))
+    with schema_context(schema_name):
+        dashboard.dashboard_warm_now(timezone.localdate())
