@@ -80,8 +80,9 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 # Issue 18: a new school's schema is a copy of this migrated template schema (no School row),
 # which migrate_schemas keeps up to date with every school (tenants/provisioning.py).
-TENANT_BASE_SCHEMA = "school_template"
-TENANT_CREATION_FAKES_MIGRATIONS = True
+# Empty (TENANT_BASE_SCHEMA=) falls back to running every migration for each new school.
+TENANT_BASE_SCHEMA = env("TENANT_BASE_SCHEMA", default="school_template")
+TENANT_CREATION_FAKES_MIGRATIONS = bool(TENANT_BASE_SCHEMA)
 # migrate_schemas --executor=multiprocessing: processes, and schools handed to each at a time.
 TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
 TENANT_MULTIPROCESSING_CHUNKS = env.int("TENANT_MULTIPROCESSING_CHUNKS", default=8)

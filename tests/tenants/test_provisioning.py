@@ -218,3 +218,22 @@ def test_create_school_command_is_unchanged_and_clones(committed, db):
     call_command("create_school", "--schema", "birch", "--name", "Birch", "--domain", "birch.localhost",
                  "--preset", "stlukes")
     assert structure("birch")["indexes"] == structure(TEMPLATE)["indexes"]
+
+
+def test_a_school_schema_refers_to_no_other_school(db):
+    """Issue 18.7 (one schema a shard, docs/scaling.md): a school's foreign keys point into its
+    own schema or the shared public schema only, and every sequence it uses is its own."""
+    with connection.cursor() as cur:
+        cur.execute("""SELECT DISTINCT rn.nspname FROM pg_constraint k
+                       JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                       JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace
+                       WHERE n.nspname = 'test_a' AND k.contype = 'f'""")
+        assert {r[0] for r in cur.fetchall()} == {"test_a", "public"}
+        cur.execute("""SELECT DISTINCT substring(pg_get_expr(d.adbin, d.adrelid) from 'nextval')
+                       FROM pg_attrdef d JOIN pg_class c ON c.oid = d.adrelid
+                       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'test_a'""")
+        assert [r[0] for r in cur.fetchall()] in ([], [None])  # identity columns, no shared nextval
+        cur.execute("""SELECT count(*) FROM pg_depend d JOIN pg_class s ON s.oid = d.objid
+                       JOIN pg_class t ON t.oid = d.refobjid
+                       WHERE s.relkind = 'S' AND s.relnamespace <> t.relnamespace""")
+        assert cur.fetchone()[0] == 0
