@@ -126,6 +126,20 @@ def privileges_grant(schemas: list[str]) -> None:
                         cur.execute(f"GRANT {allowed} ON {s}.{q(table)} TO {app}")
 
 
+def privileges_revoke(schema: str) -> None:
+    """As the owner: the app's role may not use ``schema`` at all (the template schema)."""
+    from django.db import connection
+
+    if not separate_roles():
+        return
+    q = connection.ops.quote_name
+    app, s = q(app_role()), q(schema)
+    with connection.cursor() as cur:
+        cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {app}")
+        cur.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {app}")
+        cur.execute(f"REVOKE ALL ON SCHEMA {s} FROM {app}")
+
+
 class _AsOwner:
     """Mixin for django-tenants' migration executors: migrate as the owner, then grant."""
 
@@ -143,7 +157,9 @@ class _AsOwner:
                     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {owner.ops.quote_name(template)}")
                 schemas.insert(0, template)
             super().run_migrations(tenants=list(schemas))  # the executors pop from it
-            privileges_grant(schemas)
+            privileges_grant([s for s in schemas if s != template])
+            if template in schemas:
+                privileges_revoke(template)  # only the owner reads what new schools copy
 
 
 def get_executor(codename=None):

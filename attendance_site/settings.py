@@ -301,8 +301,12 @@ CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default=(
 CACHES["ratelimit"]["KEY_PREFIX"] = f"{CELERY_KEY_PREFIX}rl"  # test runs count on their own
 # Issue 18.4: dashboard figures, shared by every web worker and the Celery worker that warms
 # them after register saves (registers/dashboard.py).
-CACHES["dashboards"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                        "LOCATION": REDIS_URL, "KEY_PREFIX": f"{CELERY_KEY_PREFIX}dash"}
+# DASHBOARDS_CACHE=local keeps them per process (the test suite, which clears it between tests).
+CACHES["dashboards"] = (
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboards"}
+    if env("DASHBOARDS_CACHE", default="redis") == "local" else
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": f"{CELERY_KEY_PREFIX}dash"})
 if CELERY_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}

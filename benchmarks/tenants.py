@@ -22,6 +22,9 @@ release step it times is the real ``migrate_schemas`` over every school of the d
 6. A web worker's memory (RSS) after serving a head's dashboard in every school, in a process of
    its own connected as the app's role.
 
+While step 4 runs, the scratch migration is a file of this checkout: run no tests or other
+commands from the same checkout meanwhile (they would apply it to their own template).
+
 ``--quick`` is ``--schools 20 --pupils 50 --weeks 4``. Prints a table and the machine's load;
 exits 0 (a measurement). The schools (and the scratch migration) are removed at the end unless
 --keep.

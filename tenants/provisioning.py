@@ -160,7 +160,7 @@ def template_current() -> bool:
     template = template_schema()
     if not template:
         return False
-    with connection.cursor() as cur:
+    with as_owner(), connection.cursor() as cur:  # the app's role may not read the template
         return _schema_exists(cur, template) and _template_state(cur, template) is not None
 
 
