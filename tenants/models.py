@@ -71,10 +71,12 @@ class School(TenantMixin):
     # Schemas are created and dropped by the owner's role (attendance_site/db_roles.py). A new
     # school's schema is a copy of the migrated template schema (tenants/provisioning.py).
     def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        from django_tenants.postgresql_backend.base import _check_schema_name
         from django_tenants.utils import schema_exists
 
         from . import provisioning
 
+        _check_schema_name(self.schema_name)  # it goes into DDL
         with as_owner():
             if sync_schema and provisioning.template_schema() and not self.schema_name == "public":
                 if check_if_exists and schema_exists(self.schema_name):
