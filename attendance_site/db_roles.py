@@ -127,14 +127,40 @@ def privileges_grant(schemas: list[str]) -> None:
                         cur.execute(f"GRANT {allowed} ON {s}.{q(table)} TO {app}")
 
 
+def privileges_revoke(schema: str) -> None:
+    """As the owner: the app's role may not use ``schema`` at all (the template schema)."""
+    from django.db import connection
+
+    if not separate_roles():
+        return
+    q = connection.ops.quote_name
+    app, s = q(app_role()), q(schema)
+    with connection.cursor() as cur:
+        cur.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM {app}")
+        cur.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {app}")
+        cur.execute(f"REVOKE ALL ON SCHEMA {s} FROM {app}")
+
+
 class _AsOwner:
     """Mixin for django-tenants' migration executors: migrate as the owner, then grant."""
 
     def run_migrations(self, tenants=None):
+        from django.conf import settings
+
         schemas = list(tenants or [])
-        with as_owner():
-            super().run_migrations(tenants=tenants)
-            privileges_grant(schemas)
+        template = getattr(settings, "TENANT_BASE_SCHEMA", "")
+        # A run over every school also migrates the template new schools are cloned from
+        # (tenants/provisioning.py), first, so that a school created meanwhile is current.
+        every_school = not self.options.get("schema_name") and schemas != [self.PUBLIC_SCHEMA_NAME]
+        with as_owner() as owner:
+            if template and every_school and template not in schemas:
+                with owner.cursor() as cur:
+                    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {owner.ops.quote_name(template)}")
+                schemas.insert(0, template)
+            super().run_migrations(tenants=list(schemas))  # the executors pop from it
+            privileges_grant([s for s in schemas if s != template])
+            if template in schemas:
+                privileges_revoke(template)  # only the owner reads what new schools copy
 
 
 def get_executor(codename=None):

@@ -81,6 +81,14 @@ SHOW_PUBLIC_IF_NO_TENANT_FOUND = True
 # Set the search_path once per tenant switch, not before every query.
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# Issue 18: a new school's schema is a copy of this migrated template schema (no School row),
+# which migrate_schemas keeps up to date with every school (tenants/provisioning.py).
+# Empty (TENANT_BASE_SCHEMA=) falls back to running every migration for each new school.
+TENANT_BASE_SCHEMA = env("TENANT_BASE_SCHEMA", default="school_template")
+TENANT_CREATION_FAKES_MIGRATIONS = bool(TENANT_BASE_SCHEMA)
+# migrate_schemas --executor=multiprocessing: processes, and schools handed to each at a time.
+TENANT_MULTIPROCESSING_MAX_PROCESSES = env.int("TENANT_MULTIPROCESSING_MAX_PROCESSES", default=2)
+TENANT_MULTIPROCESSING_CHUNKS = env.int("TENANT_MULTIPROCESSING_CHUNKS", default=8)
 
 MIDDLEWARE = [
     # Issue 11: outermost, so a database error anywhere (even the tenant lookup) is retried once
@@ -135,6 +143,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # Issue 11: a persistent connection that died (database restart) is noticed and replaced at
 # the start of the next request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+# Issue 18: behind pgbouncer in transaction pooling (DATABASE_POOLING=transaction) every
+# statement carries its school's search_path (attendance_site/pooled_backend), never a session's.
+DATABASE_POOLING = env("DATABASE_POOLING", default="")
+if DATABASE_POOLING == "transaction":
+    DATABASES["default"]["ENGINE"] = "attendance_site.pooled_backend"
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+elif DATABASE_POOLING:
+    raise ImproperlyConfigured("DATABASE_POOLING is 'transaction' (pgbouncer) or empty")
 
 
 def _owner_url_default() -> str:
@@ -296,6 +312,14 @@ CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_KEY_PREFIX = env("CELERY_KEY_PREFIX", default=(
     f"test-{os.getpid()}-" if "PYTEST_VERSION" in os.environ else ""))
 CACHES["ratelimit"]["KEY_PREFIX"] = f"{CELERY_KEY_PREFIX}rl"  # test runs count on their own
+# Issue 18.4: dashboard figures, shared by every web worker and the Celery worker that warms
+# them after register saves (dashboards/figures.py).
+# DASHBOARDS_CACHE=local keeps them per process (the test suite, which clears it between tests).
+CACHES["dashboards"] = (
+    {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboards"}
+    if env("DASHBOARDS_CACHE", default="redis") == "local" else
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+     "KEY_PREFIX": f"{CELERY_KEY_PREFIX}dash"})
 if CELERY_KEY_PREFIX:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": CELERY_KEY_PREFIX}
@@ -304,6 +328,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 60 * 30
 CELERY_TIMEZONE = TIME_ZONE
+# Issue 18.3: school tasks of the nightly run queued or running at once (escalation/tasks.py).
+NIGHTLY_IN_FLIGHT = env.int("NIGHTLY_IN_FLIGHT", default=64)
 CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
         "task": "escalation.tasks.nightly_all_schools",

@@ -722,16 +722,72 @@ SELECT (SELECT max(id) FROM {t['mark']}), (SELECT max(id) FROM {MarkAmendment._m
         return "|".join(str(v) for v in cur.fetchone())
 
 
-def _cached(name: str, key: tuple, compute):
-    from django.core.cache import cache
+def _cache():
+    """The figures cache every web and Celery worker shares (settings.CACHES["dashboards"])."""
+    from django.core.cache import caches
 
+    return caches["dashboards"]
+
+
+def _cached(name: str, key: tuple, compute, *, refresh: bool = False):
     digest = hashlib.sha1(f"{data_version()}:{key!r}".encode()).hexdigest()
     full = f"dash:{connection.schema_name}:{name}:{digest}"
-    found = cache.get(full)
+    found = None if refresh else _cache().get(full)
     if found is None:
         found = compute()
-        cache.set(full, found, CACHE_SECONDS)
+        _cache().set(full, found, CACHE_SECONDS)
     return found
+
+
+# --- no cold dashboard (issue 18.4) ----------------------------------------------------------
+#
+# A register save (registers.signals.marks_saved, after its commit) queues ``dashboard_warm``
+# a few seconds later, once per school however many registers are saved meanwhile: it computes
+# the head's default dashboard under the new data version into the shared cache, so the first
+# look after the 9.15 registers is a cache hit rather than a recomputation.
+
+WARM_DELAY = 3  # seconds: registers saved together are warmed once
+
+
+def default_view(today: date) -> tuple[Criteria, date]:
+    """The criteria and day of the dashboard as opened from the menu (no query string)."""
+    from django.http import QueryDict
+
+    from .calendar import latest_open_day
+
+    c = criteria_from_query(QueryDict(""), today=today)
+    return c, latest_open_day(min(c.date_to, today)) or c.date_to
+
+
+def dashboard_warm_now(today: date) -> None:
+    c, day = default_view(today)
+    school_dashboard_cached(c, day=day)
+    code_pupils_cached(c)
+
+
+def _warm_flag(schema: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.CELERY_KEY_PREFIX}dashwarm:{schema}"
+
+
+def on_marks_saved(sender, schema_name: str, **kwargs) -> None:
+    """Queue one warm-up per school per WARM_DELAY (a Redis flag, set if absent)."""
+    import redis
+    from django.conf import settings
+
+    try:
+        if redis.Redis.from_url(settings.CELERY_BROKER_URL).set(
+                _warm_flag(schema_name), 1, nx=True, ex=WARM_DELAY * 20):
+            from .tasks import dashboard_warm
+
+            dashboard_warm.apply_async(args=(schema_name,), countdown=WARM_DELAY,
+                                       headers={"_schema_name": schema_name})
+    except Exception:  # a warm-up is an optimisation: never fail a register save for it
+        import logging
+
+        logging.getLogger(__name__).warning("dashboard warm-up not queued for %s", schema_name,
+                                            exc_info=True)
 
 
 def school_dashboard_cached(c: Criteria, *, day: date) -> SchoolDashboard:

@@ -13,6 +13,7 @@ from psycopg import errors as psycopg_errors
 
 from . import codes, policy
 from .models import Mark, MarkAmendment, Pupil, SchoolDay
+from .signals import marks_saved
 
 
 @dataclass
@@ -239,6 +240,9 @@ def marks_save(*, school, day: date, session: str, pupils: list[Pupil], entries:
             m.recorded_at = now
         Mark.objects.bulk_update(plan.changed, ["code", "minutes_late", "recorded_by", "recorded_at"])
         MarkAmendment.objects.bulk_create(plan.amendments)
+    if created or plan.changed:
+        schema = connection.schema_name
+        transaction.on_commit(lambda: marks_saved.send(sender=Mark, schema_name=schema))
     return {"created": len(created), "amended": len(plan.changed), "conflicts": plan.conflicts,
             "changed_by_others": plan.others}
 

@@ -68,10 +68,23 @@ class School(TenantMixin):
     auto_create_schema = True
     auto_drop_schema = True
 
-    # Schemas are created and dropped by the owner's role (attendance_site/db_roles.py).
-    def create_schema(self, *args, **kwargs):
+    # Schemas are created and dropped by the owner's role (attendance_site/db_roles.py). A new
+    # school's schema is a copy of the migrated template schema (tenants/provisioning.py).
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        from django_tenants.postgresql_backend.base import _check_schema_name
+        from django_tenants.utils import schema_exists
+
+        from . import provisioning
+
+        _check_schema_name(self.schema_name)  # it goes into DDL
         with as_owner():
-            return super().create_schema(*args, **kwargs)
+            if sync_schema and provisioning.template_schema() and not self.schema_name == "public":
+                if check_if_exists and schema_exists(self.schema_name):
+                    return False
+                provisioning.schema_clone(self.schema_name)
+                return True
+            return super().create_schema(check_if_exists=check_if_exists, sync_schema=sync_schema,
+                                         verbosity=verbosity)
 
     def _drop_schema(self, *args, **kwargs):
         with as_owner():

@@ -1,15 +1,23 @@
 """Setting up schools, trusts and people."""
 
+from dataclasses import dataclass, field
+
+from django.conf import settings
 from django.db import transaction
-from django_tenants.utils import schema_context
+from django_tenants.utils import schema_context, schema_exists
 
 from .models import Domain, Membership, School, Trust, TrustMembership, User
 from .presets import PRESETS, loaders
 
 
 def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None = None,
-                  preset: str | None = None, trust_name: str | None = None) -> School:
-    """Create the tenant and its schema; a preset loads the seed school's configuration."""
+                  preset: str | None = None, trust_name: str | None = None,
+                  details: dict | None = None) -> School:
+    """Create the tenant and its schema (a copy of the migrated template schema,
+    tenants/provisioning.py); a preset loads the seed school's configuration. ``details`` sets
+    further School fields (urn, la_code, estab, ...) over the preset's."""
+    if schema in ("public", settings.TENANT_BASE_SCHEMA):
+        raise ValueError(f"'{schema}' is reserved: choose another schema name")
     if preset and preset not in PRESETS:
         raise ValueError(f"unknown preset '{preset}': choose from {', '.join(PRESETS)}")
     config = PRESETS.get(preset, {})
@@ -25,6 +33,8 @@ def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None
         setattr(school, f"{session}_open", opens)
         setattr(school, f"{session}_late_after", late)
         setattr(school, f"{session}_close", closes)
+    for key, value in (details or {}).items():
+        setattr(school, key, value)
     school.full_clean(exclude=["schema_name"])
     school.save()  # creates and migrates the schema
     Domain.objects.create(domain=domain, tenant=school, is_primary=True)
@@ -32,6 +42,58 @@ def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None
         with schema_context(school.schema_name):
             preset_apply(preset)
     return school
+
+
+@dataclass
+class SchoolRow:
+    """One school of a trust's or LA's list (tenants/school_list.py)."""
+
+    line: int
+    schema: str
+    name: str
+    domain: str
+    preset: str = ""
+    trust: str = ""
+    trust_name: str = ""
+    details: dict = field(default_factory=dict)
+
+
+def schools_create(rows: list[SchoolRow]) -> list[School]:
+    """Create every school of a checked list, or none.
+
+    Each school is its own transaction (one transaction over a list of hundreds would hold a
+    lock on every table of every new schema and run out of lock space); a failure part-way
+    removes the schools already made, their schemas (cloned by the owner's own session) and the
+    trusts the list created.
+    """
+    from django.db import connection
+
+    from attendance_site.db_roles import as_owner
+
+    public_tenant_ensure()
+    made: list[School] = []
+    trusts_before = set(Trust.objects.values_list("pk", flat=True))
+    current = None
+    try:
+        for row in rows:
+            if schema_exists(row.schema):
+                raise ValueError(f"line {row.line}, schema: '{row.schema}' already exists")
+            current = row.schema
+            with transaction.atomic():
+                made.append(school_create(
+                    schema=row.schema, name=row.name, domain=row.domain, preset=row.preset or None,
+                    trust_slug=row.trust or None, trust_name=row.trust_name or None,
+                    details=row.details))
+            current = None
+        return made
+    except BaseException:
+        for school in reversed(made):
+            school.delete(force_drop=True)  # its schema, domain and memberships
+        Trust.objects.exclude(pk__in=trusts_before).filter(schools__isnull=True).delete()
+        if current is not None:  # the failing school's schema, if it got that far
+            with as_owner(), connection.cursor() as cur:
+                cur.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(current)} CASCADE")
+        raise
 
 
 def preset_apply(preset: str) -> None:

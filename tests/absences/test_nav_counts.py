@@ -55,7 +55,8 @@ def test_head_sees_leave_requests_waiting_on_the_dashboard(family, people, schoo
     """Issue 14 item 4: "The head sees a count of requests waiting on the dashboard"."""
     submit(family["child"], people["parent"])
     page = client_for(people["head"]).get("/dashboard/").content.decode()
-    assert 'data-testid="dashboard-leave-waiting">Leave requests waiting <span class="badge text-bg-primary">1<' in page
+    assert ('data-testid="dashboard-leave-waiting">Leave requests waiting '
+            '<span class="badge text-bg-primary">1<') in page
     caches["menu"].clear()
     governor = client_for(people["governor"]).get("/dashboard/")
     assert governor.status_code == 200 and b"dashboard-leave-waiting" not in governor.content

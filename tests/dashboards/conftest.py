@@ -80,11 +80,13 @@ def populate(n: int, *, seed: int = 7, last_year: bool = True):  # noqa: C901
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    from django.core.cache import cache
+    from django.core.cache import cache, caches
 
     cache.clear()
+    caches["dashboards"].clear()  # the figures (a per-process cache under the test settings)
     yield
     cache.clear()
+    caches["dashboards"].clear()
 
 
 @pytest.fixture

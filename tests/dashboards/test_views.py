@@ -141,7 +141,9 @@ def test_exports_match_the_page(generated, people):
 
 
 def _count(client, url, *, warm: bool):
-    from django.core.cache import cache
+    from django.core.cache import caches
+
+    cache = caches["dashboards"]
 
     client.get(url)  # warm: session, content types (and the figures cache)
     if not warm:
@@ -274,7 +276,9 @@ def test_trust_dashboard_access(generated, people, school_a):
 
 
 def test_trust_dashboard_figures_and_queries(generated, people, school_a, school_b):
-    from django.core.cache import cache
+    from django.core.cache import caches
+
+    cache = caches["dashboards"]
 
     generated(80)
     client = client_for(people["trust_director"], host="localhost")
