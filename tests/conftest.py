@@ -151,6 +151,8 @@ def make_upn(la: int = 383, estab: int = 2001, year: int = 20, serial: int | Non
     from stdnum.gb.upn import calc_check_digit
 
     serial = next(UPN_SERIAL) if serial is None else serial
+    # A UPN has 3 serial digits: past 999 (a long run of the suite) carry into the school number.
+    estab, serial = (estab + serial // 1000) % 10000, serial % 1000
     body = f"{la:03d}{estab:04d}{year:02d}{serial:03d}"
     return calc_check_digit(body) + body
 
