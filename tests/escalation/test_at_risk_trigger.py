@@ -60,7 +60,8 @@ def test_the_rule_on_the_crafted_pupils(crafted):
     assert [r.kind for r in at_risk.risks(so_far, recent, None, left)] == ["projected", "sharp_fall"]
     assert at_risk.risks(at_risk.Sessions(78, 4), at_risk.Sessions(40, 2), None, left) == []
     # Already PA (exactly 10%): no early warning.
-    assert at_risk.risks(at_risk.Sessions(80, 8), at_risk.Sessions(40, 8), at_risk.Sessions(40, 20), left) == []
+    S = at_risk.Sessions
+    assert at_risk.risks(S(80, 8), S(40, 8), S(40, 20), left) == []
 
 
 def test_trigger_fires_for_the_pupils_the_early_warning_list_shows(crafted):
