@@ -100,3 +100,22 @@ def test_at_risk_trigger_costs_no_query_per_pupil(two_years, pupil, django_asser
         night_run(as_of=AS_OF)
     assert Case.objects.count() == 30
     assert len(many.captured_queries) == n_few
+
+
+def test_becoming_pa_is_no_recovery_from_the_at_risk_stage():
+    """A case opened because a pupil was at risk of PA does not close because they reached it."""
+    from escalation.models import Stage
+    from escalation.nightly import stage_check, stage_recovered
+    from escalation.selectors import Figures, Windows
+
+    s = Stage(key="risk", name="At risk", trigger="at_risk_pa", task="Call home")
+    windows = Windows(AS_OF, {"ytd": date(2025, 8, 1), "last4": date(2025, 9, 29)}, None, sessions_left=120)
+    checks = {s.pk: stage_check(s, windows)}
+
+    def figs(ytd, last4):  # (possible, attended, authorised, unauthorised, U, L)
+        return Figures(w={"ytd": (ytd[0], ytd[0] - ytd[1], ytd[1], 0, 0, 0),
+                          "last4": (last4[0], last4[0] - last4[1], last4[1], 0, 0, 0)})
+
+    assert stage_recovered(s, s, figs((78, 6), (40, 6)), checks) is False    # still at risk
+    assert stage_recovered(s, s, figs((78, 10), (40, 10)), checks) is False  # PA now: no recovery
+    assert stage_recovered(s, s, figs((78, 2), (40, 1)), checks) is True     # 97.4%, steady
