@@ -4,7 +4,8 @@ The figures follow docs/domain.md section 3 and equal ``registers.selectors`` fo
 and range. A handful of queries per page, whatever the number of pupils:
 
 - ``rollup``: marks -> (pupil, week) -> pupil -> GROUPING SETS over cohort and each pupil
-  attribute (year group, class, gender, PP, FSM, EAL, SEN, LAC, band). One scan of the marks.
+  attribute (year group, class, gender, PP, FSM, EAL, SEN, LAC, ethnicity, band). One scan of
+  the marks.
 - ``patterns``: marks GROUPING SETS over day of week, session, code and week. One scan.
 - ``today``: each class's registers for one day (both sessions), with totals.
 - ``classes_at_100``: the class(es) of the week with 100% attendance (Beecroft trophy).
@@ -26,7 +27,7 @@ from django.db.models import Count, Q
 
 from escalation.services import active_bands
 from registers import codes
-from registers.models import Mark, Pupil, RegistrationGroup
+from registers.models import Ethnicity, Mark, Pupil, RegistrationGroup
 from registers.school_year import csa_birth_range, school_year_start
 from registers.selectors import PA_THRESHOLD, SA_THRESHOLD, Stats
 
@@ -57,6 +58,7 @@ DIMENSIONS = {
     "eal": "eal",
     "sen": "sen_status",
     "lac": "lac",
+    "ethnicity": "ethnicity",
     "band": "band",
 }
 # Pupil-level lists by these are for staff who may read pupil records, never governors.
@@ -179,6 +181,8 @@ def _decode(key: str, raw: str):
         return raw in ("1", "true", "True", "yes")
     if key in ("year_group", "group", "band"):
         return int(raw)
+    if key == "ethnicity" and raw not in Ethnicity.values:
+        raise ValueError("unknown ethnicity code")
     return raw
 
 
@@ -323,7 +327,7 @@ WITH pc AS (
   GROUP BY 1, 2, 3
 ), pp0 AS (
   SELECT p.id, p.year_group, p.registration_group_id, p.gender, p.pupil_premium, p.fsm,
-    p.eal, p.sen_status, p.lac,
+    p.eal, p.sen_status, p.lac, p.ethnicity,
     (p.date_of_birth BETWEEN %(csa_oldest)s AND %(csa_youngest)s) AS csa,
     {_CODE_SUMS},
     COUNT(DISTINCT pc.awk) AS broken_weeks

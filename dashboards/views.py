@@ -28,7 +28,7 @@ from attendance_site.spreadsheet import csv_text, xlsx_bytes
 from registers import codes, disclosure
 from registers.calendar import latest_open_day
 from registers.forms import SchoolTargetsForm
-from registers.models import YEAR_GROUPS, CalendarEntry, Pupil
+from registers.models import ETHNICITY_NOT_RECORDED, YEAR_GROUPS, CalendarEntry, Ethnicity, Pupil
 from registers.school_year import school_year_start
 from registers.selectors import Stats
 from tenants.access import role_required
@@ -382,6 +382,35 @@ def groups_table(roll: dashboard.Rollup, link: Links, cohort: str, viewer: dict)
     return t
 
 
+def ethnicity_table(roll: dashboard.Rollup, link: Links, cohort: str, figures_only: bool) -> Table:
+    """Figures per DfE census ethnicity category (issue 19 item 6), "not recorded" included so
+    the rows split the school. Figures-only viewers (governors): a category of fewer than 5
+    pupils shows no figures, and the next-smallest is hidden with it (registers.disclosure)."""
+    t = Table("ethnicity", "Ethnicity (DfE census categories)",
+              ["Ethnicity", "Pupils", "Attendance", "The rest", "Gap", "Unauthorised",
+               "PA pupils", "PA rate", "SA pupils"])
+    values = roll.by.get("ethnicity", {}).get(cohort, {})
+    order = [v for v in Ethnicity.values if v in values] + ([""] if "" in values else [])
+    hide = []
+    for value in order:
+        f, rest = values[value], roll.rest("ethnicity", value, cohort)
+        label = (f"{Ethnicity(value).label} ({value})" if value else ETHNICITY_NOT_RECORDED)
+        # "Not recorded" is no query-string filter (an empty value is no filter): no link.
+        lk = link if value else (lambda **kw: None)
+        d = {"ethnicity": value}
+        t.rows.append([Cell(label, href=lk(dims=d)), Cell(f.pupils, href=lk(dims=d)),
+                       pct_cell(f.stats.attendance_pct, lk(dims=d, measure="absent")),
+                       pct_cell(rest.stats.attendance_pct),
+                       gap_cell(f.stats.attendance_pct, rest.stats.attendance_pct),
+                       pct_cell(f.stats.unauthorised_pct, lk(dims=d, measure="unauthorised")),
+                       Cell(f.pa, href=lk(dims=d, measure="pa")), pct_cell(f.pa_pct),
+                       Cell(f.sa, href=lk(dims=d, measure="sa"))])
+        hide.append(disclosure.reveals(rest.pupils))  # the rest is 1-4 pupils
+    if figures_only:
+        protect(t, population=1, row_hidden=hide, counts={1: (2, 3, 4, 5), 6: (7,), 8: ()})
+    return t
+
+
 def _stats_row(label, s: Stats, href_absent=None, extra=()) -> list[Cell]:
     return [Cell(label), Cell(s.possible), pct_cell(s.attendance_pct),
             pct_cell(s.absence_pct, href_absent), pct_cell(s.authorised_pct),
@@ -608,6 +637,7 @@ def _build(request):
         "year_groups": dimension_table("year_groups", "Year groups", d.rollup, link, labels_y,
                                        c.cohort, fo),
         "pupil_groups": groups_table(d.rollup, link, c.cohort, viewer),
+        "ethnicity": ethnicity_table(d.rollup, link, c.cohort, fo),
         "weekdays": weekday_table(d.patterns, link, c.cohort),
         "sessions": session_table(d.patterns, link, c.cohort),
         "codes": codes_table(d.patterns, link, c.cohort, d.rollup.total[c.cohort].stats.possible,
@@ -744,6 +774,8 @@ def describe(c: dashboard.Criteria, groups, bands) -> list[str]:  # noqa: C901
             out.append(SEN_LABELS.get(v, v))
         elif k == "band":
             out.append(f"Band {names.get(v, v)}")
+        elif k == "ethnicity":
+            out.append(f"Ethnicity {Ethnicity(v).label} ({v})")
         else:
             label = {"pp": "Pupil premium", "fsm": "FSM", "eal": "EAL", "lac": "LAC"}[k]
             out.append(label if v else f"Not {label}")

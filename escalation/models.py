@@ -90,6 +90,8 @@ class Trigger(models.TextChoices):
     MON_FRI = "mon_fri", "X% or more of absent sessions on Mondays and Fridays (at least N absent)"
     NEXT_TO_BREAK = "next_to_break", ("X% or more of absent sessions next to a weekend or holiday "
                                       "(at least N absent)")
+    AT_RISK_PA = "at_risk_pa", ("At risk of persistent absence (early warning: projected to reach 10% "
+                                "absence by the end of the year, a sharp fall, or PA last year)")
     MANUAL = "manual", "None: reached only as the next stage or by hand"
 
 

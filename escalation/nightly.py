@@ -120,7 +120,7 @@ def stage_measure(stage: Stage, f: Figures) -> float | None:
     if stage.trigger in (Trigger.MON_FRI, Trigger.NEXT_TO_BREAK):
         absent = f.absent(key)
         return f.get(key, EXTRA_METRICS[stage.trigger]) * 100.0 / absent if absent else None
-    return f.pct("ytd" if stage.trigger == Trigger.MANUAL else key)
+    return f.pct("ytd" if stage.trigger in (Trigger.MANUAL, Trigger.AT_RISK_PA) else key)
 
 
 LOWER_IS_BETTER = (Trigger.UNAUTHORISED, Trigger.U_COUNT, Trigger.CONTINUOUS, Trigger.NO_CONTACT,
@@ -196,6 +196,8 @@ def stage_check(stage: Stage, windows: Windows):  # noqa: C901
         return lambda f: f.absent_since.isoformat() if f.absent_days >= count else None
     if t == Trigger.NO_CONTACT:
         return lambda f: f.no_contact_since.isoformat() if f.no_contact_days >= count else None
+    if t == Trigger.AT_RISK_PA:  # registers.at_risk, on the nightly's own figures
+        return lambda f: year if f.risks(windows) else None
     if t == Trigger.MANUAL:
         return lambda f: None
     raise ValueError(f"stage '{stage.key}' has an unknown trigger '{t}'")
@@ -256,6 +258,9 @@ def evaluate(stage: Stage, f: Figures, *, windows: Windows) -> Fired | None:
         return Fired(stage, share, f"{n} of {absent} absent sessions in the {_window_label(stage)} {since} "
                                    f"were {where} ({share:.0f}%; threshold {float(stage.threshold):g}% of at "
                                    f"least {stage.count})", period)
+    if t == Trigger.AT_RISK_PA:
+        return Fired(stage, f.pct("ytd"), f"{_pct_text(f, 'ytd', 'year to date')}; at risk of persistent "
+                                          f"absence: {'; '.join(r.text for r in f.risks(windows))}", period)
     days, since = ((f.absent_days, f.absent_since) if t == Trigger.CONTINUOUS
                    else (f.no_contact_days, f.no_contact_since))
     what = "absent" if t == Trigger.CONTINUOUS else "absent with no reason received (N or O)"
@@ -356,6 +361,8 @@ def stage_recovered(stage: Stage, base: Stage | None, f: Figures, checks: dict) 
         pct = f.pct(key)
         x = float(base.threshold)
         return pct is not None and (pct > x if base.threshold_inclusive else pct >= x)
+    if base.trigger == Trigger.AT_RISK_PA:  # no longer at risk because now PA is no recovery
+        return checks[base.pk](f) is None and not f.sessions("ytd").persistent
     return checks[base.pk](f) is None
 
 

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Case as CaseWhen
 from django.db.models import Count, IntegerField, Q, Value, When
 
-from registers import codes
+from registers import at_risk, codes
 from registers.calendar import days_next_to_breaks, open_days
 from registers.models import Mark, Pupil, SchoolDay
 from registers.school_year import csa_dob_bounds, csa_start, school_year_end, school_year_start
@@ -79,6 +79,10 @@ class Windows:
     starts: dict[str, date]
     prev4: tuple[date, date] | None
     extras: set[tuple[str, str]] = field(default_factory=set)  # (window key, extra metric)
+    # The previous school year ("ly") and the sessions left in this one: only when a stage
+    # uses the at_risk_pa trigger (registers.at_risk).
+    last_year: tuple[date, date] | None = None
+    sessions_left: int = 0
 
     @classmethod
     def build(cls, as_of: date, stages=()) -> "Windows":
@@ -107,7 +111,11 @@ class Windows:
         starts.update({f"m{n}": months_back(as_of, n) for n in wanted["m"]})
         starts["pn"] = starts[f"rw{PENALTY_WEEKS}"]
         prev4 = (weeks[min(7, len(weeks) - 1)], weeks[3] - timedelta(days=1)) if len(weeks) > 4 else None
-        return cls(as_of, starts, prev4, extras)
+        out = cls(as_of, starts, prev4, extras)
+        if any(s.trigger == Trigger.AT_RISK_PA for s in stages):
+            out.last_year = at_risk.previous_school_year(as_of)
+            out.sessions_left = at_risk.sessions_left(as_of)
+        return out
 
 
 @dataclass
@@ -144,6 +152,18 @@ class Figures:
     @property
     def declining(self) -> bool:
         return self.trend == "-"
+
+    def sessions(self, key: str) -> at_risk.Sessions:
+        possible, _, authorised, unauthorised = self.w.get(key, NO_MARKS)[:4]
+        return at_risk.Sessions(possible, authorised + unauthorised)
+
+    def risks(self, windows: "Windows") -> list[at_risk.Risk]:
+        """registers.at_risk's early-warning reasons from these figures: the year to date, the
+        last four school weeks of this school year (the year so far before there are four) and
+        the previous school year."""
+        recent = "last4" if windows.starts["last4"] >= windows.starts["ytd"] else "ytd"
+        last_year = self.sessions("ly") if self.w.get("ly", NO_MARKS)[0] else None
+        return at_risk.risks(self.sessions("ytd"), self.sessions(recent), last_year, windows.sessions_left)
 
 
 def code_category(code: str) -> int:
@@ -182,6 +202,8 @@ def figures(*, as_of: date, windows: Windows, pupil_ids=None) -> dict[int, Figur
     ranges = [(k, s, as_of) for k, s in windows.starts.items()]
     if windows.prev4:
         ranges.append(("prev4", *windows.prev4))
+    if windows.last_year:
+        ranges.append(("ly", *windows.last_year))
     # Runs of absence look back 70 days, also across the summer into the previous year.
     lookback = as_of - timedelta(days=RUN_LOOKBACK_DAYS)
     lo = min(min(s for _, s, _ in ranges), lookback)

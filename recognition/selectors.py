@@ -12,10 +12,19 @@ from datetime import date, timedelta
 
 from django.db.models import Count, F, Func, IntegerField, Q, QuerySet
 
-from registers import codes
-from registers.models import AttendanceHistory, CalendarEntry, Mark, Pupil, RegistrationGroup, SchoolDay
-from registers.school_year import school_year_end, school_year_start
-from registers.selectors import PA_THRESHOLD, STAT_AGGREGATES, Stats, pupils_on_roll, stats_by_pupil
+from registers import at_risk, codes
+from registers.models import (
+    ETHNICITY_NOT_RECORDED,
+    AttendanceHistory,
+    CalendarEntry,
+    Ethnicity,
+    Mark,
+    Pupil,
+    RegistrationGroup,
+    SchoolDay,
+)
+from registers.school_year import school_year_start
+from registers.selectors import STAT_AGGREGATES, Stats, pupils_on_roll, stats_by_pupil
 
 from .models import Award, PositiveCall, PrizeDraw, RecognitionSettings, Rule
 
@@ -286,8 +295,9 @@ def open_calls() -> QuerySet:
 
 # --- early warning (item 4) -------------------------------------------------------------------
 
-RECENT_WEEKS = 4
-SHARP_FALL_POINTS = 10.0  # attendance points lost in the last four weeks against the year before them
+# The rule lives in registers.at_risk (one home: the graduated response's at_risk_pa trigger uses
+# it too); these names stay importable from here.
+RECENT_WEEKS, SHARP_FALL_POINTS = at_risk.RECENT_WEEKS, at_risk.SHARP_FALL_POINTS
 
 
 @dataclass
@@ -300,37 +310,26 @@ class AtRisk:
     last_year_pct: float | None = None
 
 
-def _minus(a: Stats, b: Stats) -> Stats:
-    return Stats(**{k: getattr(a, k) - getattr(b, k) for k in ("possible", "present", "aea", "authorised",
-                                                               "unauthorised", "not_possible",
-                                                               "late_before_close", "late_after_close",
-                                                               "minutes_late")})
+def _sessions(s: Stats) -> at_risk.Sessions:
+    return at_risk.Sessions(s.possible, s.absent)
 
 
 def projected_absence_pct(so_far: Stats, recent: Stats, sessions_left: int) -> float | None:
     """Absence % at the end of the year if the rest of it goes as the last four weeks did."""
-    if not so_far.possible:
-        return None
-    rate = recent.absent / recent.possible if recent.possible else so_far.absent / so_far.possible
-    possible = so_far.possible + sessions_left
-    return (so_far.absent + rate * sessions_left) * 100.0 / possible
+    return at_risk.projected_absence_pct(_sessions(so_far), _sessions(recent), sessions_left)
 
 
 def early_warning(*, today: date) -> list[AtRisk]:
-    """Pupils not (yet) persistently absent this year who are at risk of it: projected to
-    reach PA (registers.selectors.PA_THRESHOLD) by the end of the year at the rate of the last
-    four school weeks; a sharp fall over those weeks; or PA last school year ("previously
-    PA"). Six queries, whatever the number of pupils."""
+    """Pupils not (yet) persistently absent this year who are at risk of it
+    (registers.at_risk.risks), with the reasons. Six queries, whatever the number of pupils."""
     start = school_year_start(today)
     on_roll = pupils_on_roll(today, today)
     so_far = stats_by_pupil(pupils=on_roll, date_from=start, date_to=today)
-    weeks = list(SchoolDay.objects.filter(date__lte=today, date__gte=start, closed=False)
-                 .order_by("-week").values_list("week", flat=True).distinct()[:RECENT_WEEKS])
-    recent = stats_by_pupil(pupils=on_roll, date_from=weeks[-1], date_to=today) if weeks else {}
-    left = 2 * SchoolDay.objects.filter(date__gt=today, date__lte=school_year_end(today),
-                                        closed=False).count()
-    last_start = date(start.year - 1, 8, 1)
-    last_year = stats_by_pupil(pupils=on_roll, date_from=last_start, date_to=start - timedelta(days=1))
+    recent_from = at_risk.recent_weeks_start(today)
+    recent = stats_by_pupil(pupils=on_roll, date_from=recent_from, date_to=today) if recent_from else {}
+    left = at_risk.sessions_left(today)
+    last_from, last_to = at_risk.previous_school_year(today)
+    last_year = stats_by_pupil(pupils=on_roll, date_from=last_from, date_to=last_to)
     candidates = {pid for pid, s in so_far.items() if not s.persistent}
     candidates |= {pid for pid, s in last_year.items() if s.persistent and pid not in so_far}
     pupils = {p.pk: p for p in on_roll.filter(pk__in=list(candidates)).select_related("registration_group")}
@@ -340,20 +339,10 @@ def early_warning(*, today: date) -> list[AtRisk]:
         if p is None:
             continue
         s, r, ly = so_far.get(pid, Stats()), recent.get(pid, Stats()), last_year.get(pid)
-        reasons = []
-        proj = projected_absence_pct(s, r, left)
-        if proj is not None and proj >= PA_THRESHOLD:
-            reasons.append(f"Projected {100 - proj:.1f}% by the end of the year at the last "
-                           f"{RECENT_WEEKS} weeks' rate")
-        before = _minus(s, r)
-        if r.possible and before.possible and \
-                before.attendance_pct - r.attendance_pct >= SHARP_FALL_POINTS:
-            reasons.append(f"Sharp fall: {r.attendance_pct:.1f}% in the last {RECENT_WEEKS} weeks, "
-                           f"{before.attendance_pct:.1f}% before")
-        if ly is not None and ly.persistent:
-            reasons.append(f"Previously PA: {ly.attendance_pct:.1f}% last school year")
+        reasons = at_risk.risks(_sessions(s), _sessions(r), _sessions(ly) if ly is not None else None, left)
         if reasons:
-            out.append(AtRisk(p, s, reasons, None if proj is None else 100 - proj,
+            proj = projected_absence_pct(s, r, left)
+            out.append(AtRisk(p, s, [x.text for x in reasons], None if proj is None else 100 - proj,
                               r.attendance_pct, ly.attendance_pct if ly else None))
     out.sort(key=lambda a: (a.projected_pct if a.projected_pct is not None else 101,
                             a.pupil.legal_surname, a.pupil.pk))
@@ -521,3 +510,24 @@ def staff_groups(today: date) -> tuple[Stats, list[dict]]:
         out.append({"label": label, "pupils": n, "stats": total, "pa": pa,
                     "pa_pct": pa * 100.0 / n if n else None})
     return whole, out
+
+
+def ethnicity_groups(today: date) -> list[dict]:
+    """This school year's figures per DfE census ethnicity category ("Not recorded" last), for
+    staff. Two queries, whatever the number of pupils."""
+    start = school_year_start(today)
+    on_roll = pupils_on_roll(start, today)
+    stats = stats_by_pupil(pupils=on_roll, date_from=start, date_to=today)
+    members: dict[str, list[int]] = {}
+    for pid, code in on_roll.order_by().values_list("pk", "ethnicity"):
+        members.setdefault(code, []).append(pid)
+    out = []
+    for code in [c for c in Ethnicity.values if c in members] + ([""] if "" in members else []):
+        total = Stats()
+        for pid in members[code]:
+            total = total + stats.get(pid, Stats())
+        n = len(members[code])
+        pa = sum(1 for pid in members[code] if stats.get(pid, Stats()).persistent)
+        out.append({"label": f"{Ethnicity(code).label} ({code})" if code else ETHNICITY_NOT_RECORDED,
+                    "code": code, "pupils": n, "stats": total, "pa": pa, "pa_pct": pa * 100.0 / n})
+    return out

@@ -157,7 +157,8 @@ def groups(request):
     or the trust (figures-only viewers, registers.disclosure)."""
     today = timezone.localdate()
     whole, rows = selectors.staff_groups(today)
-    return render(request, "recognition/groups.html", {"whole": whole, "rows": rows, "today": today})
+    return render(request, "recognition/groups.html", {"whole": whole, "rows": rows, "today": today,
+                                                       "ethnicity": selectors.ethnicity_groups(today)})
 
 
 @role_required({Role.TRUST_DIRECTOR})

@@ -230,6 +230,7 @@ def _parse_pupil(el, index: int, errors: list[RowError]) -> CTFPupil | None:  # 
         "pupil_premium": _yn_or_empty(_flag(_text(basic, "PupilPremium"))
                                       if _text(basic, "PupilPremium") else None),
         "sen_status": SEN_CODES.get(sen.upper(), sen),
+        "ethnicity": _text(basic, "Ethnicity").upper(),
         "address": _address(el.find("Address")),
     }
     pupil = CTFPupil(el.sourceline, upn, row)
@@ -552,6 +553,7 @@ def export_ctf(pupils, *, school, to_laestab: str, now=None) -> bytes:  # noqa: 
         _sub(basic, "NCyearActual", YEAR_LABEL[p.year_group])
         _sub(basic, "FSMeligible", "true" if p.fsm else "false")
         _sub(basic, "PupilPremium", "true" if p.pupil_premium else "false")
+        _sub(basic, "Ethnicity", p.ethnicity)
         sen = _sub(_sub(el, "SENhistory"), "SEN")
         _sub(sen, "SENprovision", p.sen_status)
         _address_el(el, p.address)

@@ -22,6 +22,7 @@ from .models import (
     CalendarEntry,
     Contact,
     DeletionGround,
+    Ethnicity,
     Pupil,
     RegistrationGroup,
     SchoolDay,
@@ -126,7 +127,7 @@ PUPIL_REQUIRED = ["upn", "legal_surname", "legal_forename", "date_of_birth", "ge
                   "year_group", "registration_group", "admission_date"]
 PUPIL_OPTIONAL = ["preferred_forename", "preferred_surname", "leaving_date", "deletion_ground",
                   "pupil_premium", "fsm", "eal", "sen_status", "lac", "child_protection",
-                  "young_carer", "social_worker", "address", "medical_notes"]
+                  "young_carer", "social_worker", "address", "medical_notes", "ethnicity"]
 BOOL_FIELDS = ["pupil_premium", "fsm", "eal", "lac", "child_protection", "young_carer",
                "social_worker"]
 TEXT_FIELDS = ["legal_surname", "legal_forename", "preferred_forename", "preferred_surname",
@@ -193,6 +194,11 @@ def _pupil_from_row(row: dict, line: int, errors: Problems) -> dict | None:  # n
         out["sen_status"] = (row["sen_status"] or "N").upper()
         if out["sen_status"] not in Pupil.SEN.values:
             bad("sen_status", f"'{shown('sen_status')}' must be N, K or E")
+    if "ethnicity" in row:  # the DfE census code; an empty cell: not recorded
+        out["ethnicity"] = row["ethnicity"].strip().upper()
+        if out["ethnicity"] and out["ethnicity"] not in Ethnicity.values:
+            bad("ethnicity", f"'{shown('ethnicity')}' is not a DfE census ethnicity code "
+                             "(WBRI, WIRI, … NOBT; empty: not recorded)")
     if "deletion_ground" in row:
         out["deletion_ground"] = row["deletion_ground"]
         if out["deletion_ground"] and out["deletion_ground"] not in DeletionGround.values:

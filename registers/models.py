@@ -105,6 +105,34 @@ class DeletionGround(models.TextChoices):
     OTHER = "other", "Other ground under regulation 9"
 
 
+class Ethnicity(models.TextChoices):
+    """The DfE school census main ethnicity codes (CBDS field 'Ethnicity'); blank: not recorded."""
+
+    WBRI = "WBRI", "White – British"
+    WIRI = "WIRI", "White – Irish"
+    WIRT = "WIRT", "Traveller of Irish heritage"
+    WOTH = "WOTH", "Any other White background"
+    WROM = "WROM", "Gypsy / Roma"
+    MWBC = "MWBC", "White and Black Caribbean"
+    MWBA = "MWBA", "White and Black African"
+    MWAS = "MWAS", "White and Asian"
+    MOTH = "MOTH", "Any other mixed background"
+    AIND = "AIND", "Indian"
+    APKN = "APKN", "Pakistani"
+    ABAN = "ABAN", "Bangladeshi"
+    AOTH = "AOTH", "Any other Asian background"
+    BCRB = "BCRB", "Black Caribbean"
+    BAFR = "BAFR", "Black – African"
+    BOTH = "BOTH", "Any other Black background"
+    CHNE = "CHNE", "Chinese"
+    OOTH = "OOTH", "Any other ethnic group"
+    REFU = "REFU", "Refused"
+    NOBT = "NOBT", "Information not yet obtained"
+
+
+ETHNICITY_NOT_RECORDED = "Not recorded"
+
+
 # Child-protection / child-in-need details: only tenants.roles.SAFEGUARDING_READERS see them.
 SAFEGUARDING_DETAILS = ("child_protection", "social_worker")
 DSL_MARKER = "See the DSL"
@@ -139,6 +167,8 @@ class Pupil(models.Model):
     pupil_premium = models.BooleanField("pupil premium", default=False)
     fsm = models.BooleanField("FSM eligible", default=False)
     eal = models.BooleanField("EAL", default=False)
+    ethnicity = models.CharField(max_length=4, choices=Ethnicity.choices, blank=True,
+                                 help_text="DfE census main ethnicity code; blank: not recorded")
     sen_status = models.CharField("SEN", max_length=1, choices=SEN.choices, default=SEN.NONE)
     lac = models.BooleanField("looked after", default=False)
     child_protection = models.BooleanField("CP / CIN", default=False)

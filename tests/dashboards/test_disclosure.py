@@ -309,3 +309,39 @@ def test_an_empty_school_is_all_suppressed_and_never_a_500(calendar, people, who
         assert client.get(f"/dashboard/export/{table}.xlsx?{Q}").status_code == 200, table
     assert _csv(client, "headline")["Pupils on roll"] == [F, F]
     assert client.get(f"/dashboard/qa/?{Q}").status_code == 200
+
+
+def test_ethnicity_breakdown_for_staff_and_suppressed_for_governors(small_school, people):
+    """Issue 19 item 6: "ethnicity (the DfE's census categories) ... as dashboard breakdowns for
+    staff roles (never for governors below the disclosure threshold)"."""
+    for i, p in enumerate(small_school):
+        p.ethnicity = "WBRI" if i < 22 else "APKN" if i < 29 else "CHNE"  # 22, 7, 4 (2 of them PA)
+    Pupil.objects.bulk_update(small_school, ["ethnicity"])
+    Pupil.objects.filter(pk=small_school[0].pk).update(ethnicity="")      # one not recorded
+    head = _csv(client_for(people["head"]), "ethnicity")
+    assert head["White – British (WBRI)"][0] == "21" and head["Not recorded"][0] == "1"
+    assert head["Pakistani (APKN)"][0] == "7"
+    assert head["Chinese (CHNE)"][0] == "4" and head["Chinese (CHNE)"][5] == "2"  # PA pupils
+    gov = _csv(client_for(people["governor"]), "ethnicity")
+    assert gov["Chinese (CHNE)"][:6] == [F, S, S, S, S, F]   # 4 pupils: no figures at all
+    assert gov["Not recorded"][0] == F
+    assert gov["White – British (WBRI)"][0] == "21"
+    assert gov["Pakistani (APKN)"][0] == "7"  # two cells hidden already: no secondary needed
+    page = client_for(people["governor"]).get(f"/dashboard/?{Q}").content.decode()
+    assert "Ethnicity (DfE census categories)" in page and "ethnicity=" not in page
+    staff_page = client_for(people["head"]).get(f"/dashboard/?{Q}").content.decode()
+    assert "ethnicity=CHNE" in staff_page
+    # A drill-down by ethnicity is a filter: refused to governors, a list for staff.
+    drill = f"/dashboard/pupils/?{Q}&ethnicity=CHNE"
+    assert client_for(people["governor"]).get(drill).status_code in (403, 404)
+    assert client_for(people["head"]).get(drill).status_code == 200
+
+
+def test_ethnicity_secondary_suppression_for_governors(small_school, people):
+    for i, p in enumerate(small_school):
+        p.ethnicity = "WBRI" if i < 22 else "APKN" if i < 29 else "CHNE"  # 22, 7, 4
+    Pupil.objects.bulk_update(small_school, ["ethnicity"])
+    gov = _csv(client_for(people["governor"]), "ethnicity")
+    # Only Chinese is under 5: 33 − 22 − 7 would give it away, so the next-smallest goes too.
+    assert gov["Chinese (CHNE)"][0] == F and gov["Pakistani (APKN)"][0] == S
+    assert gov["White – British (WBRI)"][0] == "22"

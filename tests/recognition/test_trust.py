@@ -91,3 +91,21 @@ def test_staff_groups_include_safeguarding_groups_for_staff_only(school_a, peopl
     assert "Young carer" in page and "Social worker" in page
     for role in ("governor", "trust_director", "teacher", "parent"):
         assert client_for(people[role]).get("/recognition/groups/").status_code == 403
+
+
+def test_staff_groups_by_ethnicity(school_a, people):
+    """Issue 19 item 6: "ethnicity (the DfE's census categories)" as a breakdown for staff."""
+    from recognition.selectors import ethnicity_groups
+    from registers.models import Pupil
+
+    for name, absent, code in [("Ava", True, "WBRI"), ("Ben", False, "WBRI"), ("Cai", False, "CHNE"),
+                               ("Dee", False, "")]:
+        _pupil(name, absent=absent)
+        Pupil.objects.filter(legal_surname=name).update(ethnicity=code)
+    rows = {r["label"]: r for r in ethnicity_groups(timezone.localdate())}
+    assert list(rows) == ["White – British (WBRI)", "Chinese (CHNE)", "Not recorded"]
+    assert (rows["White – British (WBRI)"]["pupils"], rows["White – British (WBRI)"]["pa"]) == (2, 1)
+    assert (rows["Chinese (CHNE)"]["pupils"], rows["Chinese (CHNE)"]["pa"]) == (1, 0)
+    page = client_for(people["head"]).get("/recognition/groups/").content.decode()
+    assert 'id="ethnicity"' in page and "Chinese (CHNE)" in page and "Not recorded" in page
+    assert client_for(people["governor"]).get("/recognition/groups/").status_code == 403

@@ -375,3 +375,23 @@ def test_export_command_refuses_bad_arguments_clearly(school, school_b):
     with pytest.raises(CommandError, match="this school has no LAESTAB"):
         call_command("export_ctf", "--schema", school_b.schema_name, "--leavers-since",
                      "2026-01-01", "--to-school", "9372100")
+
+
+def test_ethnicity_comes_in_and_goes_out_in_basic_details(school):
+    """Issue 19 item 6: the DfE census ethnicity code travels in <BasicDetails><Ethnicity>."""
+    data = transfer_in().replace(b"<BasicDetails>", b"<BasicDetails><Ethnicity>bafr</Ethnicity>", 1)
+    ctf.import_ctf(data, school=school)
+    assert dict(Pupil.objects.values_list("upn", "ethnicity")) == {CHIDI: "BAFR", ZOFIA: ""}
+    out = export(school, upns=[CHIDI, ZOFIA])
+    assert out.count(b"<Ethnicity>BAFR</Ethnicity>") == 1 and out.count(b"<Ethnicity/>") == 1  # not recorded
+    # Round trip: the exported file puts it back.
+    Pupil.objects.filter(upn=CHIDI).update(ethnicity="")
+    ctf.import_ctf(out, school=school)
+    assert Pupil.objects.get(upn=CHIDI).ethnicity == "BAFR"
+    # A file that says nothing keeps what the school has; a code that is not the census's is refused.
+    ctf.import_ctf(transfer_in(), school=school)
+    assert Pupil.objects.get(upn=CHIDI).ethnicity == "BAFR"
+    bad = transfer_in().replace(b"<BasicDetails>", b"<BasicDetails><Ethnicity>ZZZZ</Ethnicity>", 1)
+    found = problems(bad, school)
+    assert [f for f, _ in found] == [f"UPN {CHIDI}/ethnicity"]
+    assert "'ZZZZ' is not a DfE census ethnicity code" in found[0][1]

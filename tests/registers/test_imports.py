@@ -217,3 +217,25 @@ def test_web_upload_reports_problems_and_imports_nothing(two_pupils, people):
     amended = MarkAmendment.objects.count()
     assert Mark.objects.get().recorded_by == people["office"] and amended == 0
     assert client_for(people["teacher"]).get("/imports/marks/").status_code == 403
+
+
+def test_import_pupils_ethnicity_dfe_census_codes(school_a):
+    """Issue 19 item 6: "ethnicity (the DfE's census categories)": the census main codes, in any
+    case; an empty cell is "not recorded"; anything else is refused by line and field."""
+    header = PUPIL_HEADER.strip() + ",ethnicity\n"
+    a, b, c = make_upn(), make_upn(), make_upn()
+    rows = [f"{a},Khan,Aisha,2018-05-02,F,2,2K,2022-09-01,,N,N,APKN",
+            f"{b},Nowak,Jan,2018-05-02,M,2,2K,2022-09-01,,N,N,woth",
+            f"{c},Smith,Jo,2018-05-02,F,2,2K,2022-09-01,,N,N,"]
+    import_pupils(header + "\n".join(rows) + "\n")
+    got = dict(Pupil.objects.values_list("upn", "ethnicity"))
+    assert got == {a: "APKN", b: "WOTH", c: ""}
+    assert Pupil.objects.get(upn=a).get_ethnicity_display() == "Pakistani"
+    bad = [rows[0], rows[1].replace(",woth", ",White"), rows[2].replace(",N,N,", ",N,N,XXXX")]
+    errs, exc = errors_of(import_pupils, header + "\n".join(bad) + "\n")
+    assert errs == [(3, "ethnicity"), (4, "ethnicity")]
+    assert "'White' is not a DfE census ethnicity code" in str(exc.errors[0])
+    assert Pupil.objects.get(upn=b).ethnicity == "WOTH"  # nothing written
+    # A file without the column leaves the recorded ethnicity alone.
+    import_pupils(PUPIL_HEADER + f"{a},Khan,Aisha,2018-05-02,F,2,2K,2022-09-01,,N,N\n")
+    assert Pupil.objects.get(upn=a).ethnicity == "APKN"
