@@ -263,3 +263,14 @@ def test_a_polish_speaking_parent_sees_the_choice_in_polish(family, people, scho
     accept(school_a, report, people)
     msg = PortalMessage.objects.get(pupil=family["child"])
     assert msg.subject == "Zgłoszenie spóźnienia przyjęte: Amira" and "09:25" in msg.body
+
+
+def test_the_register_proposes_the_late_code_with_the_minutes(family, people, school_a, clock):
+    # A register not yet taken when the parent reported: the row proposes U and 30 minutes.
+    clock(9, 40)
+    late(school_a, family, people, (9, 25), now=(9, 30))
+    child = family["child"]
+    page = client_for(people["office"]).get(
+        f"/register/{child.registration_group_id}/{TUE.isoformat()}/AM/").content.decode()
+    assert "Parent reported: Arrived late (U, proposed)" in page
+    assert f'name="minutes-{child.pk}" id="minutes-{child.pk}" value="30"' in page
