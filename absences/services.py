@@ -232,9 +232,12 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
                                                        "office": office_phone(school)}
     if not errors:
         _sessions_or_error(first_day, first_session, last_day, last_session, errors)
-    if not errors and AbsenceReport.objects.filter(
-            pupil=pupil, first_day__lte=last_day, last_day__gte=first_day).exclude(
-            status=AbsenceReport.Status.QUERIED).exists():
+    if not errors and any(
+            not r.is_late_arrival  # a late arrival covers only the session the child came in
+            or (first_day, first_session) <= (r.first_day, r.first_session) <= (last_day, last_session)
+            for r in AbsenceReport.objects.filter(
+                pupil=pupil, first_day__lte=last_day, last_day__gte=first_day).exclude(
+                status=AbsenceReport.Status.QUERIED)):
         errors["first_day"] = _("You have already reported an absence for %(name)s on some of "
                                 "these days.") % {"name": pupil.forename}
     if evidence:

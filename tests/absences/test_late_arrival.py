@@ -274,3 +274,19 @@ def test_the_register_proposes_the_late_code_with_the_minutes(family, people, sc
         f"/register/{child.registration_group_id}/{TUE.isoformat()}/AM/").content.decode()
     assert "Parent reported: Arrived late (U, proposed)" in page
     assert f'name="minutes-{child.pk}" id="minutes-{child.pk}" value="30"' in page
+
+
+def test_after_a_late_morning_the_afternoon_can_still_be_reported_absent(family, people, school_a):
+    # Came in at 09:25, went home ill at lunch: the afternoon absence is its own report.
+    late(school_a, family, people, (9, 25), now=(11, 0))
+    pm = services.absence_report_create(school=school_a, pupil=family["child"], user=people["parent"],
+                                        reason="illness", first_day=TUE, first_session="PM",
+                                        last_day=TUE, now=at(TUE, 12, 0))
+    assert pm.first_session == "PM"
+    # But the morning it covers cannot also be reported as an absence.
+    AbsenceReport.objects.filter(pk=pm.pk).delete()
+    with pytest.raises(ValidationError) as exc:
+        services.absence_report_create(school=school_a, pupil=family["child"], user=people["parent"],
+                                       reason="illness", first_day=TUE, last_day=TUE,
+                                       now=at(TUE, 9, 0))
+    assert "already reported" in str(exc.value)
