@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from registers import codes
 
 from .models import AbsenceReport, ContactAttempt, LeaveDecision, LeavePolicy, LeaveRequest
-from .services import ACCEPT_CODES, MAX_DOCUMENT_BYTES, RESOLVE_CODES
+from .services import ABSENCE_REASONS, ACCEPT_CODES, LATE_ACCEPT_CODES, MAX_DOCUMENT_BYTES, RESOLVE_CODES
 
 
 class DateInput(forms.DateInput):
@@ -40,13 +40,47 @@ class EvidenceForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,image/*"}))
 
 
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kw):
+        super().__init__(format="%H:%M", **kw)
+
+
 class ReportForm(DatesMixin, EvidenceForm):
+    """An absence (the dates), or for today "Arrived late" with the time and why (issue 14)."""
+
     reason = forms.ChoiceField(label=_("Reason"), choices=AbsenceReport.Reason.choices,
                                widget=forms.RadioSelect)
+    arrived_at = forms.TimeField(
+        label=_("Arrived late: the time your child arrived (HH:MM)"), required=False,
+        input_formats=["%H:%M", "%H.%M", "%H:%M:%S"], widget=TimeInput(),
+        help_text=_("Only for \"Arrived late\": today, for example 09:25."),
+        error_messages={"invalid": _("Write the time as hours and minutes, for example 09:25.")})
+    late_because = forms.CharField(label=_("Arrived late: why was your child late?"), required=False,
+                                   max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
     details = forms.CharField(label=_("Anything the school should know (optional)"), required=False,
                               max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
-    field_order = ["reason", "first_day", "first_session", "last_day", "last_session", "details",
-                   "evidence"]
+    field_order = ["reason", "arrived_at", "late_because", "first_day", "first_session", "last_day",
+                   "last_session", "details", "evidence"]
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        # A late arrival is always today: the dates are needed only for an absence (clean).
+        for name in ("first_day", "last_day"):
+            self.fields[name].required = False
+
+    @property
+    def late_arrival(self) -> bool:
+        return self.data.get(self.add_prefix("reason")) == AbsenceReport.Reason.LATE_ARRIVAL
+
+    def clean(self):
+        data = super().clean()
+        if data.get("reason") != AbsenceReport.Reason.LATE_ARRIVAL:
+            for name in ("first_day", "last_day"):
+                if data.get(name) is None and name not in self.errors:
+                    self.add_error(name, forms.Field.default_error_messages["required"])
+        return data
 
 
 class LeaveForm(DatesMixin):
@@ -82,6 +116,11 @@ class AcceptForm(forms.Form):
     code = forms.ChoiceField(label=_("Code to record"), choices=_code_choices(ACCEPT_CODES))
     message = forms.CharField(label=_("Note to the parent (optional)"), required=False, max_length=1000)
 
+    def __init__(self, *args, late_arrival: bool = False, **kw):
+        super().__init__(*args, **kw)
+        if late_arrival:  # L or U (with the minutes late), or an absence code instead
+            self.fields["code"].choices = _code_choices(LATE_ACCEPT_CODES)
+
 
 class PhonedReportForm(DatesMixin):
     """The office records an absence a parent phoned in (accepted at once)."""
@@ -89,8 +128,8 @@ class PhonedReportForm(DatesMixin):
     pupil = forms.IntegerField(widget=forms.HiddenInput())
     caller = forms.CharField(label=_("Who phoned"), max_length=150,
                              help_text=_("For example \"Mum, Pat Khan\"."))
-    reason = forms.ChoiceField(label=_("Reason"), choices=AbsenceReport.Reason.choices,
-                               widget=forms.RadioSelect)
+    reason = forms.ChoiceField(label=_("Reason"), widget=forms.RadioSelect, choices=[
+        c for c in AbsenceReport.Reason.choices if c[0] in ABSENCE_REASONS])
     code = forms.ChoiceField(label=_("Code to record"), required=False,
                              choices=[("", _("The usual code for the reason (I or M)"))]
                              + _code_choices(ACCEPT_CODES))

@@ -33,6 +33,8 @@ class AbsenceReport(models.Model):
         ILLNESS = "illness", _("Illness")
         MEDICAL = "medical", _("Medical or dental appointment")
         OTHER = "other", _("Other")
+        # Not an absence: the child came in late today and the parent says why (issue 14).
+        LATE_ARRIVAL = "late_arrival", _("Arrived late")
 
     class Status(models.TextChoices):
         NEW = "new", _("Waiting for the office")
@@ -71,6 +73,13 @@ class AbsenceReport(models.Model):
     # (issue 14). Served only by absences.views.report_evidence, to staff and that parent.
     evidence = models.FileField(upload_to=evidence_path, blank=True)
     evidence_type = models.CharField(max_length=40, blank=True)
+    # A late arrival (reason LATE_ARRIVAL, one session today): when the child came in, the
+    # minutes late counted as the register counts them (from the session's "late after"
+    # time) and the code that makes by the register times of that day (L before the register
+    # closed, U after: registers.services.late_code).
+    arrived_at = models.TimeField(null=True, blank=True)
+    minutes_late = models.PositiveSmallIntegerField(null=True, blank=True)
+    arrival_code = models.CharField(max_length=2, blank=True)
 
     class Meta:
         ordering = ["-reported_at"]
@@ -84,7 +93,13 @@ class AbsenceReport(models.Model):
 
     @property
     def suggested_code(self) -> str:
+        if self.is_late_arrival:
+            return self.arrival_code
         return self.SUGGESTED_CODE[self.reason]
+
+    @property
+    def is_late_arrival(self) -> bool:
+        return self.reason == self.Reason.LATE_ARRIVAL
 
     @property
     def by_phone(self) -> bool:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from registers import codes, policy
 from registers.models import Pupil
-from registers.services import Entry, RegisterError, marks_save
+from registers.services import Entry, RegisterError, late_code, marks_save
 
 from . import language, notifications, parent_notices, rules, selectors
 from .family_messages import current_school
@@ -42,6 +42,12 @@ MAX_LEAVE_DAYS = 120
 # Codes the office may use when it accepts a report or resolves an unexplained absence.
 ACCEPT_CODES = [c for c in codes.ABSENCE_CODES if c not in ("N", "U")]
 RESOLVE_CODES = [c for c in codes.MARKABLE_CODES if c not in ("N", "#")]
+# A late arrival is accepted as L or U (the register times decide which is suggested), or the
+# office chooses an absence code instead (M for an appointment that made the child late).
+LATE_ACCEPT_CODES = ["L", "U"] + ACCEPT_CODES
+MAX_MINUTES_LATE = 300  # what registers.services accepts for one mark
+# The reasons of an absence (a late arrival has its own service: late_arrival_report_create).
+ABSENCE_REASONS = [r for r in AbsenceReport.Reason.values if r != AbsenceReport.Reason.LATE_ARRIVAL]
 # A pre-fill replaces only these (with an amendment); any other mark is left as it is.
 REPLACEABLE = {"N", "O"}
 
@@ -143,7 +149,7 @@ def _waiting_changed() -> None:
 
 
 def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, role: str,
-             basis: str) -> dict:
+             basis: str, minutes_late: int | None = None) -> dict:
     """Write ``code`` into each session: new marks are created, N/O marks are amended (with
     ``reason``), any other mark is kept and reported back. ``basis`` (granted leave or an
     accepted report) is what lets registers.policy accept the code in a future session."""
@@ -157,7 +163,7 @@ def _prefill(*, school, pupil: Pupil, sessions, code: str, reason: str, user, ro
             continue
         try:
             marks_save(school=school, day=day, session=session, pupils=[pupil],
-                       entries=[Entry(pupil.pk, code, None, reason)], user=user, role=role,
+                       entries=[Entry(pupil.pk, code, minutes_late, reason)], user=user, role=role,
                        basis=basis)
         except RegisterError as exc:
             raise ValidationError("; ".join(str(v) for v in exc.errors.values())) from exc
@@ -201,7 +207,7 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
     now = timezone.localtime(now)
     today = now.date()
     errors: dict = {}
-    if reason not in AbsenceReport.Reason.values:
+    if reason not in ABSENCE_REASONS:
         errors["reason"] = _("Choose a reason.")
     _check_range(first_day, first_session, last_day, last_session, errors)
     late = False
@@ -226,9 +232,12 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
                                                        "office": office_phone(school)}
     if not errors:
         _sessions_or_error(first_day, first_session, last_day, last_session, errors)
-    if not errors and AbsenceReport.objects.filter(
-            pupil=pupil, first_day__lte=last_day, last_day__gte=first_day).exclude(
-            status=AbsenceReport.Status.QUERIED).exists():
+    if not errors and any(
+            not r.is_late_arrival  # a late arrival covers only the session the child came in
+            or (first_day, first_session) <= (r.first_day, r.first_session) <= (last_day, last_session)
+            for r in AbsenceReport.objects.filter(
+                pupil=pupil, first_day__lte=last_day, last_day__gte=first_day).exclude(
+                status=AbsenceReport.Status.QUERIED)):
         errors["first_day"] = _("You have already reported an absence for %(name)s on some of "
                                 "these days.") % {"name": pupil.forename}
     if evidence:
@@ -242,6 +251,85 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
         pupil=pupil, reason=reason, first_day=first_day, first_session=first_session,
         last_day=last_day, last_session=last_session, details=details.strip(), reported_by=user,
         late=late)
+    if evidence:
+        _store_evidence(report, evidence)
+    schema = _schema()
+    transaction.on_commit(lambda: notifications.report_received(report.pk, schema))
+    return report
+
+
+def _minutes_between(earlier, later) -> int:
+    gap = datetime.combine(date.min, later) - datetime.combine(date.min, earlier)
+    return int(gap.total_seconds() // 60)
+
+
+# Complexity: one check per way the time of arrival can be wrong, each with its own message.
+@transaction.atomic
+def late_arrival_report_create(*, school, pupil: Pupil, user, arrived_at, because: str,  # noqa: C901
+                               day: date | None = None, now: datetime | None = None,
+                               evidence=None) -> AbsenceReport:
+    """A parent says their child arrived late today, at ``arrived_at``, and why (issue 14).
+
+    The report covers the one session the child arrived in (the afternoon from when its
+    register opens, else the morning). The time must be today, after the session's "late
+    after" time (before it the child was on time) and not later than now. The code the office
+    is offered is the register's own rule (``registers.services.late_code``): L if the child
+    arrived before the register closed, U after; minutes late count from "late after".
+    """
+    _waiting_changed()
+    now = timezone.localtime(now)
+    today = now.date()
+    errors: dict = {}
+    if day is not None and day != today:
+        errors["first_day"] = _("A late arrival can only be reported on the day, for today.")
+    if arrived_at is None:
+        errors["arrived_at"] = _("Give the time %(name)s arrived at school, for example 09:25.") % {
+            "name": pupil.forename}
+    if not (because or "").strip():
+        errors["late_because"] = _("Tell the school why %(name)s arrived late.") % {"name": pupil.forename}
+    session = minutes = code = None
+    if "arrived_at" not in errors:
+        arrived_at = arrived_at.replace(second=0, microsecond=0)
+        session = "PM" if arrived_at >= school.pm_open else "AM"
+        _opens, late_after, _closes = school.register_times(session)
+        if arrived_at > now.time():
+            errors["arrived_at"] = _("The time of arrival, %(time)s, is later than now (%(now)s): give "
+                                     "the time %(name)s actually arrived.") % {
+                "time": time_format(arrived_at, "H:i"), "now": time_format(now.time(), "H:i"),
+                "name": pupil.forename}
+        elif session == "PM" and arrived_at <= late_after:
+            errors["arrived_at"] = _("At %(time)s %(name)s was in time for the afternoon register. If "
+                                     "%(name)s missed the morning, report an absence for this morning "
+                                     "instead.") % {"time": time_format(arrived_at, "H:i"),
+                                                    "name": pupil.forename}
+        elif arrived_at <= late_after:
+            errors["arrived_at"] = _("School counts a child as late only after %(late)s, so at "
+                                     "%(time)s %(name)s was on time: there is nothing to report.") % {
+                "late": time_format(late_after, "H:i"), "time": time_format(arrived_at, "H:i"),
+                "name": pupil.forename}
+        else:
+            minutes = _minutes_between(late_after, arrived_at)
+            code = late_code(school=school, session=session, minutes_late=minutes)
+    if not errors and not selectors.sessions_between(today, session, today, session):
+        errors["first_day"] = _("Today is not a school day for %(name)s.") % {"name": pupil.forename}
+    if not errors and any(
+            (r.first_day, r.first_session) <= (today, session) <= (r.last_day, r.last_session)
+            for r in AbsenceReport.objects.filter(pupil=pupil, first_day__lte=today, last_day__gte=today)
+            .exclude(status=AbsenceReport.Status.QUERIED)):
+        errors["arrived_at"] = _("You have already told the school about %(name)s for this session "
+                                 "today. To add something, please phone %(office)s.") % {
+            "name": pupil.forename, "office": office_phone(school)}
+    if evidence:
+        try:
+            evidence_check(evidence)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    report = AbsenceReport.objects.create(
+        pupil=pupil, reason=AbsenceReport.Reason.LATE_ARRIVAL, first_day=today, first_session=session,
+        last_day=today, last_session=session, details=because.strip(), reported_by=user,
+        arrived_at=arrived_at, minutes_late=minutes, arrival_code=code)
     if evidence:
         _store_evidence(report, evidence)
     schema = _schema()
@@ -267,7 +355,7 @@ def absence_report_record(*, school, pupil: Pupil, user, role: str, reason: str,
     _waiting_changed()
     today = today or timezone.localdate()
     errors: dict = {}
-    if reason not in AbsenceReport.Reason.values:
+    if reason not in ABSENCE_REASONS:
         errors["reason"] = _("Choose a reason.")
     code = code or (AbsenceReport.SUGGESTED_CODE.get(reason, "") if "reason" not in errors else "")
     if "reason" not in errors and code not in ACCEPT_CODES:
@@ -328,19 +416,34 @@ def absence_report_accept(*, school, report: AbsenceReport, user, role: str, cod
     if report.status == AbsenceReport.Status.ACCEPTED:
         raise ValidationError(_("This report has already been accepted."))
     code = code or report.suggested_code
-    if code not in ACCEPT_CODES:
+    if code not in (LATE_ACCEPT_CODES if report.is_late_arrival else ACCEPT_CODES):
         raise ValidationError({"code": _("Choose the absence code to record (for example I for "
                                          "illness or M for a medical appointment).")})
     sessions = selectors.sessions_between(report.first_day, report.first_session,
                                           report.last_day, report.last_session)
+    minutes, why = None, f"Parent reported {report.get_reason_display().lower()}: accepted"
+    if report.is_late_arrival:
+        why = (f"Parent reported a late arrival at {report.arrived_at:%H:%M}: "
+               f"{report.details}")[:290] + ": accepted"
+        # The minutes go with the code the register times give (the register recomputes L or U
+        # from them); an office that chose the other of L and U keeps its choice, unminuted.
+        if code == report.arrival_code and report.minutes_late is not None:
+            minutes = min(report.minutes_late, MAX_MINUTES_LATE)
     result = _prefill(school=school, pupil=report.pupil, sessions=sessions, code=code, user=user,
-                      role=role, basis=policy.REPORT,
-                      reason=f"Parent reported {report.get_reason_display().lower()}: accepted")
+                      role=role, basis=policy.REPORT, reason=why, minutes_late=minutes)
     report.status = AbsenceReport.Status.ACCEPTED
     report.code_applied, report.response = code, message.strip()
     report.handled_by, report.handled_by_name, report.handled_at = user, _name(user), timezone.now()
     report.save()
     def compose():
+        if report.is_late_arrival:
+            body = _("The school has accepted your report that %(name)s arrived late at %(time)s "
+                     "on %(day)s. The register shows: %(code)s.") % {
+                "name": report.pupil.forename, "time": time_format(report.arrived_at, "H:i"),
+                "day": _d(report.first_day), "code": codes.CODES[code].plain}
+            if report.response:
+                body += "\n\n" + report.response
+            return _("Late arrival report accepted: %(name)s") % {"name": report.pupil.forename}, body
         body = _("The school has accepted your report that %(name)s is absent from %(first)s to "
                  "%(last)s (%(reason)s). The register shows: %(code)s.") % {
             "name": report.pupil.forename, "first": _d(report.first_day),

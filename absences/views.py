@@ -176,9 +176,16 @@ def report_new(request, pk):
     form = ReportForm(request.POST or None, request.FILES or None,
                       initial={"first_day": today, "last_day": today})
     if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
         try:
-            services.absence_report_create(school=request.tenant, pupil=pupil, user=request.user,
-                                           **form.cleaned_data)
+            if d["reason"] == AbsenceReport.Reason.LATE_ARRIVAL:
+                services.late_arrival_report_create(
+                    school=request.tenant, pupil=pupil, user=request.user, arrived_at=d["arrived_at"],
+                    because=d["late_because"], day=d["first_day"], evidence=d["evidence"])
+            else:
+                services.absence_report_create(
+                    school=request.tenant, pupil=pupil, user=request.user, **{
+                        k: v for k, v in d.items() if k not in ("arrived_at", "late_because")})
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -333,7 +340,7 @@ def _inbox_page(request, *, phoned_form=None, phoned_pupil=None):
     box = selectors.reports_inbox(today)
     for r in box["new"]:
         r.accept_form = AcceptForm(initial={"code": r.suggested_code if r.suggested_code != "N" else ""},
-                                   prefix=f"r{r.pk}")
+                                   prefix=f"r{r.pk}", late_arrival=r.is_late_arrival)
         r.query_form = QueryForm(prefix=f"q{r.pk}")
     q = request.GET.get("q", "").strip()[:100]
     if phoned_pupil is None and request.GET.get("pupil", "").isdigit():
@@ -390,7 +397,7 @@ def _report(pk) -> AbsenceReport:
 @require_POST
 def report_accept(request, pk):
     report = _report(pk)
-    form = AcceptForm(request.POST, prefix=f"r{report.pk}")
+    form = AcceptForm(request.POST, prefix=f"r{report.pk}", late_arrival=report.is_late_arrival)
     if not form.is_valid():
         messages.error(request, _("Not accepted: choose the code to record."))
         return redirect("absences:inbox")

@@ -210,6 +210,8 @@ def register_take(request, group_id, day, session):
         else:
             r["code"] = mark.code if mark else r["proposed"]
             r["minutes"] = "" if mark is None or mark.minutes_late is None else mark.minutes_late
+            if mark is None and r["report"] and getattr(r["report"], "minutes_late", None) is not None:
+                r["minutes"] = r["report"].minutes_late  # a parent's late-arrival report (issue 14)
             r["reason"] = ""
     prev, nxt = _neighbour_sessions(day, session)
     opens, late, closes = school.register_times(session)

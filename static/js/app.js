@@ -22,3 +22,17 @@ document.addEventListener("click", (event) => {
     window.history.back();
   }
 });
+
+// The parent's report form: "Arrived late" asks for the time and why, an absence for the
+// dates. Without JavaScript both are shown (the server ignores what does not apply).
+function showReportFields(form) {
+  const checked = form.querySelector("input[name=reason]:checked");
+  const lateArrival = checked && checked.value === "late_arrival";
+  form.querySelectorAll("[data-late-only]").forEach((el) => { el.hidden = !lateArrival; });
+  form.querySelectorAll("[data-absence-only]").forEach((el) => { el.hidden = lateArrival; });
+}
+document.querySelectorAll("form[data-report-form]").forEach(showReportFields);
+document.addEventListener("change", (event) => {
+  const form = event.target.closest("form[data-report-form]");
+  if (form && event.target.name === "reason") showReportFields(form);
+});

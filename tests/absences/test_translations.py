@@ -114,6 +114,22 @@ PARENT_MSGIDS = [
     "the school office on %(phone)s",
     "{forename} is not in school today",
     "{forename} is not in school today. Please reply or call {school_phone}.",
+    # Late arrivals (issue 14 item 3): the choice, its fields, its errors and the answer.
+    "Arrived late",
+    "Arrived late: the time your child arrived (HH:MM)",
+    'Only for "Arrived late": today, for example 09:25.',
+    "Write the time as hours and minutes, for example 09:25.",
+    "Arrived late: why was your child late?",
+    "A late arrival can only be reported on the day, for today.",
+    "Give the time %(name)s arrived at school, for example 09:25.",
+    "Tell the school why %(name)s arrived late.",
+    "The time of arrival, %(time)s, is later than now (%(now)s): give the time %(name)s actually arrived.",
+    "At %(time)s %(name)s was in time for the afternoon register. If %(name)s missed the morning, report an absence for this morning instead.",
+    "School counts a child as late only after %(late)s, so at %(time)s %(name)s was on time: there is nothing to report.",
+    "Today is not a school day for %(name)s.",
+    "You have already told the school about %(name)s for this session today. To add something, please phone %(office)s.",
+    "The school has accepted your report that %(name)s arrived late at %(time)s on %(day)s. The register shows: %(code)s.",
+    "Late arrival report accepted: %(name)s",
 ]
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%\(\w+\)\.\d+f|\{\w+\}")
 

@@ -328,6 +328,40 @@ def test_polish_parent_reports_an_afternoon_illness_after_the_morning_register(
         _choose_language(page, "en-gb")
 
 
+def test_polish_parent_reports_a_late_arrival_and_the_office_sees_it_flagged(
+        page, live, family, eleven_oclock):
+    """Issue 14 item 3: "arrived late because…" after the register closed, in Polish on a
+    phone; the office sees a late arrival, not an absence, with U suggested."""
+    from absences.models import AbsenceReport
+
+    ben = family["ben"]
+    page.set_viewport_size(PHONE)
+    _sign_in_as(page, live, PARENT)
+    try:
+        _choose_language(page, "pl")
+        page.goto(f"/absences/children/{ben}/report/")
+        expect(page.locator("#late-arrival")).to_be_hidden()  # until "Arrived late" is chosen
+        page.get_by_label("Spóźnienie (dziecko przyszło później)").check()
+        expect(page.get_by_label("Pierwszy dzień")).to_be_hidden()
+        page.get_by_label("Spóźnienie: godzina, o której dziecko przyszło (GG:MM)").fill("10:40")
+        page.get_by_label("Spóźnienie: dlaczego dziecko się spóźniło?").fill("Wizyta u lekarza")
+        assert_no_horizontal_overflow(page)
+        shot(page, "parents-16-polish-late-arrival-phone")
+        page.get_by_role("button", name="Wyślij zgłoszenie").click()
+        expect(page.get_by_text("Dziękujemy. Sekretariat szkoły otrzymał zgłoszenie")).to_be_visible()
+        expect(page.locator("#reports-h + ul")).to_contain_text("10:40")
+        report = _in_school(lambda: AbsenceReport.objects.get(pupil_id=ben, reason="late_arrival"))
+        assert (report.first_session, report.arrival_code, report.details) == ("AM", "U", "Wizyta u lekarza")
+    finally:
+        _choose_language(page, "en-gb")
+    _sign_in_as(page, live, live.office)
+    page.goto("/absences/inbox/")
+    card = page.locator(f"#report-{report.pk}")
+    expect(card).to_contain_text("Late arrival, not an absence")
+    expect(card).to_contain_text("Arrived late at 10:40")
+    expect(card.get_by_label("Code to record")).to_have_value("U")
+
+
 def test_arabic_parent_portal_is_laid_out_right_to_left(page, live, family):
     """Issue 14: "an Arabic-speaking parent's portal is laid out right to left"."""
     page.set_viewport_size(PHONE)
