@@ -44,11 +44,18 @@ NO_CONTACT = "No contact is flagged for correspondence: add or flag one, then re
 # --- templates ----------------------------------------------------------------------
 
 @transaction.atomic
+def settings_save(*, letter_settings: LetterSettings) -> LetterSettings:
+    """The school's letter settings (signatory, letterhead, triggers, holds), as edited."""
+    letter_settings.save()
+    return letter_settings
+
+
+@transaction.atomic
 def template_save(*, key: str, name: str, body: str, kind: str = LetterTemplate.Kind.LETTER,
                   subject: str = "", preset: str = "", user_name: str = "",
-                  template: LetterTemplate | None = None) -> LetterTemplate:
+                  template: LetterTemplate | None = None, active: bool | None = None) -> LetterTemplate:
     """Create or update a template. The body is sanitised, then refused with the field's name
-    if it uses an unknown merge field, tag or filter."""
+    if it uses an unknown merge field, tag or filter. ``active`` None leaves it as it is."""
     clean = merge.sanitise(body)
     try:
         merge.compile_body(clean)
@@ -60,6 +67,8 @@ def template_save(*, key: str, name: str, body: str, kind: str = LetterTemplate.
     template.body, template.updated_by_name = clean, user_name
     if preset:
         template.preset = preset
+    if active is not None:
+        template.active = active
     template.full_clean(exclude=["key"] if template.pk else None)
     template.save()
     return template
