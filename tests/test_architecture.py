@@ -29,9 +29,6 @@ PENDING = {
     "absences.views:leave_new", "dashboards.views:_build", "dashboards.views:_qa_context",
     "dashboards.views:school_dashboard", "dashboards.views_trust:trust_dashboard",
     "recognition.views:home",
-    "registers.views:office_session", "registers.views:register_take",
-    "registers.views_arrangements:offsite_confirm", "registers.views_ctf:census_page",
-    "registers.views_grid:week_grid",
 }
 
 
