@@ -28,7 +28,6 @@ ALLOWED: dict[str, str] = {}
 PENDING = {
     "dashboards.views:_build", "dashboards.views:_qa_context",
     "dashboards.views:school_dashboard", "dashboards.views_trust:trust_dashboard",
-    "recognition.views:home",
 }
 
 
