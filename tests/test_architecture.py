@@ -24,11 +24,6 @@ NOT_ORM = {"session", "messages", "cache"}
 # "module:function" -> why it stays as it is.
 ALLOWED: dict[str, str] = {}
 
-# Found when the check was written, being thinned app by app (emptied by the end of issue 15).
-PENDING = {
-    "dashboards.views:_build", "dashboards.views:_qa_context",
-    "dashboards.views:school_dashboard", "dashboards.views_trust:trust_dashboard",
-}
 
 
 def view_modules():
@@ -107,14 +102,14 @@ def problems() -> dict[str, list[str]]:
 
 
 def test_views_are_thin():
-    bad = {k: v for k, v in problems().items() if k not in ALLOWED and k not in PENDING}
+    bad = {k: v for k, v in problems().items() if k not in ALLOWED}
     assert not bad, "Views over 30 lines or writing through the ORM (move reads to selectors.py, " \
         "writes to services.py, or add to ALLOWED with a reason):\n" + \
         "\n".join(f"  {k}: {', '.join(v)}" for k, v in sorted(bad.items()))
 
 
 def test_allowed_list_is_current():
-    stale = sorted((set(ALLOWED) | PENDING) - set(problems()))
+    stale = sorted(set(ALLOWED) - set(problems()))
     assert not stale, f"ALLOWED names views that are thin now (remove them): {stale}"
 
 
