@@ -1032,8 +1032,11 @@ def case_letters_render(case_id: int) -> tuple[int, int]:
 
 def leave_decision_letter(sender, *, request, **kwargs) -> None:
     """A leave decision (absences.signals.leave_decided) as a PDF letter from the school's own
-    template, stored on the pupil's letters for printing or the file; a failure is recorded there."""
+    template, stored on the pupil's letters for printing or the file; a failure is recorded there.
+    Queued inside the decision's transaction; rendered once it commits, so no transaction stays
+    open while the PDF renders (issue 15)."""
     letter = letter_queue(pupil=request.pupil, template_key="leave_decision",
                           trigger_key=f"leave-decision:{request.pk}")
     if letter is not None:
-        render_now(letter=letter, as_of=request.first_day)
+        as_of = request.first_day
+        transaction.on_commit(lambda: render_now(letter=letter, as_of=as_of))
