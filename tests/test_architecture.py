@@ -101,6 +101,27 @@ def problems() -> dict[str, list[str]]:
     return out
 
 
+def test_the_check_finds_long_views_and_orm_writes(tmp_path):
+    sample = tmp_path / "views.py"
+    sample.write_text(
+        "@decorator\n"
+        "def fat(request):\n" + "    x = 1\n" * 31 +
+        "def writer(request, pk):\n"
+        "    Pupil.objects.filter(pk=pk).update(x=1)\n"
+        "    form.save()\n"
+        "    Thing.objects.get_or_create(pk=pk)\n"
+        "    obj.delete()\n"
+        "def fine(request):\n"
+        "    ctx = {}\n"
+        "    ctx.update(a=1)\n"
+        "    request.session.update({})\n"
+        "    return services.thing_save(thing=form.save(commit=False))\n"
+        "def helper(day):\n" + "    x = 1\n" * 40)
+    found = {fn.name: (body_lines(fn), [w.split()[0] for w in orm_writes(fn)]) for fn in views(sample)}
+    assert found == {"fat": (31, []), "writer": (4, ["update", "save", "get_or_create", "delete"]),
+                     "fine": (4, [])}
+
+
 def test_views_are_thin():
     bad = {k: v for k, v in problems().items() if k not in ALLOWED}
     assert not bad, "Views over 30 lines or writing through the ORM (move reads to selectors.py, " \
