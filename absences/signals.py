@@ -2,8 +2,8 @@
 higher ones).
 
 ``leave_decided(sender=LeaveRequest, request=…)``: the headteacher decided a leave request, inside
-its transaction. The letters app stores the decision as a PDF letter on the pupil's letters
-(letters/apps.py, ``letters.services.leave_decision_letter``).
+its transaction. The letters app queues the decision as a PDF letter on the pupil's letters and
+renders it once the transaction commits (letters/apps.py, ``letters.services.leave_decision_letter``).
 """
 
 from django.dispatch import Signal

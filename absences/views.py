@@ -197,46 +197,51 @@ def report_new(request, pk):
         "times": _times(request.tenant)})
 
 
+def _leave_check(request, context: dict, form, step: str):
+    """Step 2 of a leave request: the school's rules for the dates, then (on submit) the
+    request itself. None when the dates are refused (the step 1 form says why)."""
+    data = form.cleaned_data
+    try:
+        sessions, results = services.leave_preview(
+            pupil=context["pupil"], policy=context["policy"], **{k: data[k] for k in (
+                "first_day", "first_session", "last_day", "last_session", "reason")})
+    except ValidationError as exc:
+        _apply_errors(form, exc)
+        return None
+    confirm = LeaveConfirmForm(request.POST if step == "submit" else None,
+                               request.FILES or None, initial=data)
+    if step == "submit" and confirm.is_valid():
+        try:
+            leave = services.leave_request_submit(pupil=context["pupil"], user=request.user,
+                                                  **confirm.cleaned_data)
+        except ValidationError as exc:
+            _apply_errors(confirm, exc)
+        else:
+            messages.success(request, _("Your request has been sent to the headteacher. You will "
+                                        "get the decision in writing."))
+            return redirect("absences:leave_detail", pk=leave.pk)
+    return render(request, "absences/leave_check.html", {
+        **context, "form": confirm, "data": data, "results": results,
+        "failed": [r for r in results if not r.passed],
+        "holiday": data["reason"] == LeaveRequest.Reason.HOLIDAY,
+        "blocked": [r for r in results if r.blocks and not r.passed],
+        "days": len(sessions) / 2, "reason_label": LeaveRequest.Reason(data["reason"]).label,
+        "day_list": services.days_of([selectors.session_key(d, s) for d, s in sessions])})
+
+
 @role_required(PARENTS)
 @require_http_methods(["GET", "POST"])
 def leave_new(request, pk):
     """Step 1: dates and reason. Step 2 (check): the school's rules, the document, submit."""
     pupil = child_for_parent(request, pk)
-    policy = selectors.policy_current()
     step = request.POST.get("step", "")
-    context = {"pupil": pupil, "policy": policy}
+    context = {"pupil": pupil, "policy": selectors.policy_current()}
     if request.method == "POST" and step in ("check", "submit"):
         form = LeaveForm(request.POST)
         if form.is_valid():
-            data = form.cleaned_data
-            try:
-                sessions, results = services.leave_preview(
-                    pupil=pupil, policy=policy, **{k: data[k] for k in (
-                        "first_day", "first_session", "last_day", "last_session", "reason")})
-            except ValidationError as exc:
-                _apply_errors(form, exc)
-            else:
-                confirm = LeaveConfirmForm(request.POST if step == "submit" else None,
-                                           request.FILES or None, initial=data)
-                if step == "submit" and confirm.is_valid():
-                    try:
-                        leave = services.leave_request_submit(pupil=pupil, user=request.user,
-                                                              **confirm.cleaned_data)
-                    except ValidationError as exc:
-                        _apply_errors(confirm, exc)
-                    else:
-                        messages.success(request, _("Your request has been sent to the "
-                                                    "headteacher. You will get the decision in "
-                                                    "writing."))
-                        return redirect("absences:leave_detail", pk=leave.pk)
-                return render(request, "absences/leave_check.html", {
-                    **context, "form": confirm, "data": data, "results": results,
-                    "failed": [r for r in results if not r.passed],
-                    "holiday": data["reason"] == LeaveRequest.Reason.HOLIDAY,
-                    "blocked": [r for r in results if r.blocks and not r.passed],
-                    "days": len(sessions) / 2,
-                    "reason_label": LeaveRequest.Reason(data["reason"]).label,
-                    "day_list": services.days_of([selectors.session_key(d, s) for d, s in sessions])})
+            response = _leave_check(request, context, form, step)
+            if response is not None:
+                return response
     elif request.method == "POST":  # "change the dates": back to step 1 with what was typed
         form = LeaveForm(request.POST)
     else:

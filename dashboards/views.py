@@ -618,6 +618,16 @@ def bars(table: Table, value_col: int, label_col: int = 0) -> list[dict]:
             for r in table.rows if isinstance(r[value_col].value, int | float)]
 
 
+def _figures_only_tables(tables: dict, chart, d, c):
+    """A figures-only viewer (governor, trust): today's registers are class by class counts
+    of named children's days, staff only; patterns obey the headline's disclosure rules."""
+    del tables["today"]
+    cohort_hidden = "stats" in headline_hidden(d.rollup)[c.cohort]
+    for key in ("weekdays", "sessions", "weekly"):
+        protect_patterns(tables[key], cohort_hidden)
+    return {"empty": True} if cohort_hidden else chart
+
+
 # --- views ---------------------------------------------------------------------------------------
 
 def _build(request):
@@ -649,48 +659,44 @@ def _build(request):
                                         fo, parent=(tables["year_groups"], year_of))
     tables["weekly"], chart = weekly_table(d, link, float(request.tenant.attendance_target))
     if fo:
-        # Today's registers are class by class counts of named children's days: staff only.
-        del tables["today"]
-        cohort_hidden = "stats" in headline_hidden(d.rollup)[c.cohort]
-        for key in ("weekdays", "sessions", "weekly"):
-            protect_patterns(tables[key], cohort_hidden)
-        if cohort_hidden:
-            chart = {"empty": True}
+        chart = _figures_only_tables(tables, chart, d, c)
     return c, d, tables, chart, viewer
 
 
-@role_required(REPORT_READERS)
-@bad_request_guard
-def school_dashboard(request):
-    c, d, tables, chart, viewer = _build(request)
-    head = d.rollup.total["csa"]
-    head_all = d.rollup.total["all"]
-    target = float(request.tenant.attendance_target)
-    la = dashboard.LA_BENCHMARKS.get(request.tenant.la_name)
-    weekly = d.patterns.by["week"][c.cohort]
-    recent = sorted(weekly.items())
+def _cards(d, c, figures_only: bool) -> dict:
+    """The headline cards: compulsory-school-age and all pupils, the last four weeks against
+    the four before and the trend; for a figures-only viewer they obey the same rules as the
+    headline table."""
+    head, head_all = d.rollup.total["csa"], d.rollup.total["all"]
+    recent = sorted(d.patterns.by["week"][c.cohort].items())
     last4 = sum((s for _, s in recent[-4:]), Stats())
     prev4 = sum((s for _, s in recent[-8:-4]), Stats())
-    link = Links(c.with_(cohort="csa"), enabled=not viewer["figures_only"])
     trend = _trend(last4.attendance_pct, prev4.attendance_pct)
-    if viewer["figures_only"]:  # the cards obey the same rules as the headline table
+    if figures_only:
         hidden = headline_hidden(d.rollup)
         head = disclosure.Shown(head, hidden["csa"])
         head_all = disclosure.Shown(head_all, hidden["all"])
         if "stats" in hidden[c.cohort]:
             last4 = prev4 = disclosure.Shown(last4, {"*"})
             trend = None
+    return {"head": head, "head_all": head_all, "last4": last4, "prev4": prev4, "trend": trend}
+
+
+@role_required(REPORT_READERS)
+@bad_request_guard
+def school_dashboard(request):
+    c, d, tables, chart, viewer = _build(request)
+    link = Links(c.with_(cohort="csa"), enabled=not viewer["figures_only"])
     return render(request, "dashboards/school.html", {
         "c": c, "d": d, "t": tables, "chart": chart, "viewer": viewer,
-        "head": head, "head_all": head_all, "target": target,
+        **_cards(d, c, viewer["figures_only"]), "target": float(request.tenant.attendance_target),
         "dfe_target": (None if request.tenant.dfe_improvement_target is None
                        else float(request.tenant.dfe_improvement_target)),
         "can_set_targets": bool(request.roles & ACCOUNT_MANAGERS),
-        "national": dashboard.NATIONAL_BENCHMARK, "la": la,
-        "last4": last4, "prev4": prev4, "cohorts": dashboard.COHORTS,
-        "query": urlencode(c.query()),
+        "national": dashboard.NATIONAL_BENCHMARK, "la": dashboard.LA_BENCHMARKS.get(request.tenant.la_name),
+        "cohorts": dashboard.COHORTS, "query": urlencode(c.query()),
         "year_bars": bars(tables["year_groups"], 2), "day_bars": bars(tables["weekdays"], 2),
-        "trend": trend, "pa_link": link(measure="pa"),
+        "pa_link": link(measure="pa"),
         "sa_link": link(measure="sa"),
         "cohort_label": dashboard.COHORTS[c.cohort],
         "export_base": reverse("dashboard") + "export/",
@@ -905,6 +911,21 @@ def letters_impact(c: dashboard.Criteria, *, days: int = 28) -> dict | None:
     return rows
 
 
+def _qa_rows(cols: dict) -> list[dict]:
+    """One row per pupil group: each column's figures, the change on the same point last
+    year and the year-to-date change."""
+    rows = []
+    for i, (label, _) in enumerate(QA_GROUPS):
+        r = {k: v[i] for k, v in cols.items()}
+        r["label"] = label
+        a, b = r["this"].stats.attendance_pct, r["same"].stats.attendance_pct
+        r["change"] = None if a is None or b is None else a - b
+        a, b = r["ytd"].stats.attendance_pct, r["ytd_last"].stats.attendance_pct
+        r["ytd_change"] = None if a is None or b is None else a - b
+        rows.append(r)
+    return rows
+
+
 def _qa_context(request):
     c, request.criteria_error = _page_criteria(request)
     cohort = "csa"
@@ -922,18 +943,9 @@ def _qa_context(request):
             "ytd": _qa_figures(ytd, cohort), "ytd_last": _qa_figures(ytd_last, cohort),
             "last_year": _qa_figures(last_year, cohort),
             "this_all": _qa_figures(this, "all")}
-    rows = []
-    for i, (label, _) in enumerate(QA_GROUPS):
-        r = {k: v[i] for k, v in cols.items()}
-        r["label"] = label
-        a, b = r["this"].stats.attendance_pct, r["same"].stats.attendance_pct
-        r["change"] = None if a is None or b is None else a - b
-        a, b = r["ytd"].stats.attendance_pct, r["ytd_last"].stats.attendance_pct
-        r["ytd_change"] = None if a is None or b is None else a - b
-        rows.append(r)
     terms = CalendarEntry.objects.filter(kind="term").order_by("start_date")
     ctx = {
-        "c": c, "rows": rows, "weeks": sorted(weeks[cohort].items()),
+        "c": c, "rows": _qa_rows(cols), "weeks": sorted(weeks[cohort].items()),
         "weeks_all": weeks["all"], "same_c": dashboard.same_point_last_year(c),
         "ytd_c": ytd_c, "last_c": dashboard.last_year_whole(c), "pa_codes": pa_codes,
         "pa_total": this.total[cohort], "pa_pp": this.get("pp", True, cohort),

@@ -118,14 +118,13 @@ def trust_table(request, trust: Trust, rows: list[dict], c: dashboard.Criteria) 
     return protect(t, population=2, counts=_COUNTS, figure_cols=_FIGURES)
 
 
-def trust_dashboard(request, slug):
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    trust = trust_for_request(request, slug)
+def _trust_criteria(request):
+    """The period asked for: (criteria, None), or (None, a 400 page) when even the default
+    period cannot be read. Issue 17: a bad period is a form error on the same page, with the
+    default period."""
     try:
-        c = dashboard.criteria_from_query(request.GET, today=timezone.localdate())
+        return dashboard.criteria_from_query(request.GET, today=timezone.localdate()), None
     except (ValueError, KeyError) as exc:
-        # Issue 17: a bad period is a form error on the same page, with the default period.
         rest = request.GET.copy()
         for k in ("from", "to", "cohort"):
             rest.pop(k, None)
@@ -134,10 +133,20 @@ def trust_dashboard(request, slug):
         except (ValueError, KeyError):
             from attendance_site.errors import BadInput, bad_request
 
-            return bad_request(request, BadInput(f"Bad request: {exc}"))
+            return None, bad_request(request, BadInput(f"Bad request: {exc}"))
         request.GET = rest
         message = str(exc)
         request.criteria_error = f"{message[:1].upper()}{message[1:]}: showing the default period instead."
+        return c, None
+
+
+def trust_dashboard(request, slug):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    trust = trust_for_request(request, slug)
+    c, response = _trust_criteria(request)
+    if response is not None:
+        return response
     if c.filtered or disclosure.asks_for_safeguarding(request.GET):  # e.g. ?lac=1
         raise PermissionDenied
     compare = request.GET.getlist("school")
@@ -147,11 +156,8 @@ def trust_dashboard(request, slug):
     fmt = request.GET.get("format")
     if fmt in ("csv", "xlsx"):
         return table_response(t, fmt, f"{trust.slug}-schools-{c.date_to}")
-    la = {}
-    for r in rows:
-        bench = dashboard.LA_BENCHMARKS.get(r["school"].la_name)
-        if bench:
-            la[r["school"].la_name] = bench
+    la = {r["school"].la_name: bench for r in rows
+          if (bench := dashboard.LA_BENCHMARKS.get(r["school"].la_name))}
     return render(request, "tenants/trust_dashboard.html", {
         "trust": trust, "t": t, "c": c, "rows": rows, "compare": compare,
         "national": dashboard.NATIONAL_BENCHMARK, "la": la,

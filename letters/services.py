@@ -44,11 +44,18 @@ NO_CONTACT = "No contact is flagged for correspondence: add or flag one, then re
 # --- templates ----------------------------------------------------------------------
 
 @transaction.atomic
+def settings_save(*, letter_settings: LetterSettings) -> LetterSettings:
+    """The school's letter settings (signatory, letterhead, triggers, holds), as edited."""
+    letter_settings.save()
+    return letter_settings
+
+
+@transaction.atomic
 def template_save(*, key: str, name: str, body: str, kind: str = LetterTemplate.Kind.LETTER,
                   subject: str = "", preset: str = "", user_name: str = "",
-                  template: LetterTemplate | None = None) -> LetterTemplate:
+                  template: LetterTemplate | None = None, active: bool | None = None) -> LetterTemplate:
     """Create or update a template. The body is sanitised, then refused with the field's name
-    if it uses an unknown merge field, tag or filter."""
+    if it uses an unknown merge field, tag or filter. ``active`` None leaves it as it is."""
     clean = merge.sanitise(body)
     try:
         merge.compile_body(clean)
@@ -60,6 +67,8 @@ def template_save(*, key: str, name: str, body: str, kind: str = LetterTemplate.
     template.body, template.updated_by_name = clean, user_name
     if preset:
         template.preset = preset
+    if active is not None:
+        template.active = active
     template.full_clean(exclude=["key"] if template.pk else None)
     template.save()
     return template
@@ -118,35 +127,48 @@ def letter_render(*, letter: Letter, bundle: Bundle, templates: dict,
                   languages: dict | None = None) -> bool:
     """Render one letter to a stored PDF. Returns False (and records why) if it failed.
     ``languages``: each pupil's family language (read here if not given)."""
+    return letter_store(letter=letter, bundle=bundle,
+                        rendered=letter_pdf(letter=letter, bundle=bundle, templates=templates,
+                                            languages=languages))
+
+
+def letter_pdf(*, letter: Letter, bundle: Bundle, templates: dict, languages: dict | None = None):
+    """Merge and render one letter's PDF, reading only (so a request can do it outside its
+    transaction, issue 15): ``(data, pages, recipients, template)``, or the reason it cannot."""
     from absences import language
 
-    letter.attempts += 1
     lang = (languages.get(letter.pupil_id, settings.LANGUAGE_CODE) if languages is not None
             else language.for_pupils([letter.pupil_id]).get(letter.pupil_id, settings.LANGUAGE_CODE))
     template, lang = translated_template(templates, letter.template_key, lang)
     if template is None:
-        _fail(letter, f"No active letter template with the key '{letter.template_key}'.")
-        return False
+        return f"No active letter template with the key '{letter.template_key}'."
     tmpl, compiled = template
     if isinstance(compiled, merge.MergeError):  # saved before a check it now fails
-        _fail(letter, f"The template '{tmpl.name}' must be edited and saved again: {compiled}")
-        return False
+        return f"The template '{tmpl.name}' must be edited and saved again: {compiled}"
     ctx = bundle.context(letter.pupil_id, letter.context)
     if tmpl.kind == LetterTemplate.Kind.LETTER and not ctx["contacts"]:
-        _fail(letter, NO_CONTACT)
-        return False
+        return NO_CONTACT
     try:
         html = template_html(template=tmpl, ctx=ctx, compiled=compiled, lang=lang)
         data, pages = pdf.html_to_pdf(html)
     except Exception as exc:  # a broken template or renderer: keep the reason on the letter
         log.exception("letter %s failed to render", letter.pk)
-        _fail(letter, f"Could not render: {exc}")
+        return f"Could not render: {exc}"
+    return data, pages, ctx["recipients"][:300], tmpl
+
+
+def letter_store(*, letter: Letter, bundle: Bundle, rendered) -> bool:
+    """Store what ``letter_pdf`` made (or record why it could not): the writes of a render."""
+    letter.attempts += 1
+    if isinstance(rendered, str):
+        _fail(letter, rendered)
         return False
+    data, pages, recipients, tmpl = rendered
     if letter.file:
         letter.file.delete(save=False)
     p = bundle.pupils[letter.pupil_id]
     letter.file.save(f"{letter.template_key}-{p.upn}-{letter.pk}.pdf", ContentFile(data), save=False)
-    letter.pages, letter.recipients = pages, ctx["recipients"][:300]
+    letter.pages, letter.recipients = pages, recipients
     letter.status, letter.error, letter.rendered_at = Letter.Status.RENDERED, "", timezone.now()
     letter.save(update_fields=["file", "pages", "recipients", "status", "error", "rendered_at",
                                "attempts"])
@@ -474,9 +496,10 @@ def batch_render_inline(*, batch: Batch) -> Batch:
     if letters:
         templates = _templates(x.template_key for x in letters)
         bundle = Bundle.load([x.pupil_id for x in letters], as_of=batch.as_of)
-        for letter in letters:
+        for letter in letters:  # rendered outside the transaction that stores it (issue 15)
+            rendered = letter_pdf(letter=letter, bundle=bundle, templates=templates)
             with transaction.atomic():
-                letter_render(letter=letter, bundle=bundle, templates=templates)
+                letter_store(letter=letter, bundle=bundle, rendered=rendered)
     batch.refresh_from_db()
     with transaction.atomic():
         batch_combine(batch=batch)
@@ -802,9 +825,12 @@ def render_now(*, letter: Letter, as_of: date | None = None) -> bool:
     if letter.status == Letter.Status.QUEUED and letters_hold_check(ids=[letter.pk]):
         letter.refresh_from_db()
         return False
+    bundle = Bundle.load([letter.pupil_id], as_of=as_of or letter.night)
+    # Rendered outside the transaction that stores it (issue 15): no transaction stays open
+    # while WeasyPrint works.
+    rendered = letter_pdf(letter=letter, bundle=bundle, templates=_templates([letter.template_key]))
     with transaction.atomic():
-        bundle = Bundle.load([letter.pupil_id], as_of=as_of or letter.night)
-        return letter_render(letter=letter, bundle=bundle, templates=_templates([letter.template_key]))
+        return letter_store(letter=letter, bundle=bundle, rendered=rendered)
 
 
 # --- support plans and attendance contracts, printed as saved (issue 12 item 10) ----------
@@ -1006,8 +1032,11 @@ def case_letters_render(case_id: int) -> tuple[int, int]:
 
 def leave_decision_letter(sender, *, request, **kwargs) -> None:
     """A leave decision (absences.signals.leave_decided) as a PDF letter from the school's own
-    template, stored on the pupil's letters for printing or the file; a failure is recorded there."""
+    template, stored on the pupil's letters for printing or the file; a failure is recorded there.
+    Queued inside the decision's transaction; rendered once it commits, so no transaction stays
+    open while the PDF renders (issue 15)."""
     letter = letter_queue(pupil=request.pupil, template_key="leave_decision",
                           trigger_key=f"leave-decision:{request.pk}")
     if letter is not None:
-        render_now(letter=letter, as_of=request.first_day)
+        as_of = request.first_day
+        transaction.on_commit(lambda: render_now(letter=letter, as_of=as_of))

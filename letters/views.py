@@ -65,15 +65,13 @@ def template_edit(request, pk=None):
         d = form.cleaned_data
         try:
             saved = services.template_save(key=d["key"], name=d["name"], body=d["body"], kind=d["kind"],
-                                           subject=d["subject"], template=template,
+                                           subject=d["subject"], template=template, active=d["active"],
                                            user_name=request.user.get_full_name() or request.user.username)
         except ValidationError as exc:
             for field, errs in exc.message_dict.items():
                 for e in errs:
                     form.add_error(field if field in form.fields else None, e)
         else:
-            if saved.active != d["active"]:
-                LetterTemplate.objects.filter(pk=saved.pk).update(active=d["active"])
             messages.success(request, f"Template '{saved.name}' saved.")
             return redirect("letters:template_edit", pk=saved.pk)
     pupils = Pupil.objects.filter(leaving_date__isnull=True).select_related("registration_group") \
@@ -374,7 +372,7 @@ def evidence_pdf(request, pk):
 def settings_edit(request):
     form = SettingsForm(request.POST or None, instance=LetterSettings.get())
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.settings_save(letter_settings=form.save(commit=False))
         messages.success(request, "Settings saved.")
         return redirect("letters:settings")
     return render(request, "letters/settings.html", {"form": form})

@@ -4,7 +4,6 @@ the escalation app's; these actions live here, above it)."""
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
@@ -48,8 +47,9 @@ def case_letter(request, pk):
     if not template:
         messages.error(request, "Choose a letter template.")
         return _back(case.pk)
-    with transaction.atomic():
-        letter = case_letters.case_letter_render(case=case, template=template, user=request.user)
+    # Queued, then rendered outside any transaction (the letter's own writes are atomic): no
+    # request transaction stays open while the PDF renders (issue 15).
+    letter = case_letters.case_letter_render(case=case, template=template, user=request.user)
     if letter:
         messages.success(request, f"{template.name} rendered: email it, or mark it posted or "
                                   "handed over.")

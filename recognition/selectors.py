@@ -531,3 +531,14 @@ def ethnicity_groups(today: date) -> list[dict]:
         out.append({"label": f"{Ethnicity(code).label} ({code})" if code else ETHNICITY_NOT_RECORDED,
                     "code": code, "pupils": n, "stats": total, "pa": pa, "pa_pct": pa * 100.0 / n})
     return out
+
+
+def list_chosen(period_key: str | None, rule_pk: str | None, today: date):
+    """The periods offered, the period asked for (else the current term, else the first),
+    its rules and the rule asked for (else the first): (periods, period, rules, rule)."""
+    periods_ = periods(today)
+    current = [p for p in periods_ if p.kind == "term" and p.start <= today <= p.end]
+    period = period_for(period_key, today) or (current or periods_ or [None])[0]
+    rules = list(rules_for(period)) if period else []
+    rule = next((r for r in rules if str(r.pk) == rule_pk), rules[0] if rules else None)
+    return periods_, period, rules, rule

@@ -25,45 +25,50 @@ LEADS = {Role.ATTENDANCE_OFFICER, Role.HEAD}
 PARENTS = {Role.PARENT}
 
 
+def _print(request, chosen, rule, period, d, settings):
+    batch = services.certificates_print(rows=chosen, rule=rule, period=period, user=request.user)
+    if batch.combined:
+        messages.success(request, f"{batch.combined_pages} certificate page(s) ready to print.")
+    else:
+        messages.info(request, "No new certificates: every pupil chosen already has one.")
+    return redirect("letters:batch_detail", pk=batch.pk)
+
+
+def _record(request, chosen, rule, period, d, settings):
+    n = services.awards_record(rows=chosen, rule=rule, period=period,
+                               gift=d["gift"] or rule.gift, user=request.user)
+    messages.success(request, f"Recorded for {n} pupil(s).")
+    return redirect(f"{reverse('recognition:home')}?period={period.key}&rule={rule.pk}")
+
+
+def _draw(request, chosen, rule, period, d, settings):
+    draw = services.prize_draw(rows=chosen, rule=rule, period=period,
+                               wanted=d["winners"] or settings.draw_winners, user=request.user)
+    return redirect("recognition:draw", pk=draw.pk)
+
+
+# What the list's action button does (anything else is a prize draw, as before).
+LIST_ACTIONS = {"print": _print, "record": _record, "draw": _draw}
+
+
 @role_required(LEADS)
 def home(request):
     """The attendance lead's list for a period and rule, and what to do with it."""
     today = timezone.localdate()
     settings = services.settings_get()
-    periods = selectors.periods(today)
-    current = [p for p in periods if p.kind == "term" and p.start <= today <= p.end]
-    period = selectors.period_for(request.GET.get("period"), today) or \
-        (current or periods or [None])[0]
-    rules = list(selectors.rules_for(period)) if period else []
-    rule = next((r for r in rules if str(r.pk) == request.GET.get("rule")), rules[0] if rules else None)
+    periods, period, rules, rule = selectors.list_chosen(request.GET.get("period"),
+                                                         request.GET.get("rule"), today)
     rows = selectors.recognition_list(rule=rule, period=period, today=today, settings=settings) \
         if rule else []
     form = ActionForm(request.POST or None, pupil_ids=[r.pupil.pk for r in rows],
                       initial={"gift": rule.gift if rule else "", "winners": settings.draw_winners})
-    if request.method == "POST" and rule:
-        if form.is_valid():
-            d = form.cleaned_data
-            chosen = [r for r in rows if r.pupil.pk in set(d["pupils"])] if d["pupils"] else rows
-            if not chosen:
-                form.add_error(None, "Nobody is on the list.")
-            elif d["action"] == "print":
-                batch = services.certificates_print(rows=chosen, rule=rule, period=period,
-                                                    user=request.user)
-                if batch.combined:
-                    messages.success(request, f"{batch.combined_pages} certificate page(s) ready to print.")
-                else:
-                    messages.info(request, "No new certificates: every pupil chosen already has one.")
-                return redirect("letters:batch_detail", pk=batch.pk)
-            elif d["action"] == "record":
-                n = services.awards_record(rows=chosen, rule=rule, period=period,
-                                           gift=d["gift"] or rule.gift, user=request.user)
-                messages.success(request, f"Recorded for {n} pupil(s).")
-                return redirect(f"{reverse('recognition:home')}?period={period.key}&rule={rule.pk}")
-            else:
-                draw = services.prize_draw(rows=chosen, rule=rule, period=period,
-                                           wanted=d["winners"] or settings.draw_winners,
-                                           user=request.user)
-                return redirect("recognition:draw", pk=draw.pk)
+    if request.method == "POST" and rule and form.is_valid():
+        d = form.cleaned_data
+        chosen = [r for r in rows if r.pupil.pk in set(d["pupils"])] if d["pupils"] else rows
+        if not chosen:
+            form.add_error(None, "Nobody is on the list.")
+        else:
+            return LIST_ACTIONS.get(d["action"], _draw)(request, chosen, rule, period, d, settings)
     return render(request, "recognition/home.html", {
         "settings": settings, "periods": periods, "period": period, "rules": rules, "rule": rule,
         "rows": rows, "form": form, "draws": selectors.draws(5)})

@@ -1,15 +1,15 @@
 """Reads that feed pages and exports. Statistics aggregate in SQL (docs/domain.md section 3)."""
 
 from dataclasses import dataclass, fields
-from datetime import date
+from datetime import date, timedelta
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from . import codes
 from .calendar import days_next_to_breaks
-from .models import Mark, Pupil
+from .models import Contact, Mark, Pupil, SchoolDay
 from .school_year import csa_birth_range, csa_dob_bounds
 
 PA_THRESHOLD = 10.0  # absence % at or above which a pupil is persistently absent
@@ -299,3 +299,61 @@ def pupils_matching(qs: QuerySet, text: str) -> QuerySet:
         by_name &= (Q(legal_surname__icontains=w) | Q(legal_forename__icontains=w)
                     | Q(preferred_surname__icontains=w) | Q(preferred_forename__icontains=w))
     return qs.filter(by_upn | by_name)
+
+
+# --- the week grid and the office's session page (read here, shown by registers/views*.py) ---
+
+def week_grid(*, group, monday: date) -> dict:
+    """Pupils on roll during the week × each day's AM and PM code, coloured by category
+    (registers.codes), with totals per pupil and per session: columns and rows. Three queries
+    (school days, pupils, marks) however many pupils the class has."""
+    friday = monday + timedelta(days=4)
+    days = {d.date: d for d in SchoolDay.objects.filter(date__range=(monday, friday))}
+    pupils = list(by_name_used(
+        Pupil.objects.filter(registration_group=group, admission_date__lte=friday)
+        .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=monday))))
+    marks = week_marks(pupil_ids=[p.pk for p in pupils], monday=monday, friday=friday)
+    columns = []
+    for i in range(5):
+        d = monday + timedelta(days=i)
+        sd = days.get(d)
+        for s in ("AM", "PM"):
+            columns.append({"date": d, "session": s, "closed": sd is None or sd.closed,
+                            "label": sd.closure_label if sd else "", "attended": 0, "marked": 0})
+    return {"columns": columns, "rows": [_week_row(p, columns, marks) for p in pupils]}
+
+
+def _week_row(pupil, columns: list[dict], marks: dict) -> dict:
+    cells, total = [], {"attended": 0, "possible": 0, "authorised": 0, "unauthorised": 0}
+    for col in columns:
+        code = marks.get((pupil.pk, col["date"], col["session"]), "")
+        c = codes.CODES.get(code)
+        cells.append({"code": code, "closed": col["closed"] and not code,
+                      "title": f"{col['date']:%a %-d %b} {col['session']}: "
+                               f"{c.meaning if c else 'no mark'}"})
+        if c:
+            col["marked"] += 1
+            col["attended"] += c.attended
+            total["attended"] += c.attended
+            total["possible"] += c.possible
+            total["authorised"] += c.category == codes.AUTHORISED
+            total["unauthorised"] += c.category == codes.UNAUTHORISED
+    total["pct"] = 100 * total["attended"] / total["possible"] if total["possible"] else None
+    return {"pupil": pupil, "cells": cells, "total": total}
+
+
+def calling_list(day: date, session: str) -> list:
+    """The first-day calling list: the session's N marks, with each pupil's class and contacts."""
+    return list(Mark.objects.filter(date=day, session=session, code="N")
+                .select_related("pupil__registration_group")
+                .prefetch_related(Prefetch("pupil__contacts",
+                                           queryset=Contact.objects.order_by("priority"))))
+
+
+def session_totals(day: date, session: str) -> dict:
+    """Present, absent, late and unexplained marks in one session across the school."""
+    return Mark.objects.filter(date=day, session=session).aggregate(
+        present=Count("id", filter=Q(code__in=codes.ATTENDED_CODES)),
+        absent=Count("id", filter=Q(code__in=codes.ABSENCE_CODES)),
+        late=Count("id", filter=Q(code__in=["L", "U"])),
+        unexplained=Count("id", filter=Q(code="N")))

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from django.contrib import messages
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +25,7 @@ from . import arrangements, codes, cover, hooks, imports, policy, selectors
 from .access import group_for_request, pupil_for_request
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
-from .models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup, SchoolDay
+from .models import CalendarEntry, Mark, Pupil, RegistrationGroup, SchoolDay
 from .pupils import pupil_history
 from .school_year import learning_lost, school_year_start
 from .services import Entry, RegisterError, RollError, mark_token, marks_save, pupil_off_roll
@@ -157,6 +157,57 @@ def _changed_message(items, saved: bool) -> str:
             if saved else "") + names
 
 
+def _register_post(request, pupils, day, session):
+    """Save the posted register. None when every mark was saved (the caller redirects);
+    otherwise (errors, conflicts by pupil, the posted data) to show again."""
+    reported = set(hooks.session_reports([p.pk for p in pupils], day, session)) | set(
+        arrangements.planned_codes([p.pk for p in pupils], day, session)) \
+        if "all_present" in request.POST else set()
+    entries = _entries_from_post(request.POST, pupils, session, reported)
+    try:
+        result = marks_save(school=request.tenant, day=day, session=session, pupils=pupils,
+                            entries=entries, user=request.user, role=acting_role(request),
+                            roles=request.roles)
+    except RegisterError as exc:
+        messages.error(request, "Nothing was saved: " + "; ".join(
+            str(v) for v in exc.errors.values()))
+        return exc.errors, {}, request.POST
+    saved = (f"Register saved: {result['created']} new, "
+             f"{result['amended']} amended.")
+    if result["changed_by_others"]:
+        messages.info(request, _changed_message(result["changed_by_others"], True))
+    if not result["conflicts"]:
+        messages.success(request, saved)
+        return None
+    messages.success(request, saved + " Some marks were not saved: see below.")
+    return {}, {c.pupil.pk: c for c in result["conflicts"]}, request.POST
+
+
+def _register_row_fill(r: dict, *, roles, state, errors: dict, conflict, posted) -> None:
+    """What each row shows: the saved mark (or the code a parent's report proposes), or
+    after a rejected save what was posted, so the person only has to fix the problem.
+    A row whose mark someone else changed meanwhile shows this person's choice against
+    the new mark, so saving it again (with a reason) re-applies it."""
+    pk, mark = r["pupil"].pk, r["mark"]
+    r["base"] = mark_token(mark)
+    r["writable"] = policy.may_write(roles=roles, state=state, existing=bool(mark))
+    r["proposed"] = "" if mark else (r["report"].suggested_code if r["report"] else
+                                     r["planned"].code if r["planned"] else "")
+    r["conflict"] = conflict
+    if errors or conflict:
+        r["code"] = posted.get(f"code-{pk}", "") if not conflict else conflict.yours
+        r["minutes"] = posted.get(f"minutes-{pk}", "")
+        r["reason"] = posted.get(f"reason-{pk}", "")
+        if errors:
+            r["base"] = posted.get(f"base-{pk}", r["base"])
+    else:
+        r["code"] = mark.code if mark else r["proposed"]
+        r["minutes"] = "" if mark is None or mark.minutes_late is None else mark.minutes_late
+        if mark is None and r["report"] and getattr(r["report"], "minutes_late", None) is not None:
+            r["minutes"] = r["report"].minutes_late  # a parent's late-arrival report (issue 14)
+        r["reason"] = ""
+
+
 @role_required(MARKERS)
 @require_http_methods(["GET", "POST"])
 def register_take(request, group_id, day, session):
@@ -165,54 +216,16 @@ def register_take(request, group_id, day, session):
     pupils = _register_pupils(group, day)
     errors, conflicts, posted = {}, {}, None
     if request.method == "POST":
-        reported = set(hooks.session_reports([p.pk for p in pupils], day, session)) | set(
-            arrangements.planned_codes([p.pk for p in pupils], day, session)) \
-            if "all_present" in request.POST else set()
-        entries = _entries_from_post(request.POST, pupils, session, reported)
-        try:
-            result = marks_save(school=school, day=day, session=session, pupils=pupils,
-                                entries=entries, user=request.user, role=acting_role(request),
-                                roles=request.roles)
-        except RegisterError as exc:
-            errors, posted = exc.errors, request.POST
-            messages.error(request, "Nothing was saved: " + "; ".join(
-                str(v) for v in errors.values()))
-        else:
-            saved = (f"Register saved: {result['created']} new, "
-                     f"{result['amended']} amended.")
-            if result["changed_by_others"]:
-                messages.info(request, _changed_message(result["changed_by_others"], True))
-            if not result["conflicts"]:
-                messages.success(request, saved)
-                return redirect("register", group_id=group.pk, day=day, session=session)
-            messages.success(request, saved + " Some marks were not saved: see below.")
-            conflicts, posted = {c.pupil.pk: c for c in result["conflicts"]}, request.POST
+        result = _register_post(request, pupils, day, session)
+        if result is None:
+            return redirect("register", group_id=group.pk, day=day, session=session)
+        errors, conflicts, posted = result
     state = policy.register_state(school=school, day=day, session=session)
     schoolday = SchoolDay.objects.filter(date=day).first()
     rows = _register_rows(pupils, day, session)
     for r in rows:
-        # What each row shows: the saved mark (or the code a parent's report proposes), or
-        # after a rejected save what was posted, so the person only has to fix the problem.
-        # A row whose mark someone else changed meanwhile shows this person's choice against
-        # the new mark, so saving it again (with a reason) re-applies it.
-        pk, mark = r["pupil"].pk, r["mark"]
-        r["base"] = mark_token(mark)
-        r["writable"] = policy.may_write(roles=request.roles, state=state, existing=bool(mark))
-        r["proposed"] = "" if mark else (r["report"].suggested_code if r["report"] else
-                                         r["planned"].code if r["planned"] else "")
-        r["conflict"] = conflicts.get(pk)
-        if errors or r["conflict"]:
-            r["code"] = posted.get(f"code-{pk}", "") if not r["conflict"] else r["conflict"].yours
-            r["minutes"] = posted.get(f"minutes-{pk}", "")
-            r["reason"] = posted.get(f"reason-{pk}", "")
-            if errors:
-                r["base"] = posted.get(f"base-{pk}", r["base"])
-        else:
-            r["code"] = mark.code if mark else r["proposed"]
-            r["minutes"] = "" if mark is None or mark.minutes_late is None else mark.minutes_late
-            if mark is None and r["report"] and getattr(r["report"], "minutes_late", None) is not None:
-                r["minutes"] = r["report"].minutes_late  # a parent's late-arrival report (issue 14)
-            r["reason"] = ""
+        _register_row_fill(r, roles=request.roles, state=state, errors=errors,
+                           conflict=conflicts.get(r["pupil"].pk), posted=posted)
     prev, nxt = _neighbour_sessions(day, session)
     opens, late, closes = school.register_times(session)
     marked = sum(1 for r in rows if r["mark"])
@@ -262,20 +275,12 @@ def office_session(request, day, session):
     for g in groups:
         g.cells = [(s, g.marked[s], g.missing[s], overdue[s] if g.missing[s] else None,
                     _overdue_text(overdue[s], day)) for s in ("AM", "PM")]
-    calling = (Mark.objects.filter(date=day, session=session, code="N")
-               .select_related("pupil__registration_group")
-               .prefetch_related(Prefetch("pupil__contacts",
-                                          queryset=Contact.objects.order_by("priority"))))
+    calling = selectors.calling_list(day, session)
     reports = hooks.reports_on(day)
-    totals = Mark.objects.filter(date=day, session=session).aggregate(
-        present=Count("id", filter=Q(code__in=codes.ATTENDED_CODES)),
-        absent=Count("id", filter=Q(code__in=codes.ABSENCE_CODES)),
-        late=Count("id", filter=Q(code__in=["L", "U"])),
-        unexplained=Count("id", filter=Q(code="N")))
+    totals = selectors.session_totals(day, session)
     prev, nxt = _neighbour_sessions(day, session)
     # Issue 14: first-day messages sent from the calling list, with their delivery status.
     sent = hooks.family_messages_by_pupil(day, session)
-    calling = list(calling)
     for m in calling:
         m.family_messages = sent.get(m.pupil_id, [])
     return render(request, "registers/office_session.html", {

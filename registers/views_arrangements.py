@@ -215,37 +215,42 @@ CONFIRM_WINDOW = timedelta(days=28)  # how far back the confirm list looks
 MISSED_CODES = ["N"] + [c for c in ABSENCE_CODES if c != "N"]
 
 
+def _offsite_record(request, rows) -> None:
+    """Record each posted provider outcome (attended / missed) and say what was done."""
+    from .views import acting_role
+
+    done, problems = 0, []
+    for r in rows:
+        outcome = request.POST.get(f"outcome-{r.key}", "")
+        if outcome not in ("attended", "missed"):
+            continue
+        try:
+            arrangements.provider_report_record(
+                school=request.tenant, provision=r.provision, day=r.day, session=r.session,
+                attended=outcome == "attended", code=request.POST.get(f"code-{r.key}", ""),
+                note=request.POST.get(f"note-{r.key}", ""), user=request.user,
+                role=acting_role(request), roles=request.roles)
+            done += 1
+        except arrangements.ArrangementError as exc:
+            problems.append(f"{r.provision.pupil.display_name} {r.day:%-d %b} {r.session}: "
+                            + "; ".join(exc.problems))
+    if done:
+        messages.success(request, f"{done} session(s) confirmed from the providers' reports.")
+    for p in problems:
+        messages.error(request, p)
+    if not done and not problems:
+        messages.info(request, "Choose attended or missed for the sessions to confirm.")
+
+
 @role_required(WHOLE_SCHOOL_MARKERS)
 def offsite_confirm(request):
     """The "confirm attendance at provider" list: each session a pupil was due at a provider
     up to today, with the mark the register holds; the office confirms it or records what
     the provider reported instead (an amendment naming the provider)."""
-    from .views import acting_role
-
     today = timezone.localdate()
     rows = arrangements.sessions_to_confirm(date_from=today - CONFIRM_WINDOW, date_to=today)
     if request.method == "POST":
-        done, problems = 0, []
-        for r in rows:
-            outcome = request.POST.get(f"outcome-{r.key}", "")
-            if outcome not in ("attended", "missed"):
-                continue
-            try:
-                arrangements.provider_report_record(
-                    school=request.tenant, provision=r.provision, day=r.day, session=r.session,
-                    attended=outcome == "attended", code=request.POST.get(f"code-{r.key}", ""),
-                    note=request.POST.get(f"note-{r.key}", ""), user=request.user,
-                    role=acting_role(request), roles=request.roles)
-                done += 1
-            except arrangements.ArrangementError as exc:
-                problems.append(f"{r.provision.pupil.display_name} {r.day:%-d %b} {r.session}: "
-                                + "; ".join(exc.problems))
-        if done:
-            messages.success(request, f"{done} session(s) confirmed from the providers' reports.")
-        for p in problems:
-            messages.error(request, p)
-        if not done and not problems:
-            messages.info(request, "Choose attended or missed for the sessions to confirm.")
+        _offsite_record(request, rows)
         return redirect("offsite_confirm")
     return render(request, "registers/offsite_confirm.html", {
         "rows": rows, "today": today, "since": today - CONFIRM_WINDOW,

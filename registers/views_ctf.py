@@ -137,19 +137,23 @@ def export_all_download(request):
                         content_type="application/zip")
 
 
+def _census_chosen(params) -> tuple[str, int]:
+    """The census and year asked for (?census=&year=), else the one the school is preparing."""
+    default = census.census_preparing(timezone.localdate())
+    name = params.get("census", default[0])
+    year = params.get("year", str(default[1]))
+    if name not in census.CENSUSES or not (year.isascii() and year.isdigit()
+                                           and 2000 <= int(year) <= 2100):
+        name, year = default
+    return name, int(year)
+
+
 @role_required(ADMIN_STAFF)
 @require_http_methods(["GET", "POST"])
 def census_page(request):
     """The census the school is preparing (or ?census=&year=): figures, downloads
     (?format=csv|xml), "record as sent" (POST) and the pupils changed since."""
-    default = census.census_preparing(timezone.localdate())
-    which = request.POST if request.method == "POST" else request.GET
-    name = which.get("census", default[0])
-    year = which.get("year", str(default[1]))
-    if name not in census.CENSUSES or not (year.isascii() and year.isdigit()
-                                           and 2000 <= int(year) <= 2100):
-        name, year = default
-    year = int(year)
+    name, year = _census_chosen(request.POST if request.method == "POST" else request.GET)
     if request.method == "POST":
         census.census_take(name, year, user=request.user)
         messages.success(request, f"The {name} census {year} figures are recorded as sent.")

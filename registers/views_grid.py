@@ -3,16 +3,15 @@ the year view (each school day coloured by the class's attendance that day)."""
 
 from datetime import date, timedelta
 
-from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
 from tenants.access import role_required
 from tenants.roles import MARKERS
 
-from . import codes, selectors
+from . import selectors
 from .access import group_for_request
-from .models import Pupil, SchoolDay
+from .models import SchoolDay
 from .school_year import school_year_end, school_year_start
 
 SESSIONS = ("AM", "PM")
@@ -26,36 +25,8 @@ def week_grid(request, group_id, day):
     group = group_for_request(request, group_id)
     monday = day - timedelta(days=day.weekday())
     friday = monday + timedelta(days=4)
-    days = {d.date: d for d in SchoolDay.objects.filter(date__range=(monday, friday))}
-    pupils = list(selectors.by_name_used(
-        Pupil.objects.filter(registration_group=group, admission_date__lte=friday)
-        .filter(Q(leaving_date__isnull=True) | Q(leaving_date__gte=monday))))
-    marks = selectors.week_marks(pupil_ids=[p.pk for p in pupils], monday=monday, friday=friday)
-    columns = []
-    for i in range(5):
-        d = monday + timedelta(days=i)
-        sd = days.get(d)
-        for s in SESSIONS:
-            columns.append({"date": d, "session": s, "closed": sd is None or sd.closed,
-                            "label": sd.closure_label if sd else "", "attended": 0, "marked": 0})
-    rows = []
-    for p in pupils:
-        cells, total = [], {"attended": 0, "possible": 0, "authorised": 0, "unauthorised": 0}
-        for col in columns:
-            code = marks.get((p.pk, col["date"], col["session"]), "")
-            c = codes.CODES.get(code)
-            cells.append({"code": code, "closed": col["closed"] and not code,
-                          "title": f"{col['date']:%a %-d %b} {col['session']}: "
-                                   f"{c.meaning if c else 'no mark'}"})
-            if c:
-                col["marked"] += 1
-                col["attended"] += c.attended
-                total["attended"] += c.attended
-                total["possible"] += c.possible
-                total["authorised"] += c.category == codes.AUTHORISED
-                total["unauthorised"] += c.category == codes.UNAUTHORISED
-        total["pct"] = 100 * total["attended"] / total["possible"] if total["possible"] else None
-        rows.append({"pupil": p, "cells": cells, "total": total})
+    grid = selectors.week_grid(group=group, monday=monday)
+    columns, rows = grid["columns"], grid["rows"]
     return render(request, "registers/week_grid.html", {
         "group": group, "monday": monday, "friday": friday, "columns": columns, "rows": rows,
         "prev": monday - timedelta(days=7), "next": monday + timedelta(days=7),

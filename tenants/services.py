@@ -137,3 +137,11 @@ def school_targets_set(*, school: School, attendance_target, dfe_improvement_tar
     school.attendance_target, school.dfe_improvement_target = attendance_target, dfe_improvement_target
     school.save(update_fields=["attendance_target", "dfe_improvement_target"])
     return school
+
+
+@transaction.atomic
+def school_two_factor_set(*, school: School, required: bool) -> School:
+    """Whether roles that see safeguarding data must sign in with an authenticator app."""
+    School.objects.filter(pk=school.pk).update(require_two_factor=required)
+    school.require_two_factor = required
+    return school

@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_POST
 
-from . import accounts, twofactor
+from . import accounts, services, twofactor
 from .access import role_required
 from .forms_accounts import EmailForm, InviteForm, SchoolTwoFactorForm, TokenForm
 from .lockout import lockout_clear
-from .models import Membership, School, User
+from .models import Membership, User
 from .roles import ACCOUNT_MANAGERS, SAFEGUARDING_READERS, Role
 from .tokens import invitation_token_generator
 
@@ -172,8 +172,7 @@ def people_two_factor(request):
     form = SchoolTwoFactorForm(request.POST)
     form.is_valid()
     required = form.cleaned_data.get("require_two_factor", False)
-    School.objects.filter(pk=connection.tenant.pk).update(require_two_factor=required)
-    connection.tenant.require_two_factor = required
+    services.school_two_factor_set(school=connection.tenant, required=required)
     messages.success(request, "Two-factor sign-in is now " + ("required" if required else "optional")
                      + " for roles that see safeguarding data.")
     return redirect("people")

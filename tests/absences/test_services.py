@@ -304,7 +304,10 @@ def test_head_grants_three_of_five_days(family, people, school_a, mailoutbox, ea
                                       role="Headteacher", outcome="granted")
 
 
-def test_decision_is_also_a_pdf_letter_from_the_letters_app(family, people, school_a):
+def test_decision_is_also_a_pdf_letter_from_the_letters_app(family, people, school_a,
+                                                             django_capture_on_commit_callbacks):
+    """Queued with the decision, rendered once it commits (issue 15: no PDF rendering inside
+    a request transaction)."""
     import io
 
     from pypdf import PdfReader
@@ -313,9 +316,11 @@ def test_decision_is_also_a_pdf_letter_from_the_letters_app(family, people, scho
 
     child = family["child"]
     req = submit(child, people["parent"])
-    services.leave_request_decide(school=school_a, request=req, user=people["head"],
-                                  role="Headteacher", outcome="refused",
-                                  reason="Term-time holidays are not exceptional circumstances.")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.leave_request_decide(school=school_a, request=req, user=people["head"],
+                                      role="Headteacher", outcome="refused",
+                                      reason="Term-time holidays are not exceptional circumstances.")
+        assert Letter.objects.get(pupil=child, template_key="leave_decision").status == "queued"
     letter = Letter.objects.get(pupil=child, template_key="leave_decision")
     assert letter.status == "rendered", letter.error
     text = " ".join(" ".join(p.extract_text().split())

@@ -93,3 +93,26 @@ def test_message_refuses_another_pupils_contact(case, people, make_pupil):
         f"/letters/case/{case.pk}/message/", {"contact": theirs.pk, "body": "Hello"})
     assert r.status_code == 404
     assert not CaseEvent.objects.filter(kind="contact").exists()
+
+
+def test_case_letter_pdf_renders_outside_any_transaction(case, people, monkeypatch):
+    """Issue 15 item 5: "PDF rendering never inside a request transaction". The letter is
+    queued, then rendered with no transaction open beyond the test's own; only storing the
+    result is atomic."""
+    from django.db import connection
+
+    from letters import pdf
+
+    real, depth = pdf.html_to_pdf, []
+    baseline = len(connection.atomic_blocks)
+
+    def spy(*args, **kwargs):
+        depth.append(len(connection.atomic_blocks))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "html_to_pdf", spy)
+    template = LetterTemplate.objects.filter(active=True, kind="letter").first()
+    client_for(people["attendance_officer"]).post(f"/letters/case/{case.pk}/letter/",
+                                                  {"template": template.pk})
+    assert depth == [baseline]
+    assert Letter.objects.get(case=case).status == Letter.Status.RENDERED
