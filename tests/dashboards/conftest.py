@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import make_upn, weekdays
+from tests.registers.conftest import clock  # noqa: F401  (the registers clock fixture, for the warm-up tests)
 
 # The test calendar's first open day is Tuesday 2 September 2025 (1 September is INSET).
 DAYS = weekdays(date(2025, 9, 2), 20)           # four school weeks, to Mon 29 September

@@ -11,7 +11,6 @@ from django.utils import timezone
 from dashboards import figures as dashboard
 from dashboards import tasks
 from registers.services import Entry, marks_save
-from tests.registers.conftest import clock  # noqa: F401  (the registers tests' clock fixture)
 
 DAY = date(2025, 9, 2)
 
