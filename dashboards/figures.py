@@ -757,7 +757,7 @@ def default_view(today: date) -> tuple[Criteria, date]:
     """The criteria and day of the dashboard as opened from the menu (no query string)."""
     from django.http import QueryDict
 
-    from .calendar import latest_open_day
+    from registers.calendar import latest_open_day
 
     c = criteria_from_query(QueryDict(""), today=today)
     return c, latest_open_day(min(c.date_to, today)) or c.date_to
