@@ -193,6 +193,17 @@ def office_phone(school) -> str:
 
 
 @transaction.atomic
+def _refuse_if_invalid(errors: dict, evidence) -> None:
+    """Adds the evidence file's problems to a report's ``errors`` and refuses it if any."""
+    if evidence:
+        try:
+            evidence_check(evidence)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+
+
 # Complexity: validates the report's dates, sessions, evidence and lateness in one place.
 def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day: date,  # noqa: C901
                           last_day: date, first_session: str = "AM", last_session: str = "PM",
@@ -240,13 +251,7 @@ def absence_report_create(*, school, pupil: Pupil, user, reason: str, first_day:
                 status=AbsenceReport.Status.QUERIED)):
         errors["first_day"] = _("You have already reported an absence for %(name)s on some of "
                                 "these days.") % {"name": pupil.forename}
-    if evidence:
-        try:
-            evidence_check(evidence)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    _refuse_if_invalid(errors, evidence)
     report = AbsenceReport.objects.create(
         pupil=pupil, reason=reason, first_day=first_day, first_session=first_session,
         last_day=last_day, last_session=last_session, details=details.strip(), reported_by=user,
@@ -319,13 +324,7 @@ def late_arrival_report_create(*, school, pupil: Pupil, user, arrived_at, becaus
         errors["arrived_at"] = _("You have already told the school about %(name)s for this session "
                                  "today. To add something, please phone %(office)s.") % {
             "name": pupil.forename, "office": office_phone(school)}
-    if evidence:
-        try:
-            evidence_check(evidence)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    _refuse_if_invalid(errors, evidence)
     report = AbsenceReport.objects.create(
         pupil=pupil, reason=AbsenceReport.Reason.LATE_ARRIVAL, first_day=today, first_session=session,
         last_day=today, last_session=session, details=because.strip(), reported_by=user,

@@ -624,6 +624,14 @@ def _weeks_ahead(as_of: date, n: int) -> tuple[date | None, int]:
     return max(days), 2 * len(days)
 
 
+def bands_above(pct: float, bands: list[Band]) -> list[Band]:
+    """The bands above the one ``pct`` is in, lowest first: the goals a target can name."""
+    current = band_for(pct, bands)
+    return sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
+                   and (current is None or current.upper is None or b.lower >= current.upper)),
+                  key=lambda b: b.lower)
+
+
 def rolling_target(*, attended: int, possible: int, bands: list[Band], as_of: date, weeks: int = 4,
                    memo: dict | None = None, year: tuple[int, int] | None = None) -> Target | None:
     """The target for a figure over the last ``weeks`` school weeks (Cheetwood's class lists): the
@@ -635,10 +643,7 @@ def rolling_target(*, attended: int, possible: int, bands: list[Band], as_of: da
         return None
     memo = {} if memo is None else memo
     pct = attended * 100.0 / possible
-    current = band_for(pct, bands)
-    above = sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
-                    and (current is None or current.upper is None or b.lower >= current.upper)),
-                   key=lambda b: b.lower)
+    above = bands_above(pct, bands)
     if not above:
         return None
     projected = None
@@ -666,10 +671,7 @@ def target_for(*, attended: int, possible: int, recent_pct: float | None, bands:
         return None
     memo = {} if memo is None else memo
     pct = attended * 100.0 / possible
-    current = band_for(pct, bands)
-    above = sorted((b for b in bands if b.lower is not None and float(b.lower) >= pct and b is not current
-                    and (current is None or current.upper is None or b.lower >= current.upper)),
-                   key=lambda b: b.lower)
+    above = bands_above(pct, bands)
     remaining_days = _calendar_memo(memo, ("remaining", as_of), lambda: open_days(
         as_of + timedelta(days=1), school_year_end(as_of)).count())
     projected = None
