@@ -48,6 +48,7 @@ PREFIX = "pk_"
 SAVES_TARGET, P95_TARGET = 200, 0.300
 TOKEN_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 PUPIL_RE = re.compile(r'name="code-(\d+)"')
+GUNICORN_LOG = _ROOT / "var" / "peak-gunicorn.log"
 
 
 def schema_of(i):
@@ -117,16 +118,18 @@ def start_gunicorn(port: int, workers: int):
     env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "LOCAL_HTTP": "1",
            "ALLOWED_HOSTS": ".localhost", "LOG_LEVEL": "ERROR"}
     env.pop("DEBUG", None)
+    # gunicorn's log goes to a file: a pipe nobody reads fills up and blocks the workers.
+    log = open(GUNICORN_LOG, "wb")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(["gunicorn", "attendance_site.wsgi", "--bind", f"127.0.0.1:{port}",
                              "--workers", str(workers), "--timeout", "120"], cwd=_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return proc
         except OSError:
             if proc.poll() is not None:
-                sys.exit(f"gunicorn did not start: {proc.stderr.read().decode()[-2000:]}")
+                sys.exit(f"gunicorn did not start: {GUNICORN_LOG.read_text()[-2000:]}")
             time.sleep(0.1)
     sys.exit("gunicorn did not answer")
 
