@@ -275,6 +275,10 @@ def main(argv=None) -> int:
                                                   f"{percentile(r['opens'], 95) * 1000:.0f} ms")
             res.add("  CPU seconds: gunicorn workers / PostgreSQL / this client",
                     f"{web:.1f} / {db:.1f} / {me:.1f} of {el * (os.cpu_count() or 1):.0f} available")
+            if n:  # what one save costs the server, so the figure without the load generator
+                per = (web + db) / n
+                res.add("  server CPU per open + save (gunicorn + PostgreSQL); saves/s that "
+                        "leaves on all cores", f"{per * 1000:.1f} ms; {(os.cpu_count() or 1) / per:.0f}/s")
             if sampler.busy:
                 res.add("  database connections active (mean / max), waiting on locks (max)",
                         f"{sum(sampler.busy) / len(sampler.busy):.1f} / {max(sampler.busy)}, "

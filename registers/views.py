@@ -236,7 +236,6 @@ def register_take(request, group_id, day, session):
         "schoolday": schoolday, "prev": prev, "next": nxt, "marked": marked,
         "times": {"open": opens, "late": late, "close": closes},
         "present_code": codes.present_code(session),
-        "code_list": [codes.CODES[c] for c in codes.MARKABLE_CODES],
         "posted": posted, "conflicts": list(conflicts.values()), "writable": writable,
         "state_note": note.format(closes=f"{closes:%H:%M}"),
     })

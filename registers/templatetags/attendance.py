@@ -1,4 +1,8 @@
+from functools import cache
+
 from django import template
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from registers import codes
 
@@ -13,6 +17,20 @@ CSS = {codes.PRESENT: "code-present", codes.AEA: "code-aea", codes.AUTHORISED: "
 def code_class(code: str) -> str:
     c = codes.CODES.get(code)
     return CSS[c.category] if c else ""
+
+
+@cache
+def _code_options(selected: str) -> str:
+    return format_html_join("", '<option value="{}"{}>{} {}</option>', (
+        (c.code, mark_safe(" selected") if c.code == selected else "", c.code, c.meaning)
+        for c in (codes.CODES[k] for k in codes.MARKABLE_CODES)))
+
+
+@register.filter
+def code_options(selected) -> str:
+    """The register's code <option>s with ``selected`` chosen, built once per code: 30 pupils
+    × 25 codes rendered node by node were most of a register page's time (issue 18's peak)."""
+    return _code_options(selected or "")
 
 
 @register.filter
