@@ -777,11 +777,10 @@ def _warm_flag(schema: str) -> str:
 
 def on_marks_saved(sender, schema_name: str, **kwargs) -> None:
     """Queue one warm-up per school per WARM_DELAY (a Redis flag, set if absent)."""
-    import redis
-    from django.conf import settings
+    from attendance_site.redis_client import broker
 
     try:
-        if redis.Redis.from_url(settings.CELERY_BROKER_URL).set(
+        if broker().set(
                 _warm_flag(schema_name), 1, nx=True, ex=WARM_DELAY * 20):
             from .tasks import dashboard_warm
 

@@ -26,9 +26,9 @@ FEED_TTL = 24 * 3600
 
 
 def _redis():
-    import redis
+    from attendance_site.redis_client import broker
 
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return broker()
 
 
 def _feed_key(feed: str) -> str:
