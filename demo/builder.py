@@ -37,7 +37,6 @@ from registers.models import (
     Contact,
     DeletionGround,
     Mark,
-    MarkAmendment,
     OffSiteProvision,
     PartTimeReview,
     PartTimeTimetable,
@@ -46,7 +45,7 @@ from registers.models import (
     SessionPattern,
 )
 from registers.school_year import school_year_start
-from registers.services import late_code
+from registers.services import late_code, marks_history_load
 from tenants.models import Membership, School, Trust, TrustMembership, User
 from tenants.roles import Role
 from tenants.services import person_grant, public_tenant_ensure, school_create
@@ -1099,17 +1098,7 @@ class _Generator:
         if not self.days:
             return
         rows, amendments = _MarkSimulator(self, plans, groups).run()
-        mark_cols = "pupil_id, date, session, code, minutes_late, recorded_by_id, recorded_at"
-        amend_cols = ("pupil_id, date, session, original_code, original_minutes_late, new_code, "
-                      "new_minutes_late, reason, user_id, user_name, role, at")
-        with connection.cursor() as cur:
-            with cur.cursor.copy(f"COPY {Mark._meta.db_table} ({mark_cols}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            with cur.cursor.copy(f"COPY {MarkAmendment._meta.db_table} ({amend_cols}) FROM STDIN") as copy:
-                for row in amendments:
-                    copy.write_row(row)
-        self.result.marks, self.result.amendments = len(rows), len(amendments)
+        self.result.marks, self.result.amendments = marks_history_load(rows, amendments)
 
 
 # --- marks --------------------------------------------------------------------------------

@@ -257,6 +257,34 @@ def mark_amend(*, school, pupil: Pupil, day: date, session: str, code: str,
                       roles=roles)
 
 
+# --- a recorded history: marks as they were taken ------------------------------------------
+
+HISTORY_MARK_COLUMNS = ("pupil_id", "date", "session", "code", "minutes_late", "recorded_by_id",
+                        "recorded_at")
+HISTORY_AMENDMENT_COLUMNS = ("pupil_id", "date", "session", "original_code",
+                             "original_minutes_late", "new_code", "new_minutes_late", "reason",
+                             "user_id", "user_name", "role", "at")
+
+
+def marks_history_load(marks, amendments) -> tuple[int, int]:
+    """Load a register history as it was recorded: who took each mark and when, and the
+    amendments made since (rows in ``HISTORY_*_COLUMNS`` order), by COPY into a school with no
+    marks for those sessions yet. For seeding (the demo builder), never for marks being taken
+    now, which go through ``marks_save`` or ``marks_write_staged`` and their rules; a clash
+    with an existing mark fails on the unique constraint and the whole load rolls back."""
+    counts = []
+    with connection.cursor() as cur, connection.wrap_database_errors:
+        for model, cols, rows in ((Mark, HISTORY_MARK_COLUMNS, marks),
+                                  (MarkAmendment, HISTORY_AMENDMENT_COLUMNS, amendments)):
+            n = 0
+            with cur.cursor.copy(f"COPY {model._meta.db_table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+            counts.append(n)
+    return counts[0], counts[1]
+
+
 # --- the set-based write path: many marks at once ------------------------------------------
 
 # The columns ``marks_write_staged`` reads from its staging table (the caller may add more).
