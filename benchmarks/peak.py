@@ -27,7 +27,6 @@ sys.path.insert(0, str(_ROOT))
 import argparse  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
-import secrets  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import threading  # noqa: E402
@@ -108,6 +107,16 @@ def cleanup(n_schools: int) -> None:
         school.delete(force_drop=True)
 
 
+def marks_written(n_schools: int) -> int:
+    """Marks in the benchmark's schools: proof the saves were real."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(" UNION ALL ".join(
+            f"SELECT count(*) FROM {schema_of(i)}.registers_mark" for i in range(n_schools)))
+        return sum(r[0] for r in cur.fetchall())
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,7 +124,11 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int, workers: int):
-    env = {**os.environ, "SECRET_KEY": secrets.token_urlsafe(50), "LOCAL_HTTP": "1",
+    from django.conf import settings
+
+    # The key the sessions were signed with here: with another one every request is anonymous
+    # and is sent to the login page (which earlier versions of this benchmark counted as saves).
+    env = {**os.environ, "SECRET_KEY": settings.SECRET_KEY, "LOCAL_HTTP": "1",
            "ALLOWED_HOSTS": ".localhost", "LOG_LEVEL": "ERROR"}
     env.pop("DEBUG", None)
     # gunicorn's log goes to a file: a pipe nobody reads fills up and blocks the workers.
@@ -176,6 +189,9 @@ class Sampler(threading.Thread):
                 self.locks.append(locks)
 
 
+NEXT_REGISTER = {"next": 0}
+
+
 def run_level(port: int, schools: list[dict], concurrency: int, seconds: float) -> dict:
     import requests
 
@@ -184,25 +200,25 @@ def run_level(port: int, schools: list[dict], concurrency: int, seconds: float) 
     saves, opens, errors = [], [], []
     deadline = time.monotonic() + seconds
     lock = threading.Lock()
-    cursor = {"next": 0}
+    cursor = NEXT_REGISTER  # shared by every level: each save is of a register not saved before
 
     def teacher(k: int):
-        school, group, session_key = slots[k % len(slots)]
         http = requests.Session()
-        http.cookies.set("sessionid", session_key)
         while time.monotonic() < deadline:
             with lock:
                 n = cursor["next"]
                 cursor["next"] += 1
+            school, group, session_key = slots[n % len(slots)]
+            http.cookies.set("sessionid", session_key)
             day = school["days"][(n // len(slots)) % len(school["days"])]
             sess = "AM" if (n // len(slots) // len(school["days"])) % 2 == 0 else "PM"
             url = f"{base}/register/{group}/{day}/{sess}/"
             t0 = time.perf_counter()
-            r = http.get(url, headers={"Host": school["host"]}, timeout=60)
+            r = http.get(url, headers={"Host": school["host"]}, allow_redirects=False, timeout=60)
             t1 = time.perf_counter()
             token = TOKEN_RE.search(r.text)
-            if r.status_code != 200 or not token:
-                errors.append(f"GET {r.status_code}")
+            if r.status_code != 200 or not token or "register-list" not in r.text:
+                errors.append(f"GET {r.status_code} {r.headers.get('Location', '')}")
                 continue
             data = {"csrfmiddlewaretoken": token.group(1)}
             for pid in PUPIL_RE.findall(r.text):
@@ -210,8 +226,8 @@ def run_level(port: int, schools: list[dict], concurrency: int, seconds: float) 
             r2 = http.post(url, data=data, headers={"Host": school["host"], "Referer": url},
                            allow_redirects=False, timeout=60)
             t2 = time.perf_counter()
-            if r2.status_code != 302:
-                errors.append(f"POST {r2.status_code}")
+            if r2.status_code != 302 or r2.headers.get("Location") != url.removeprefix(base):
+                errors.append(f"POST {r2.status_code} {r2.headers.get('Location', '')}")
                 continue
             opens.append(t1 - t0)
             saves.append(t2 - t1)
@@ -247,6 +263,7 @@ def main(argv=None) -> int:
     try:
         warm = run_level(port, schools, o.web_workers * 2, 5)  # workers load the app lazily
         print(f"warm-up: {len(warm['saves'])} saves, {len(warm['errors'])} errors")
+        saved = 0
         for level in [int(x) for x in o.concurrency.split(",")]:
             workers = children(proc.pid)
             web0 = sum(_proc_cpu(p) or 0 for p in workers)
@@ -263,6 +280,7 @@ def main(argv=None) -> int:
             db = sum(_proc_cpu(p) or 0 for p in backends) - db0
             me = time.process_time() - me0
             n, el = len(r["saves"]), r["elapsed"]
+            saved += n
             rate = n / el
             p95 = percentile(r["saves"], 95) if n else float("inf")
             res.add(f"{level} concurrent staff: register saves (30 marks each) per second",
@@ -285,6 +303,10 @@ def main(argv=None) -> int:
                         f"{max(sampler.locks)}")
             if r["errors"]:
                 print("errors:", sorted(set(r["errors"]))[:5])
+        total = len(warm["saves"]) + saved
+        marks = marks_written(o.schools)
+        res.add("marks in the database after all saves (30 per save, every save a new register)",
+                f"{marks:,}", f"{total * 30:,}", marks == total * 30)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
