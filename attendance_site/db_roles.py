@@ -19,6 +19,7 @@ test suite use them on local trust-auth servers.
 """
 
 import copy
+import threading
 from contextlib import contextmanager
 
 APP_ROLE, OWNER_ROLE = "attendance_app", "attendance_owner"
@@ -79,6 +80,25 @@ def is_owner(connection) -> bool:
     return connection.is_superuser_connection
 
 
+_kept = threading.local()  # owner_kept(): the owner's connection kept open for a batch
+
+
+@contextmanager
+def owner_kept():
+    """Within the block, as_owner() reuses one owner's connection (this thread) instead of
+    opening and closing one each time: a list of schools, each cloned as the owner."""
+    if getattr(_kept, "active", False):
+        yield
+        return
+    _kept.active, _kept.connection = True, None
+    try:
+        yield
+    finally:
+        kept, _kept.active, _kept.connection = _kept.connection, False, None
+        if kept is not None:
+            kept.close()
+
+
 @contextmanager
 def as_owner(alias: str = "default"):
     """Run the block with ``connections[alias]`` (this thread only) connected as the owner.
@@ -92,12 +112,16 @@ def as_owner(alias: str = "default"):
     if is_owner(current):
         yield current
         return
-    owner = owner_connection(current)
+    keep = getattr(_kept, "active", False) and alias == "default"
+    owner = (_kept.connection if keep else None) or owner_connection(current)
+    if keep:
+        _kept.connection = owner
     connections[alias] = owner
     try:
         yield owner
     finally:
-        owner.close()
+        if not keep:
+            owner.close()
         connections[alias] = current
 
 
@@ -108,23 +132,43 @@ def privileges_grant(schemas: list[str]) -> None:
     if not separate_roles():
         return
     assert is_owner(connection), "privileges_grant must run as the owner (as_owner())"
+    with connection.cursor() as cur:
+        for sql in database_grant_statements():
+            cur.execute(sql)
+        for schema in dict.fromkeys(schemas):
+            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+            tables = {r[0] for r in cur.fetchall()}
+            for sql in schema_grant_statements(connection.ops.quote_name(schema), tables):
+                cur.execute(sql)
+
+
+def database_grant_statements() -> list[str]:
+    """The app's grants on the database as a whole (and on what the owner creates later)."""
+    from django.db import connection
+
     q = connection.ops.quote_name
     app = q(app_role())
-    with connection.cursor() as cur:
-        cur.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {q(connection.settings_dict['NAME'])} TO {app}")
-        cur.execute(f"ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}")
-        cur.execute(f"ALTER DEFAULT PRIVILEGES GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app}")
-        for schema in dict.fromkeys(schemas):
-            s = q(schema)
-            cur.execute(f"GRANT USAGE ON SCHEMA {s} TO {app}")
-            cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {app}")
-            cur.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {app}")
-            for tables, allowed in ((APPEND_ONLY_TABLES, "SELECT, INSERT"), (READ_ONLY_TABLES, "SELECT")):
-                for table in tables:
-                    cur.execute("SELECT to_regclass(%s)", [f"{s}.{q(table)}"])
-                    if cur.fetchone()[0]:
-                        cur.execute(f"REVOKE ALL ON {s}.{q(table)} FROM {app}")
-                        cur.execute(f"GRANT {allowed} ON {s}.{q(table)} TO {app}")
+    return [f"GRANT CONNECT, TEMPORARY ON DATABASE {q(connection.settings_dict['NAME'])} TO {app}",
+            f"ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}",
+            f"ALTER DEFAULT PRIVILEGES GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app}"]
+
+
+def schema_grant_statements(schema_sql: str, tables) -> list[str]:
+    """The app's grants in one schema (``schema_sql``, quoted) whose tables are ``tables``: what
+    privileges_grant runs there, as statements (a clone runs them in its own batch)."""
+    from django.db import connection
+
+    q = connection.ops.quote_name
+    app, s = q(app_role()), schema_sql
+    out = [f"GRANT USAGE ON SCHEMA {s} TO {app}",
+           f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {app}",
+           f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {app}"]
+    for limited, allowed in ((APPEND_ONLY_TABLES, "SELECT, INSERT"), (READ_ONLY_TABLES, "SELECT")):
+        for table in limited:
+            if table in tables:
+                out += [f"REVOKE ALL ON {s}.{q(table)} FROM {app}",
+                        f"GRANT {allowed} ON {s}.{q(table)} TO {app}"]
+    return out
 
 
 def privileges_revoke(schema: str) -> None:

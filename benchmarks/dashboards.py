@@ -5,14 +5,16 @@
 
 1. School dashboard of a ``--pupils`` school with a full school year of marks (190 days =
    380 sessions, as of the last day) plus the previous year's marks (the "last year" line):
-   p50/p95 of warm GETs through the real view (django.test.Client, headteacher).
-   Target: p95 <= 300 ms. Warm means served from the figures cache, whose key holds a
+   p50/p95 of warm GETs through the real view (django.test.Client, headteacher), and the same
+   for the drill-down list of PA pupils (the page the PA figure links to).
+   Target: p95 <= 300 ms for both. Warm means served from the figures cache, whose key holds a
    version of the data read on every request (dashboards.figures.data_version); the cold
-   time (the first request after a save) is printed beside it. Also the drill-down list of
-   PA pupils, an XLSX export and the QA report. Then a register is saved (marks_save, as the
-   register page does) and the dashboard must show the new figures at once. Then (issue 18.4)
-   rounds of: a register saved, the warm-up it queues run as the worker would, and the head's
-   first request timed: p95 <= 300 ms.
+   times (figures recomputed: the first request after a change when no warm-up ran) are
+   printed beside them. Also an XLSX export and the QA report. Then a register is saved
+   (marks_save, as the register page does) and the dashboard must show the new figures at
+   once. Then (issue 18.4) rounds of: a register saved, the warm-up it queues run as the worker
+   would, and the head's first request of the dashboard, then of the PA list, timed: p95 <=
+   300 ms each.
 2. Trust dashboard on the public host for ``--schools`` schools of ``--trust-pupils`` pupils
    each (full year + last year): p50/p95, warm and cold. Target: <= 1 s.
 
@@ -149,7 +151,7 @@ def bench_school(results: Results, args, rng) -> None:
 
     for label, url, target in [
         ("school dashboard", f"/dashboard/?{q}", SCHOOL_TARGET),
-        ("  PA drill-down list", f"/dashboard/pupils/?{q}&measure=pa", None),
+        ("PA drill-down list", f"/dashboard/pupils/?{q}&measure=pa", SCHOOL_TARGET),
         ("  year groups XLSX export", f"/dashboard/export/year_groups.xlsx?{q}", None),
         ("  half-termly QA report", f"/dashboard/qa/?from={days[-30]}&to={as_of}", None),
     ]:
@@ -163,16 +165,21 @@ def bench_school(results: Results, args, rng) -> None:
         else:
             results.add(f"{label} (p50 / p95 of {len(times)})", f"{fmt_ms(p50)} / {fmt_ms(p95)}")
 
-    # Cold: the first request after any save recomputes (the cache key holds the data version).
-    from django.core.cache import cache
+    # Cold: the first request after any save recomputes (the cache key holds the data version)
+    # unless a warm-up ran: the figures cache (shared, Redis: not the default cache) emptied.
+    from django.core.cache import caches
 
-    def cold():
-        cache.clear()
-        get(f"/dashboard/?{q}")
+    cache = caches["dashboards"]
 
-    times = repeat(cold, max(5, args.runs // 3), warmup=1)
-    results.add(f"  school dashboard, cold: first request after a save (p50 / p95 of {len(times)})",
-                f"{fmt_ms(percentile(times, 50))} / {fmt_ms(percentile(times, 95))}")
+    for label, url in [("school dashboard", f"/dashboard/?{q}"),
+                       ("PA drill-down list", f"/dashboard/pupils/?{q}&measure=pa")]:
+        def cold(url=url):
+            cache.clear()
+            get(url)
+
+        times = repeat(cold, max(5, args.runs // 3), warmup=1)
+        results.add(f"  {label}, cold: figures recomputed, no warm-up (p50 / p95 of {len(times)})",
+                    f"{fmt_ms(percentile(times, 50))} / {fmt_ms(percentile(times, 95))}")
 
     # Correct right after a register is saved: amend a class's last PM session to N.
     connection.set_tenant(school)
@@ -198,7 +205,7 @@ def bench_school(results: Results, args, rng) -> None:
 
     from dashboards.tasks import dashboard_warm
 
-    after, rounds = [], max(5, args.runs // 3)
+    after, after_pa, rounds = [], [], max(5, args.runs // 3)
     with mock.patch("django.utils.timezone.localdate", return_value=as_of):
         for k in range(rounds):
             connection.set_tenant(school)
@@ -209,9 +216,16 @@ def bench_school(results: Results, args, rng) -> None:
             with timed() as t:
                 get("/dashboard/")
             after.append(t.seconds)
+            with timed() as t:  # then the PA figure's link, as the head would follow it
+                get("/dashboard/pupils/?measure=pa")
+            after_pa.append(t.seconds)
     p95 = percentile(after, 95)
     results.add(f"school dashboard, first request after a register save + warm-up (p50 / p95 of "
                 f"{rounds})", f"{fmt_ms(percentile(after, 50))} / {fmt_ms(p95)}",
+                f"p95 <= {SCHOOL_TARGET * 1000:.0f} ms", p95 <= SCHOOL_TARGET)
+    p95 = percentile(after_pa, 95)
+    results.add(f"PA drill-down list, first request after a register save + warm-up (p50 / p95 of "
+                f"{rounds})", f"{fmt_ms(percentile(after_pa, 50))} / {fmt_ms(p95)}",
                 f"p95 <= {SCHOOL_TARGET * 1000:.0f} ms", p95 <= SCHOOL_TARGET)
     connection.set_schema_to_public()
 
@@ -252,7 +266,9 @@ def bench_trust(results: Results, args, rng) -> None:
     results.add(f"trust dashboard, {args.schools} schools x {args.trust_pupils} pupils "
                 f"(p50 / p95 of {len(times)})", f"{fmt_ms(p50)} / {fmt_ms(p95)}",
                 f"<= {TRUST_TARGET * 1000:.0f} ms", p95 <= TRUST_TARGET)
-    from django.core.cache import cache
+    from django.core.cache import caches
+
+    cache = caches["dashboards"]
 
     def cold():
         cache.clear()

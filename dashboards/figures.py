@@ -9,7 +9,8 @@ and range. A handful of queries per page, whatever the number of pupils:
 - ``patterns``: marks GROUPING SETS over day of week, session, code and week. One scan.
 - ``today``: each class's registers for one day (both sessions), with totals.
 - ``classes_at_100``: the class(es) of the week with 100% attendance (Beecroft trophy).
-- ``pupil_rows``: the pupils behind any number (drill-down), with the same filters.
+- ``pupil_figures``: every pupil's figures (cached, warmed with the dashboard); ``pupil_rows``,
+  the pupils behind any number (drill-down), filters them with the same tests.
 
 "Cohort" is ``csa`` (compulsory school age: aged 5–15 at the start of the school year, the
 national headline) or ``all``. Year to date runs from the school year start; each pupil counts
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from fractions import Fraction
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -591,30 +593,85 @@ class PupilRow:
     band_id: int | None
 
 
-def pupil_rows(c: Criteria, *, bands=None, limit: int = 5000) -> list[PupilRow]:
-    """The pupils counted by ``c`` with their figures over the same marks: one query."""
-    bands = active_bands() if bands is None else bands
+# The same tests in Python, on one pupil's row of ``pupil_figures`` (its Stats, broken weeks and
+# marks): the drill-downs filter the per-pupil figures the warm-up cached.
+_MEASURE_TEST = {
+    "pa": lambda s, broken, marks: s.persistent,
+    "sa": lambda s, broken, marks: s.severe,
+    "absent": lambda s, broken, marks: s.absent > 0,
+    "authorised": lambda s, broken, marks: s.authorised > 0,
+    "unauthorised": lambda s, broken, marks: s.unauthorised > 0,
+    "broken": lambda s, broken, marks: broken > 0,
+    "late": lambda s, broken, marks: s.late_before_close + s.late_after_close > 0,
+    "marked": lambda s, broken, marks: marks > 0,
+    "full": lambda s, broken, marks: s.possible > 0 and s.attended == s.possible,
+}
+_PUPIL_COLS = ("id", *DIMENSIONS.values(), "csa", *_STAT_FIELDS, "marks", "broken_weeks")
+
+
+def _pupils_base(c: Criteria) -> Criteria:
+    """What the per-pupil figures depend on: the marks (period, day, session, code); the
+    cohort, pupil attributes and measure only choose among the pupils."""
+    return c.with_(cohort="all", dims=(), measure=None)
+
+
+def pupil_figures(c: Criteria, *, bands) -> list[tuple]:
+    """Every pupil on roll in ``c``'s period with their figures over ``c``'s marks, one tuple
+    each (columns ``_PUPIL_COLS``): one query (one scan of the marks), whatever is drilled into."""
     params: dict = {}
-    sql = _per_pupil_sql(c, params, bands)
-    where = ["TRUE"]
+    sql = _per_pupil_sql(_pupils_base(c), params, bands) + f"""
+SELECT {', '.join(_PUPIL_COLS)} FROM pp"""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [tuple(r) for r in cur.fetchall()]
+
+
+def pupil_figures_cached(c: Criteria, *, bands) -> list[tuple]:
+    """``pupil_figures`` from the shared figures cache (computed on the first request after a
+    change, or by the warm-up that register saves queue)."""
+    base = _pupils_base(c)
+    key = (base, tuple((b.pk, b.lower, b.lower_inclusive, b.upper, b.upper_inclusive)
+                       for b in bands))
+    return _cached("pupil_figures", key, lambda: pupil_figures(base, bands=bands))
+
+
+def _pupil_matches(c: Criteria):
+    """A test of one row of ``pupil_figures`` against ``c``'s cohort, pupil attributes and
+    measure (as the SQL of the rollup counts them)."""
+    col = {name: i for i, name in enumerate(_PUPIL_COLS)}
+    wanted = [(col[DIMENSIONS[k]], v) for k, v in c.dims]
     if c.cohort == "csa":
-        where.append("csa")
-    band = dict(c.dims).get("band")
-    if band is not None:
-        where.append("band = %(dim_band)s")
-        params["dim_band"] = band
-    if c.measure:
-        where.append(_MEASURE_SQL[c.measure])
-    params["limit"] = limit
-    sql += f"""
-SELECT pp.* FROM pp WHERE {' AND '.join(where)}
-ORDER BY CASE WHEN possible = 0 THEN 1 ELSE 0 END,
-  (present + aea) * 1.0 / NULLIF(possible, 0), id
-LIMIT %(limit)s"""
-    rows = _fetch(sql, params)
-    pupils = Pupil.objects.select_related("registration_group").in_bulk([r["id"] for r in rows])
-    return [PupilRow(pupil=pupils[r["id"]], stats=Stats(**{k: int(r[k]) for k in _STAT_FIELDS}),
-                     broken_weeks=r["broken_weeks"], band_id=r["band"]) for r in rows]
+        wanted.append((col["csa"], True))
+    measure = _MEASURE_TEST[c.measure] if c.measure else None
+    first, marks, broken = col[_STAT_FIELDS[0]], col["marks"], col["broken_weeks"]
+
+    def test(r: tuple) -> Stats | None:
+        if any(r[i] != v for i, v in wanted):
+            return None
+        s = Stats(*(int(x) for x in r[first:first + len(_STAT_FIELDS)]))
+        if measure is not None and not measure(s, r[broken], r[marks]):
+            return None
+        return s
+    return test
+
+
+def pupil_rows(c: Criteria, *, bands=None, limit: int = 5000) -> list[PupilRow]:
+    """The pupils counted by ``c`` with their figures over the same marks, worst attendance
+    first: the cached per-pupil figures filtered, and one query for the pupils listed."""
+    bands = active_bands() if bands is None else bands
+    test = _pupil_matches(c)
+    col = {name: i for i, name in enumerate(_PUPIL_COLS)}
+    chosen = []
+    for r in pupil_figures_cached(c, bands=bands):
+        s = test(r)
+        if s is not None:
+            chosen.append((r, s))
+    chosen.sort(key=lambda rs: (rs[1].possible == 0,
+                                Fraction(rs[1].attended, rs[1].possible or 1), rs[0][0]))
+    chosen = chosen[:limit]
+    pupils = Pupil.objects.select_related("registration_group").in_bulk([r[0] for r, _ in chosen])
+    return [PupilRow(pupil=pupils[r[0]], stats=s, broken_weeks=r[col["broken_weeks"]],
+                     band_id=r[col["band"]]) for r, s in chosen if r[0] in pupils]
 
 
 def today_pupils(day: date, state: str, session: str | None = None):
@@ -767,6 +824,7 @@ def dashboard_warm_now(today: date) -> None:
     c, day = default_view(today)
     school_dashboard_cached(c, day=day)
     code_pupils_cached(c)
+    pupil_figures_cached(c, bands=active_bands())  # the lists behind the figures (PA...)
 
 
 def _warm_flag(schema: str) -> str:

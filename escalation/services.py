@@ -340,18 +340,21 @@ def stages_replace(*, specs: list[dict], user=None, note: str = "") -> list[Stag
             old.save(update_fields=["active", "key"])
         else:
             old.delete()
-    created = {}
+    created, stages = {}, []
     for spec in specs:
         spec = dict(spec)
         spec.pop("next_stage", None)
         stage = Stage(**spec)
-        stage.save()
+        stages.append(stage)
         created[stage.key] = stage
+    Stage.objects.bulk_create(stages)  # one INSERT (ids returned), then the links in one UPDATE
+    linked = []
     for spec in specs:
         if spec.get("next_stage"):
             s = created[spec["key"]]
             s.next_stage = created[spec["next_stage"]]
-            s.save(update_fields=["next_stage"])
+            linked.append(s)
+    Stage.objects.bulk_update(linked, ["next_stage"])
     stages_follow_bands()
     stages_validate(list(Stage.objects.filter(active=True)))
     policy_version_record(user=user, note=note or "Stages replaced")

@@ -11,6 +11,8 @@ unnamed staff ("Mrs XXX") become ``{{ attendance_lead }}``. Each school edits it
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 SIGN_OFF = """<p>Yours sincerely,</p>
 <p><br><br>{{ signatory.name }}<br>{{ signatory.title }}</p>"""
 
@@ -278,11 +280,40 @@ def templates_for(preset: str) -> list[tuple[str, str, str, str]]:
     return BY_PRESET.get(preset, []) + COMMON
 
 
+@lru_cache(maxsize=16)
+def _checked(preset: str) -> tuple[tuple[str, str, str, str], ...]:
+    """The preset's templates (key, name, kind, body) sanitised and checked as template_save
+    checks a school's own: once a process, the texts being constants."""
+    from django.core.exceptions import ValidationError
+
+    from . import merge
+
+    out = {}
+    for key, name, kind, body in templates_for(preset):
+        clean = merge.sanitise(body)
+        try:
+            merge.compile_body(clean)
+        except merge.MergeError as exc:
+            raise ValidationError({"body": str(exc)}) from None
+        out[key] = (key, name, kind, clean)
+    return tuple(out.values())
+
+
 def apply(preset: str) -> None:
     """Load the preset's letter templates into the current school schema (checked like any
-    template a school saves: sanitised, merge fields known)."""
+    template a school saves: sanitised, merge fields known): one INSERT into a new school's
+    empty table; a school that has templates has each saved over its own (template_save)."""
+    from .models import LetterTemplate
     from .services import template_save
 
-    for key, name, kind, body in templates_for(preset):
-        template_save(key=key, name=name, kind=kind, body=body, preset=preset,
-                      user_name="preset")
+    if LetterTemplate.objects.exists():
+        for key, name, kind, body in templates_for(preset):
+            template_save(key=key, name=name, kind=kind, body=body, preset=preset,
+                          user_name="preset")
+        return
+    templates = [LetterTemplate(key=key, name=name, kind=kind, subject="", body=body,
+                                preset=preset, updated_by_name="preset")
+                 for key, name, kind, body in _checked(preset)]
+    for t in templates:
+        t.full_clean(validate_unique=False)  # the keys are distinct and the table is empty
+    LetterTemplate.objects.bulk_create(templates)

@@ -21,11 +21,13 @@ import threading
 from django.conf import settings
 from django.db import connection, transaction
 
-from attendance_site.db_roles import as_owner, privileges_grant
+from attendance_site.db_roles import as_owner
 
 _MARK = "__clone_target__"
 _cache: dict = {}  # (template, migration state) -> clone script
 _leaves: dict = {}
+_verified: dict = {}  # template -> ((count, newest id) of its migration records, state) found current
+_granted: set = set()  # databases whose database-wide grants this process has made
 _lock = threading.Lock()
 
 
@@ -154,7 +156,32 @@ def _statements(cur, template: str) -> list[str]:  # noqa: C901
 
 
 def _script(cur, template: str) -> str:
-    return ";\n".join(_statements(cur, template)) + ";\n"
+    from attendance_site.db_roles import schema_grant_statements, separate_roles
+
+    statements = _statements(cur, template)
+    if separate_roles():  # the app's grants in the same batch (privileges_grant's, statements)
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [template])
+        statements += schema_grant_statements(f'"{_MARK}"', {r[0] for r in cur.fetchall()})
+    return ";\n".join(statements) + ";\n"
+
+
+def _state_now(cur, template: str):
+    """``_template_state``, read in full only when the template's migration records changed
+    since they were last found current (one small query a clone otherwise)."""
+    cur.execute(f"SELECT to_regclass('{_q(template)}.django_migrations')")
+    if cur.fetchone()[0] is None:
+        return None
+    cur.execute(f"SELECT count(*), max(id) FROM {_q(template)}.django_migrations")
+    quick = cur.fetchone()
+    with _lock:
+        known = _verified.get(template)
+    if known is not None and known[0] == quick:
+        return known[1]
+    state = _template_state(cur, template)
+    if state is not None:
+        with _lock:
+            _verified[template] = (quick, state)
+    return state
 
 
 def template_current() -> bool:
@@ -165,32 +192,49 @@ def template_current() -> bool:
         return _schema_exists(cur, template) and _template_state(cur, template) is not None
 
 
+def _database_grants() -> None:
+    """The app's database-wide grants, once per process and database (privileges_grant's)."""
+    from attendance_site.db_roles import database_grant_statements, separate_roles
+
+    name = connection.settings_dict["NAME"]
+    if not separate_roles() or name in _granted:
+        return
+    with connection.cursor() as cur:
+        for sql in database_grant_statements():
+            cur.execute(sql)
+    _granted.add(name)
+
+
 def schema_clone(schema: str) -> None:
-    """As the owner: create ``schema`` as a copy of the template, with the app's grants.
+    """As the owner: create ``schema`` as a copy of the template, with the app's grants, in one
+    transaction and (the template being current) one statement batch.
 
     The template is migrated first if it is missing or behind the code's migrations.
     """
     template = template_schema()
     assert template, "TENANT_BASE_SCHEMA names no template schema"
-    with as_owner(), transaction.atomic():
-        with connection.cursor() as cur:
-            state = _template_state(cur, template) if _schema_exists(cur, template) else None
-    if state is None:
-        template_migrate()
     with as_owner():
+        _database_grants()
         with transaction.atomic(), connection.cursor() as cur:
-            cur.execute("SHOW search_path")
-            search_path = cur.fetchone()[0]
-            state = _template_state(cur, template)
-            key = (template, state)
-            with _lock:
-                script = _cache.get(key)
-            if script is None:
-                script = _script(cur, template)
-                with _lock:
-                    _cache.clear() if len(_cache) > 8 else None
-                    _cache[key] = script
-                cur.execute("SELECT set_config('search_path', %s, true)", [search_path])
-            cur.execute(script.replace(f'"{_MARK}"', _q(schema)))
-            cur.execute("SELECT set_config('search_path', %s, true)", [search_path])
-            privileges_grant([schema])
+            state = _state_now(cur, template)
+            if state is not None:
+                _clone_run(cur, template, state, schema)
+                return
+        template_migrate()
+        with transaction.atomic(), connection.cursor() as cur:
+            _clone_run(cur, template, _state_now(cur, template), schema)
+
+
+def _clone_run(cur, template: str, state, schema: str) -> None:
+    cur.execute("SHOW search_path")
+    search_path = cur.fetchone()[0]
+    key = (template, state)
+    with _lock:
+        script = _cache.get(key)
+    if script is None:
+        script = _script(cur, template)
+        with _lock:
+            _cache.clear() if len(_cache) > 8 else None
+            _cache[key] = script
+    cur.execute(script.replace(f'"{_MARK}"', _q(schema)))
+    cur.execute("SELECT set_config('search_path', %s, true)", [search_path])  # as it was

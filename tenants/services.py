@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django_tenants.utils import schema_context, schema_exists
+from django_tenants.utils import schema_context
 
 from .models import Domain, Membership, School, Trust, TrustMembership, User
 from .presets import PRESETS, loaders
@@ -68,32 +68,37 @@ def schools_create(rows: list[SchoolRow]) -> list[School]:
     """
     from django.db import connection
 
-    from attendance_site.db_roles import as_owner
+    from attendance_site.db_roles import as_owner, owner_kept
 
     public_tenant_ensure()
     made: list[School] = []
     trusts_before = set(Trust.objects.values_list("pk", flat=True))
     current = None
-    try:
-        for row in rows:
-            if schema_exists(row.schema):
-                raise ValueError(f"line {row.line}, schema: '{row.schema}' already exists")
-            current = row.schema
-            with transaction.atomic():
-                made.append(school_create(
-                    schema=row.schema, name=row.name, domain=row.domain, preset=row.preset or None,
-                    trust_slug=row.trust or None, trust_name=row.trust_name or None,
-                    details=row.details))
-            current = None
-        return made
-    except BaseException:
-        for school in reversed(made):
-            school.delete(force_drop=True)  # its schema, domain and memberships
-        Trust.objects.exclude(pk__in=trusts_before).filter(schools__isnull=True).delete()
-        if current is not None:  # the failing school's schema, if it got that far
-            with as_owner(), connection.cursor() as cur:
-                cur.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(current)} CASCADE")
-        raise
+    with connection.cursor() as cur:  # schemas already there, in one query
+        cur.execute("SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)", [[r.schema for r in rows]])
+        taken = {r[0] for r in cur.fetchall()}
+    # One owner's connection clones every school of the list (not one connection a school).
+    with owner_kept():
+        try:
+            for row in rows:
+                if row.schema in taken:
+                    raise ValueError(f"line {row.line}, schema: '{row.schema}' already exists")
+                current = row.schema
+                with transaction.atomic():
+                    made.append(school_create(
+                        schema=row.schema, name=row.name, domain=row.domain,
+                        preset=row.preset or None, trust_slug=row.trust or None,
+                        trust_name=row.trust_name or None, details=row.details))
+                current = None
+            return made
+        except BaseException:
+            for school in reversed(made):
+                school.delete(force_drop=True)  # its schema, domain and memberships
+            Trust.objects.exclude(pk__in=trusts_before).filter(schools__isnull=True).delete()
+            if current is not None:  # the failing school's schema, if it got that far
+                with as_owner(), connection.cursor() as cur:
+                    cur.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(current)} CASCADE")
+            raise
 
 
 def preset_apply(preset: str) -> None:

@@ -46,6 +46,10 @@ def test_saves_queue_one_warm_up_and_the_warm_up_fills_the_shared_cache(
     with schema_context("test_a"):
         warm = dashboard._cached("school", (c, day), lambda: pytest.fail("cold: recomputed"))
     assert warm.rollup.total["all"].pupils == 2  # computed by the warm-up, served from the cache
+    # So are the figures of every pupil, which the lists behind the figures (PA...) filter.
+    with schema_context("test_a"), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dashboard, "pupil_figures", lambda *a, **k: pytest.fail("cold: recomputed"))
+        assert {r.pupil.pk for r in dashboard.pupil_rows(c.with_(cohort="all"))} == {amy.pk, ben.pk}
 
     # The warm-up cleared the flag: the next save queues the next warm-up.
     clock(DAY, 13, 20)

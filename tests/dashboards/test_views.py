@@ -181,6 +181,27 @@ def test_query_counts_do_not_grow_with_pupils(calendar, people, who):
     assert counts[500] == want, counts
 
 
+def test_pa_list_queries_do_not_grow_with_pupils(calendar, people):
+    """The PA list of 200 and of 1,000 pupils: the same queries, cold (figures recomputed) and
+    warm (per-pupil figures from the cache). 7 are the framework's; then bands, data version,
+    (when cold) every pupil's figures in one query, and the listed pupils with their classes."""
+    from tests.dashboards.conftest import populate
+
+    counts, listed = {}, {}
+    for n in (200, 1000):
+        Mark.objects.all().delete()
+        Pupil.objects.all().delete()
+        RegistrationGroup.objects.all().delete()
+        populate(n, seed=n, last_year=False)
+        client = client_for(people["head"])
+        counts[n] = (_count(client, URLS["pupils"], warm=False),
+                     _count(client, URLS["pupils"], warm=True))
+        page = client.get(URLS["pupils"]).content.decode()
+        listed[n] = page.count('<th scope="row" class="fw-normal"><a href="/pupils/')
+    assert listed[1000] > 3 * listed[200] > 0, listed  # the list grew, its queries did not
+    assert counts[200] == counts[1000] == (11, 10), counts
+
+
 def test_dashboard_is_current_right_after_a_register_is_saved(generated, people, school_a):
     generated(40)
     client = client_for(people["head"])
