@@ -13,6 +13,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.factories import make_upn  # noqa: F401  (one UPN sequence; tests import it from here)
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCHOOLS = {"test_a": ("Test School A", "a.localhost"), "test_b": ("Test School B", "b.localhost")}
@@ -142,19 +144,6 @@ def calendar(school_a):
         CalendarEntry(kind="closure", start_date=INSET, end_date=INSET, label="INSET"),
     ])
     return school_a
-
-
-UPN_SERIAL = iter(range(1, 10**6))
-
-
-def make_upn(la: int = 383, estab: int = 2001, year: int = 20, serial: int | None = None) -> str:
-    from stdnum.gb.upn import calc_check_digit
-
-    serial = next(UPN_SERIAL) if serial is None else serial
-    # A UPN has 3 serial digits: past 999 (a long run of the suite) carry into the school number.
-    estab, serial = (estab + serial // 1000) % 10000, serial % 1000
-    body = f"{la:03d}{estab:04d}{year:02d}{serial:03d}"
-    return calc_check_digit(body) + body
 
 
 @pytest.fixture
