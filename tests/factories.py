@@ -161,6 +161,15 @@ class MarkFactory(DjangoModelFactory):
     code = factory.LazyAttribute(lambda o: "\\" if o.session == "PM" else "/")
 
 
+def marks_create(pupil, entries) -> list:
+    """Marks for ``pupil`` from (date, session, code) entries, built by MarkFactory and
+    inserted at once (bulk_create: one INSERT, no signals, as the hand-built rows were)."""
+    from registers.models import Mark
+
+    return Mark.objects.bulk_create(
+        [MarkFactory.build(pupil=pupil, date=d, session=s, code=c) for d, s, c in entries])
+
+
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 

@@ -7,9 +7,10 @@ import pytest
 from escalation import presets
 from escalation.models import Case, CaseEvent, Meeting, PenaltyNotice, PolicyVersion, Stage, SupportPlan
 from escalation.nightly import night_run
-from registers.models import Contact, Mark, RegistrationGroup
+from registers.models import Mark, RegistrationGroup
 from tests.conftest import client_for
 from tests.escalation.helpers import put
+from tests.factories import ContactFactory
 
 ALL = [
     "office",
@@ -31,7 +32,7 @@ LISTS_OK = {"attendance_officer", "head", "office", "teacher"}
 def site(two_years, pupil, people):
     presets.apply("lap")
     p = pupil(legal_forename="Casey", lac=True)
-    Contact.objects.create(pupil=p, forename="Pat", surname="Parent", title="Ms")
+    ContactFactory(pupil=p, forename="Pat", surname="Parent", title="Ms")
     RegistrationGroup.objects.get(name="3B").teachers.add(people["teacher"])
     last = put(p, date(2025, 9, 2), "/" * 20 + "O" * 20)
     night_run(as_of=last)
