@@ -220,7 +220,7 @@ def letter_templates(settings, tmp_path):
 def test_arabic_letter_is_right_to_left_in_a_font_that_covers_the_script(
         family, people, school_a, letter_templates):
     from letters.pdf import pdf_text
-    from tests.letters.test_security import fonts_of
+    from tests.letters.test_merge_security import fonts_of
 
     speaks(family["child"], "ar")
     Contact.objects.filter(pupil=family["child"]).update(address="1 Road\nLeeds")

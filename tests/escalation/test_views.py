@@ -53,7 +53,7 @@ def expected(ok, who):
     "name,ok",
     [
         ("queue", ESCALATION_OK),
-        # LAP Letter 1 is the class teacher's, and the teacher teaches 3B (test_owners.py)
+        # LAP Letter 1 is the class teacher's, and the teacher teaches 3B (test_views_owners.py)
         ("case", ESCALATION_OK | {"teacher"}),
         ("plan", ESCALATION_OK),
         ("contract", ESCALATION_OK),
@@ -91,7 +91,7 @@ def test_actions_refused_have_no_side_effect(site, people, who, status):
         ("hold", {"reason": "x"}),
     ]:
         assert client.post(f"/escalation/cases/{c.pk}/{action}/", data).status_code == status
-    # the class teacher owns LAP Letter 1 and may log a conversation (test_owners.py)
+    # the class teacher owns LAP Letter 1 and may log a conversation (test_views_owners.py)
     contact = client.post(f"/escalation/cases/{c.pk}/contact/", {"channel": "call", "detail": "x"})
     assert contact.status_code == (302 if who == "teacher" else status)
     assert CaseEvent.objects.filter(kind="contact").count() == (who == "teacher")

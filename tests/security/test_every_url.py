@@ -203,7 +203,7 @@ TENANT_URLS: dict[str, U] = {
                                        data={"how": "posted"}),
     "esc_queue": U("/escalation/", ESC),
     # a class teacher reaches only the cases of their classes at a teacher-owned stage (the
-    # world's case is the attendance officer's: 404; tests/escalation/test_owners.py)
+    # world's case is the attendance officer's: 404; tests/escalation/test_views_owners.py)
     "esc_my_cases": U("/escalation/cases/mine/", ESC | {TEACHER}),
     "esc_case": U("/escalation/cases/{case}/", ESC),
     "esc_case_action": U("/escalation/cases/{case}/contact/", ESC, "POST",
@@ -296,7 +296,7 @@ TENANT_URLS: dict[str, U] = {
 # Sign-in pages: open to everyone by nature, tested on their own below.
 TENANT_AUTH = {"login", "logout"}
 # Password change and reset, invitations and two-factor sign-in (tests/tenants/test_accounts.py,
-# test_two_factor.py): open to anyone by nature, or to any signed-in person for their own account.
+# test_twofactor.py): open to anyone by nature, or to any signed-in person for their own account.
 ACCOUNT_PAGES = {"password_change", "password_change_done", "password_reset", "password_reset_done",
                  "password_reset_confirm", "password_reset_complete", "invitation_accept",
                  "invitation_complete", "account_security", "two_factor_setup",
@@ -872,7 +872,7 @@ def test_sign_in_pages(world, people):
 
 
 def test_logins_are_rate_limited_by_configuration():
-    """The behaviour is covered by tests/tenants/test_auth.py::test_logins_are_rate_limited."""
+    """The behaviour is covered by tests/tenants/test_lockout_sign_in.py::test_logins_are_rate_limited."""
     assert "axes.middleware.AxesMiddleware" in settings.MIDDLEWARE
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert 0 < settings.AXES_FAILURE_LIMIT <= 5

@@ -114,7 +114,7 @@ def test_owner_form_refuses_people_who_cannot_own(site, people, who):
 
 
 # A class teacher opens only their own classes' cases at a teacher-owned stage: this one is
-# "not there" for them (404, tests/escalation/test_owners.py).
+# "not there" for them (404, tests/escalation/test_views_owners.py).
 @pytest.mark.parametrize("who,status", [("office", 403), ("teacher", 404), ("governor", 403),
                                         ("parent", 403), ("other_school_office", 404)])
 def test_owner_and_letters_refused_have_no_side_effect(site, people, who, status):
