@@ -13,6 +13,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.factories import make_upn  # noqa: F401  (one UPN sequence; tests import it from here)
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCHOOLS = {"test_a": ("Test School A", "a.localhost"), "test_b": ("Test School B", "b.localhost")}
@@ -144,32 +146,14 @@ def calendar(school_a):
     return school_a
 
 
-UPN_SERIAL = iter(range(1, 10**6))
-
-
-def make_upn(la: int = 383, estab: int = 2001, year: int = 20, serial: int | None = None) -> str:
-    from stdnum.gb.upn import calc_check_digit
-
-    serial = next(UPN_SERIAL) if serial is None else serial
-    # A UPN has 3 serial digits: past 999 (a long run of the suite) carry into the school number.
-    estab, serial = (estab + serial // 1000) % 10000, serial % 1000
-    body = f"{la:03d}{estab:04d}{year:02d}{serial:03d}"
-    return calc_check_digit(body) + body
-
-
 @pytest.fixture
 def make_pupil(school_a):
-    from registers.models import Pupil, RegistrationGroup
+    from tests.factories import PupilFactory, RegistrationGroupFactory
 
     def make(group="3B", year_group=3, admission=date(2020, 9, 1), leaving=None, **kw):
-        g, _ = RegistrationGroup.objects.get_or_create(name=group,
-                                                       defaults={"year_group": year_group})
-        defaults = dict(upn=make_upn(serial=kw.pop("serial", None)), legal_surname="Pupil",
-                        legal_forename="Test", date_of_birth=date(2017, 3, 1), gender="F",
-                        year_group=year_group, registration_group=g, admission_date=admission,
-                        leaving_date=leaving, deletion_ground="other_school" if leaving else "")
-        defaults.update(kw)
-        return Pupil.objects.create(**defaults)
+        g = RegistrationGroupFactory(name=group, year_group=year_group)  # the class, made once
+        return PupilFactory(registration_group=g, year_group=year_group, admission_date=admission,
+                            leaving_date=leaving, **kw)
 
     return make
 
@@ -178,20 +162,20 @@ def make_pupil(school_a):
 def people(school_a, school_b):
     """One person in every role at school A, plus a member of staff at school B."""
     from tenants.roles import Role
-    from tenants.services import person_grant
+    from tests.factories import PersonFactory
 
     out = {}
     for role in Role:
         if role == Role.TRUST_DIRECTOR:
-            out[role.value] = person_grant(username=f"a_{role.value}", role=role,
-                                           trust=school_a.trust,
-                                           first_name="Trust", last_name="Director")
+            out[role.value] = PersonFactory(username=f"a_{role.value}", role=role, school=None,
+                                            trust=school_a.trust,
+                                            first_name="Trust", last_name="Director")
         else:
-            out[role.value] = person_grant(username=f"a_{role.value}", role=role,
-                                           school=school_a,
-                                           first_name=role.label.split()[0], last_name="A")
-    out["other_school_office"] = person_grant(username="b_office", role=Role.OFFICE,
-                                              school=school_b)
+            out[role.value] = PersonFactory(username=f"a_{role.value}", role=role,
+                                            school=school_a,
+                                            first_name=role.label.split()[0], last_name="A")
+    out["other_school_office"] = PersonFactory(username="b_office", role=Role.OFFICE,
+                                               school=school_b)
     return out
 
 

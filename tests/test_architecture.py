@@ -8,6 +8,11 @@ writes in its ``services.py`` (see docs/architecture.md, "Inside an app").
 
 ``python tests/test_architecture.py`` prints the current list. A view that truly cannot be
 shortened sensibly goes in ``ALLOWED`` with the reason, like a ``# noqa: C901`` exception.
+
+Tests mirror the modules: a test file of an app is ``tests/<app>/test_<module>.py`` or
+``tests/<app>/test_<module>_<topic>.py``, ``<module>`` being the module of that app
+(``<app>/<module>.py``, or a package ``<app>/<module>/``) that the file mainly tests.
+Cross-cutting tests stay in tests/browser, tests/security, tests/faults and at the root.
 """
 
 import ast
@@ -132,6 +137,52 @@ def test_views_are_thin():
 def test_allowed_list_is_current():
     stale = sorted(set(ALLOWED) - set(problems()))
     assert not stale, f"ALLOWED names views that are thin now (remove them): {stale}"
+
+
+# --- tests mirror the modules --------------------------------------------------------------
+
+APPS = ("tenants", "registers", "absences", "escalation", "letters", "dashboards", "demo",
+        "recognition", "attendance_site")
+
+
+def app_modules(folder: Path) -> set[str]:
+    """The modules of an app: its ``*.py`` files and its packages."""
+    return ({p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+            | {p.parent.name for p in folder.glob("*/__init__.py")})
+
+
+def misnamed_tests(root: Path = ROOT) -> list[str]:
+    """Test files under tests/<app>/ whose name does not start with test_<module> of that app."""
+    out = []
+    for app in APPS:
+        modules = app_modules(root / app)
+        for path in sorted((root / "tests" / app).glob("test_*.py")):
+            topic = path.stem.removeprefix("test_")
+            if not any(topic == m or topic.startswith(f"{m}_") for m in modules):
+                out.append(path.relative_to(root).as_posix())
+    return out
+
+
+def test_the_layout_check_finds_misnamed_tests(tmp_path):
+    for name in ("registers/services.py", "registers/views_grid.py", "registers/management/__init__.py",
+                 "tests/registers/test_services.py", "tests/registers/test_services_concurrency.py",
+                 "tests/registers/test_views_grid.py", "tests/registers/test_management_commands.py",
+                 "tests/registers/test_race.py", "tests/registers/test_servicesx.py",
+                 "tests/registers/test_views.py", "tests/registers/helpers.py",
+                 "tests/letters/test_services.py", "tests/test_smoke.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
+    assert sorted(misnamed_tests(tmp_path)) == ["tests/letters/test_services.py",
+                                                "tests/registers/test_race.py",
+                                                "tests/registers/test_servicesx.py",
+                                                "tests/registers/test_views.py"]
+
+
+def test_tests_mirror_the_modules():
+    bad = misnamed_tests()
+    assert not bad, "Test files named after no module of their app (rename to " \
+        "tests/<app>/test_<module>[_<topic>].py for the module they mainly test):\n" + \
+        "\n".join(f"  {path}" for path in bad)
 
 
 if __name__ == "__main__":

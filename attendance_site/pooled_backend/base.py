@@ -10,7 +10,8 @@ Here the search path travels with every statement instead: each query is sent as
 transaction (an implicit one in autocommit) on the same server connection, and the setting
 ends with that transaction: nothing is left on the server connection for the next client.
 Chosen with DATABASE_POOLING=transaction (settings.py), which also turns off server-side
-cursors (they do not survive transaction pooling). tests/test_pgbouncer.py proves it.
+cursors (they do not survive transaction pooling).
+tests/attendance_site/test_pooled_backend_pgbouncer.py proves it.
 """
 
 from django.db.backends.postgresql.base import Cursor as DjangoClientCursor

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from registers.models import Contact
+from tests.factories import ContactFactory
 
 
 @pytest.fixture
@@ -13,10 +13,10 @@ def family(calendar, make_pupil, people):
     """The parent's child in 3B, and another family's child in the same class."""
     child = make_pupil(group="3B", legal_forename="Amira", legal_surname="Khan", serial=701)
     other = make_pupil(group="3B", legal_forename="Oscar", legal_surname="Other", serial=702)
-    Contact.objects.create(pupil=child, forename="Pat", surname="Khan", user=people["parent"],
-                           correspondence=True, email="pat@example.org", mobile="07700 900001")
-    Contact.objects.create(pupil=other, forename="Olu", surname="Other", email="olu@example.org",
-                           mobile="07700 900002")
+    ContactFactory(pupil=child, forename="Pat", surname="Khan", user=people["parent"],
+                   correspondence=True, email="pat@example.org", mobile="07700 900001")
+    ContactFactory(pupil=other, forename="Olu", surname="Other", email="olu@example.org",
+                   mobile="07700 900002")
     return {"child": child, "other": other}
 
 
@@ -40,9 +40,9 @@ def live_family(live_calendar, make_pupil, people):
                        admission=date(2020, 9, 1))
     other = make_pupil(group="3B", legal_forename="Oscar", legal_surname="Other", serial=712,
                        admission=date(2020, 9, 1))
-    Contact.objects.create(pupil=child, forename="Pat", surname="Khan", user=people["parent"],
-                           correspondence=True, email="pat@example.org")
-    Contact.objects.create(pupil=other, forename="Olu", surname="Other")
+    ContactFactory(pupil=child, forename="Pat", surname="Khan", user=people["parent"],
+                   correspondence=True, email="pat@example.org")
+    ContactFactory(pupil=other, forename="Olu", surname="Other")
     return {"child": child, "other": other}
 
 

@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 
 from absences import family_messages as fm
 from absences.models import ContactPreference, FamilyMessage, MessageSettings
-from registers.models import Contact, Mark
+from registers.models import Contact
 from tests.conftest import client_for
+from tests.factories import ContactFactory, MarkFactory
 
 from .notify_stub import API_KEY, TEMPLATE_ID, NotifyStub
 
@@ -47,14 +48,14 @@ def absent(family, school_a, make_pupil):
     only, one with no way to reach them; and a pupil who is present."""
     school_a.phone = SCHOOL_PHONE
     email_only = make_pupil(legal_forename="Eve", legal_surname="Mail", serial=703)
-    Contact.objects.create(pupil=email_only, forename="Em", surname="Mail", email="em@example.org")
+    ContactFactory(pupil=email_only, forename="Em", surname="Mail", email="em@example.org")
     nobody = make_pupil(legal_forename="Nat", legal_surname="Nobody", serial=704)
-    Contact.objects.create(pupil=nobody, forename="No", surname="Details", phone="")
+    ContactFactory(pupil=nobody, forename="No", surname="Details", phone="")
     here = make_pupil(legal_forename="Hana", legal_surname="Here", serial=705)
-    Contact.objects.create(pupil=here, forename="Hal", surname="Here", mobile="07700 900005")
+    ContactFactory(pupil=here, forename="Hal", surname="Here", mobile="07700 900005")
     for p in (family["child"], family["other"], email_only, nobody):
-        Mark.objects.create(pupil=p, date=DAY, session="AM", code="N")
-    Mark.objects.create(pupil=here, date=DAY, session="AM", code="/")
+        MarkFactory(pupil=p, date=DAY, session="AM", code="N")
+    MarkFactory(pupil=here, date=DAY, session="AM", code="/")
     return {**family, "email_only": email_only, "nobody": nobody, "here": here}
 
 
@@ -108,8 +109,8 @@ def test_channels_follow_the_preference_among_the_details_on_file():
 def test_the_first_contact_who_can_be_reached_is_used(absent):
     child = absent["child"]
     Contact.objects.filter(pupil=child).update(priority=2)
-    Contact.objects.create(pupil=child, priority=1, forename="Landline", surname="Only",
-                           phone="0113 111 1111")
+    ContactFactory(pupil=child, priority=1, forename="Landline", surname="Only",
+                   phone="0113 111 1111")
     fm.first_day_queue(day=DAY, session="AM", user=None, pupil=child)
     msg = FamilyMessage.objects.get(pupil=child)
     assert (msg.contact_name, msg.to) == ("Pat Khan", "07700 900001")
@@ -248,7 +249,7 @@ def test_the_message_is_on_the_pupils_contact_log(live_family, people, eager,
     from django.utils import timezone
 
     today = timezone.localdate()
-    Mark.objects.create(pupil=live_family["child"], date=today, session="AM", code="N")
+    MarkFactory(pupil=live_family["child"], date=today, session="AM", code="N")
     with django_capture_on_commit_callbacks(execute=True):
         fm.first_day_queue(day=today, session="AM", user=people["office"])
     assert [m.to[0] for m in mail.outbox] == ["pat@example.org"]  # email only on file

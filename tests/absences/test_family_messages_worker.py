@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import celery_worker, drop_committed_schools, subprocess_database_url
+from tests.factories import ContactFactory, MarkFactory, PupilFactory, RegistrationGroupFactory
 
 from .notify_stub import API_KEY, TEMPLATE_ID, NotifyStub
 
@@ -28,7 +29,7 @@ def _populate():
     from django_tenants.utils import schema_context
 
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Contact, Mark, Pupil, RegistrationGroup
+    from registers.models import CalendarEntry
     from tenants.models import School
     from tenants.services import school_create
     from tests.conftest import make_upn
@@ -38,16 +39,16 @@ def _populate():
     with schema_context(SCHEMA):
         calendar_replace(entries=[CalendarEntry(kind="term", start_date=date(2026, 1, 5),
                                                 end_date=date(2026, 3, 27), label="Spring 1")])
-        g = RegistrationGroup.objects.create(name="5M", year_group=5)
+        g = RegistrationGroupFactory(name="5M", year_group=5)
         for i in range(N_PUPILS):
-            p = Pupil.objects.create(upn=make_upn(estab=7013, serial=i), legal_surname=f"Msg{i:02d}",
-                                     legal_forename=f"Kid{i:02d}", date_of_birth=date(2015, 9, 1),
-                                     gender="M", year_group=5, registration_group=g,
-                                     admission_date=date(2020, 9, 1))
-            Mark.objects.create(pupil=p, date=DAY, session="AM", code="N")
-            Contact.objects.create(pupil=p, priority=1, forename="Parent", surname=f"Msg{i:02d}",
-                                   mobile=f"07700 9{i:05d}" if i % 3 else "",
-                                   email=f"p{i}@example.org")
+            p = PupilFactory(upn=make_upn(estab=7013, serial=i), legal_surname=f"Msg{i:02d}",
+                             legal_forename=f"Kid{i:02d}", date_of_birth=date(2015, 9, 1),
+                             gender="M", year_group=5, registration_group=g,
+                             admission_date=date(2020, 9, 1))
+            MarkFactory(pupil=p, date=DAY, session="AM", code="N")
+            ContactFactory(pupil=p, priority=1, forename="Parent", surname=f"Msg{i:02d}",
+                           mobile=f"07700 9{i:05d}" if i % 3 else "",
+                           email=f"p{i}@example.org")
 
 
 @pytest.fixture(scope="module")

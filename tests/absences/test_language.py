@@ -16,8 +16,9 @@ from django.core import mail
 from absences import family_messages as fm
 from absences import services
 from absences.models import ContactPreference, FamilyMessage, MessageSettings, ParentNotice, PortalMessage
-from registers.models import Contact, Mark
+from registers.models import Contact
 from tests.conftest import client_for
+from tests.factories import LetterFactory, MarkFactory
 
 from .notify_stub import API_KEY, TEMPLATE_ID, NotifyStub
 from .test_services import TUE, report, submit
@@ -109,7 +110,7 @@ def test_first_day_text_in_the_familys_language_while_the_school_keeps_the_defau
     school_a.phone = "0113 496 0000"
     speaks(family["child"], "pl", channel="both")
     for p in (family["child"], family["other"]):
-        Mark.objects.create(pupil=p, date=DAY, session="AM", code="N")
+        MarkFactory(pupil=p, date=DAY, session="AM", code="N")
     with django_capture_on_commit_callbacks(execute=True):
         fm.first_day_queue(day=DAY, session="AM", user=people["office"])
     bodies = {s["phone_number"]: s["personalisation"]["body"] for s in notify.sent}
@@ -123,7 +124,7 @@ def test_first_day_text_in_the_familys_language_while_the_school_keeps_the_defau
 def test_a_schools_own_wording_is_sent_as_written(family, people, school_a):
     fm.settings_save(template="Where is {forename}? Ring us.", email_subject="Absent")
     speaks(family["child"], "ar")
-    Mark.objects.create(pupil=family["child"], date=DAY, session="AM", code="N")
+    MarkFactory(pupil=family["child"], date=DAY, session="AM", code="N")
     fm.first_day_queue(day=DAY, session="AM", user=people["office"])
     assert FamilyMessage.objects.get().body == "Where is Amira? Ring us."
 
@@ -197,10 +198,9 @@ class BrokenBackend:
 # --- letters in the family's language ----------------------------------------------------------
 
 def _letter_for(pupil, key="absence_warning"):
-    from letters.models import Letter
     from letters.services import render_now
 
-    letter = Letter.objects.create(pupil=pupil, template_key=key, trigger_key=f"t:{pupil.pk}")
+    letter = LetterFactory(pupil=pupil, template_key=key, trigger_key=f"t:{pupil.pk}")
     assert render_now(letter=letter)
     letter.refresh_from_db()
     return letter
@@ -220,7 +220,7 @@ def letter_templates(settings, tmp_path):
 def test_arabic_letter_is_right_to_left_in_a_font_that_covers_the_script(
         family, people, school_a, letter_templates):
     from letters.pdf import pdf_text
-    from tests.letters.test_security import fonts_of
+    from tests.letters.test_merge_security import fonts_of
 
     speaks(family["child"], "ar")
     Contact.objects.filter(pupil=family["child"]).update(address="1 Road\nLeeds")

@@ -11,10 +11,11 @@ from django_tenants.utils import schema_context
 
 from absences import services
 from absences.models import AbsenceReport, LeaveDecision, LeavePolicy, LeaveRequest
-from registers.models import Contact, Mark, Pupil, RegistrationGroup
+from registers.models import Contact, Mark, Pupil
 from tenants.roles import Role
 from tenants.services import person_grant
 from tests.conftest import client_for, make_upn
+from tests.factories import ContactFactory, PupilFactory, RegistrationGroupFactory
 
 from .conftest import next_school_day
 
@@ -175,12 +176,12 @@ def test_one_login_sees_children_in_two_schools(live_family, people, school_b):
     parent = people["parent"]
     person_grant(username=parent.username, role=Role.PARENT, school=school_b)
     with schema_context(school_b.schema_name):
-        group = RegistrationGroup.objects.create(name="6Z", year_group=6)
-        sibling = Pupil.objects.create(
+        group = RegistrationGroupFactory(name="6Z", year_group=6)
+        sibling = PupilFactory(
             upn=make_upn(serial=799), legal_forename="Bilal", legal_surname="Khan",
             date_of_birth=date(2014, 1, 1), gender="M", year_group=6, registration_group=group,
             admission_date=date(2020, 9, 1))
-        Contact.objects.create(pupil=sibling, forename="Pat", surname="Khan", user=parent)
+        ContactFactory(pupil=sibling, forename="Pat", surname="Khan", user=parent)
     page = client_for(parent).get("/absences/")
     assert b"Amira Khan" in page.content and b"Bilal Khan" in page.content
     assert b"Test School B" in page.content
@@ -200,7 +201,7 @@ def test_portal_queries_do_not_grow_with_children(live_calendar, make_pupil, peo
     for n in (1, 3):
         for i in range(n - Contact.objects.filter(user=people["parent"]).count()):
             p = make_pupil(group="3B", legal_forename=f"Child{n}{i}")
-            Contact.objects.create(pupil=p, forename="Pat", surname="Khan", user=people["parent"])
+            ContactFactory(pupil=p, forename="Pat", surname="Khan", user=people["parent"])
         counts.append(_count(client, "/absences/"))
     assert counts[0] == counts[1]
     assert counts[0] <= 17  # 5 for the tenant, session and roles; 3 + 4 per school
@@ -288,8 +289,8 @@ def test_admin_staff_can_record_a_phoned_absence(live_family, people, who):
 
 def test_phoned_absence_for_a_pupil_of_another_school_is_404(live_family, people, school_b):
     with schema_context(school_b.schema_name):
-        group = RegistrationGroup.objects.create(name="6Z", year_group=6)
-        theirs = Pupil.objects.create(
+        group = RegistrationGroupFactory(name="6Z", year_group=6)
+        theirs = PupilFactory(
             upn=make_upn(serial=798), legal_forename="Bea", legal_surname="Elsewhere",
             date_of_birth=date(2014, 1, 1), gender="F", year_group=6, registration_group=group,
             admission_date=date(2020, 9, 1))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import PupilFactory, RegistrationGroupFactory, SchoolDayFactory
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 SCHEMA = "browser"
@@ -110,7 +112,7 @@ def _populate() -> Live:
     from django_tenants.utils import schema_context
 
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Pupil, RegistrationGroup, SchoolDay
+    from registers.models import CalendarEntry, Pupil, SchoolDay
     from registers.services import Entry, marks_save
     from registers.views import current_session
     from tenants.roles import Role
@@ -133,12 +135,12 @@ def _populate() -> Live:
         if today.weekday() >= 5:
             # Run at a weekend: a Saturday school, so "My register" still opens today's
             # register, the one a teacher may take (registers.policy).
-            SchoolDay.objects.create(date=today, term="Browser term", week=monday)
-        group = RegistrationGroup.objects.create(name="4M", year_group=4)
+            SchoolDayFactory(date=today, term="Browser term", week=monday)
+        group = RegistrationGroupFactory(name="4M", year_group=4)
         group.teachers.add(teacher)
         pupils = {}
         for serial, (forename, surname, preferred) in enumerate(PUPILS, start=901):
-            p = Pupil.objects.create(
+            p = PupilFactory(
                 upn=make_upn(serial=serial), legal_forename=forename, legal_surname=surname,
                 preferred_forename=preferred, date_of_birth=date(2017, 5, 1), gender="F",
                 year_group=4, registration_group=group, admission_date=date(2020, 9, 1))

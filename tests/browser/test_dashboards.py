@@ -14,6 +14,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import PupilFactory, RegistrationGroupFactory
+
 from .conftest import PASSWORD, SCHEMA, login, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db,
@@ -43,11 +45,10 @@ def _marks_for(pupils, absent_every: dict):
 
 
 def _class_of(n: int, group_name: str, serial: int):
-    from registers.models import Pupil, RegistrationGroup
     from tests.conftest import make_upn
 
-    group = RegistrationGroup.objects.create(name=group_name, year_group=5)
-    pupils = [Pupil.objects.create(
+    group = RegistrationGroupFactory(name=group_name, year_group=5)
+    pupils = [PupilFactory(
         upn=make_upn(estab=4000, serial=serial + i), legal_forename=f"Dash{i:02d}",
         legal_surname=f"Pupil{i:02d}", date_of_birth=date(2015, 3, 1), gender="FM"[i % 2],
         year_group=5, registration_group=group, admission_date=date(2020, 9, 1),

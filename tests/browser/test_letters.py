@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import ContactFactory
+
 from .conftest import PASSWORD, SCHEMA, login, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db,
@@ -42,7 +44,7 @@ def letters_setup(live, django_db_blocker, tmp_path_factory):
 
     from attendance_site.celery import app
     from letters import services
-    from registers.models import Contact, Pupil
+    from registers.models import Pupil
     from tenants.models import School, User
     from tenants.roles import Role
     from tenants.services import person_grant
@@ -59,9 +61,9 @@ def letters_setup(live, django_db_blocker, tmp_path_factory):
         with schema_context(SCHEMA):
             template = services.template_save(key="browser_letter", name="Browser letter", body=BODY)
             for i, p in enumerate(Pupil.objects.all()):
-                Contact.objects.create(pupil=p, priority=1, title="Mrs", forename="Parent",
-                                       surname=p.legal_surname, correspondence=True,
-                                       address=f"{i} Browser Road\nLeeds")
+                ContactFactory(pupil=p, priority=1, title="Mrs", forename="Parent",
+                               surname=p.legal_surname, correspondence=True,
+                               address=f"{i} Browser Road\nLeeds")
         db = connection.settings_dict
         url = (f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:"
                f"{db['PORT'] or 5432}/{db['NAME']}")

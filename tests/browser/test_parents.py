@@ -10,6 +10,8 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.factories import ContactFactory
+
 from .conftest import PASSWORD, PHONE, SCHEMA, TABLET, assert_no_horizontal_overflow, login, shot
 
 PARENT, OTHER_PARENT, HEAD = "browser_parent", "browser_parent2", "browser_head"
@@ -33,7 +35,7 @@ def family(live, django_db_blocker):
 
     from absences import services
     from absences.models import LeavePolicy
-    from registers.models import Contact, Pupil
+    from registers.models import Pupil
     from tenants.models import School
     from tenants.roles import Role
     from tenants.services import person_grant
@@ -55,9 +57,9 @@ def family(live, django_db_blocker):
                 leave_guidance="Ask at least two weeks ahead.")
             amira, ben, zara = (Pupil.objects.get(pk=live.pupils[s]) for s in ("Ahmed", "Carter", "Nowak"))
             for pupil in (amira, ben):
-                Contact.objects.create(pupil=pupil, priority=9, forename="Parveen", surname="Ahmed",
-                                       user=parent, correspondence=True, email="parveen@example.org")
-            Contact.objects.create(pupil=zara, priority=9, forename="Nina", surname="Nowak", user=other)
+                ContactFactory(pupil=pupil, priority=9, forename="Parveen", surname="Ahmed",
+                               user=parent, correspondence=True, email="parveen@example.org")
+            ContactFactory(pupil=zara, priority=9, forename="Nina", surname="Nowak", user=other)
             # A week of leave for Ben next week, waiting for the head.
             next_monday = today + timedelta(days=7 - today.weekday())
             week = [next_monday + timedelta(days=i) for i in range(5)]

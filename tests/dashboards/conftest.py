@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import make_upn, weekdays
+from tests.factories import RegistrationGroupFactory
 from tests.registers.conftest import clock  # noqa: F401  (the registers clock fixture, for the warm-up tests)
 
 # The test calendar's first open day is Tuesday 2 September 2025 (1 September is INSET).
@@ -25,14 +26,14 @@ CODES = ["/"] * 60 + ["L"] * 6 + ["U"] * 2 + ["I"] * 8 + ["M"] * 2 + ["N"] * 3 +
 # Complexity: test fixture: one block per scenario pupil.
 def populate(n: int, *, seed: int = 7, last_year: bool = True):  # noqa: C901
     """``n`` pupils in classes of 25 with marks for DAYS (and LAST_YEAR_DAYS)."""
-    from registers.models import Mark, Pupil, RegistrationGroup
+    from registers.models import Mark, Pupil
 
     rng = random.Random(seed)
     years = [3, -1, 0, 1, 2, 4, 5, 6]
     groups = []
     for i in range(max(1, -(-n // 25))):
         yg = years[i % len(years)]
-        groups.append(RegistrationGroup.objects.create(
+        groups.append(RegistrationGroupFactory(
             name=f"{'N' if yg < 0 else ('R' if yg == 0 else yg)}{chr(65 + i // len(years))}",
             year_group=yg))
     pupils = []

@@ -18,6 +18,7 @@ from tenants.roles import Role
 from tenants.services import person_grant
 from tests.conftest import client_for
 from tests.dashboards.conftest import AS_OF, DAYS
+from tests.factories import LetterFactory
 
 Q = f"from={DAYS[0]}&to={AS_OF}"
 URLS = {
@@ -262,10 +263,10 @@ def test_qa_report_letters_impact(generated, people):
 
     pupils = generated(30)
     p = next(x for x in pupils if x.leaving_date is None and x.admission_date < DAYS[0])
-    Letter.objects.create(pupil=p, template_key="letter1", trigger_key="t1", night=DAYS[8],
-                          status=Letter.Status.EMAILED)
-    Letter.objects.create(pupil=p, template_key="letter1", trigger_key="t2", night=DAYS[9],
-                          status=Letter.Status.QUEUED)  # not sent: not counted
+    LetterFactory(pupil=p, template_key="letter1", trigger_key="t1", night=DAYS[8],
+                  status=Letter.Status.EMAILED)
+    LetterFactory(pupil=p, template_key="letter1", trigger_key="t2", night=DAYS[9],
+                  status=Letter.Status.QUEUED)  # not sent: not counted
     impact = dashboard.letters_impact(dashboard.Criteria(DAYS[0], AS_OF),
                                       letter_table=Letter._meta.db_table,
                                       statuses=["emailed", "printed"])

@@ -4,7 +4,8 @@ from datetime import date
 
 from django.db import connection
 
-from registers.models import Mark, SchoolDay
+from registers.models import SchoolDay
+from tests.factories import marks_create
 
 
 def open_days(start: date, end: date | None = None) -> list[date]:
@@ -24,11 +25,8 @@ def put(pupil, start: date, pattern: str, *, end: date | None = None) -> date:
     sessions = [(d, s) for d in days for s in ("AM", "PM")]
     if len(pattern) > len(sessions):
         raise ValueError(f"{len(pattern)} sessions do not fit from {start}")
-    marks = []
-    for (d, s), c in zip(sessions, pattern, strict=False):
-        code = ("/" if s == "AM" else "\\") if c == "/" else c
-        marks.append(Mark(pupil=pupil, date=d, session=s, code=code))
-    Mark.objects.bulk_create(marks)
+    marks_create(pupil, [(d, s, ("/" if s == "AM" else "\\") if c == "/" else c)
+                         for (d, s), c in zip(sessions, pattern, strict=False)])
     return sessions[len(pattern) - 1][0]
 
 

@@ -14,6 +14,7 @@ from escalation.services import case_hold
 from letters.models import Letter
 from registers.models import Mark, MarkAmendment
 from tests.escalation.helpers import dump, put
+from tests.factories import MarkFactory
 
 TABLES = ["registers_mark", "registers_markamendment", "escalation_pupilsnapshot", "escalation_case",
           "escalation_caseevent", "escalation_meeting", "letters_letter", "escalation_policyversion"]
@@ -35,8 +36,8 @@ VOLATILE = {"registers_mark": ["recorded_at"], "registers_markamendment": ["at"]
 ])
 def test_n_becomes_o_after_exactly_five_school_days(two_years, pupil, night, converted):
     p = pupil()
-    Mark.objects.create(pupil=p, date=date(2025, 10, 22), session="PM", code="N")
-    Mark.objects.create(pupil=p, date=date(2025, 10, 23), session="AM", code="N")
+    MarkFactory(pupil=p, date=date(2025, 10, 22), session="PM", code="N")
+    MarkFactory(pupil=p, date=date(2025, 10, 23), session="AM", code="N")
     night_run(as_of=night)
     assert Mark.objects.get(pupil=p, date=date(2025, 10, 22)).code == ("O" if converted else "N")
     second_converted = night >= date(2025, 11, 6)  # Fri 24, Mon 3, Tue 4, Wed 5, Thu 6
@@ -59,7 +60,7 @@ def test_each_school_marks_table_is_vacuumed_after_2_percent_changes(school_a):
 
 def test_closures_do_not_count_as_school_days(two_years, pupil):
     p = pupil()
-    Mark.objects.create(pupil=p, date=date(2025, 11, 6), session="AM", code="N")
+    MarkFactory(pupil=p, date=date(2025, 11, 6), session="AM", code="N")
     night_run(as_of=date(2025, 11, 18))  # Fri 7, (10–14 closed), Mon 17, Tue 18: 3 school days
     assert Mark.objects.get(pupil=p).code == "N"
     night_run(as_of=date(2025, 11, 20))  # + Wed 19, Thu 20: 5

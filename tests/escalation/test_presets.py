@@ -318,7 +318,7 @@ def test_banks_lane_warning_then_15_school_days(two_years, pupil, later, outcome
     assert "penalty" not in stages_of(p["nine"])
     case = Case.objects.get(pupil=p["x"], track="penalty")
     assert case.stage.key == "bl-warning" and letters_of(p["x"]) == ["bankslane_penalty_warning"]
-    assert case.monitor_until is None  # the clock waits for the warning to be sent (test_clocks.py)
+    assert case.monitor_until is None  # the clock waits for the warning to be sent (test_services_clocks.py)
     from letters.services import letter_mark_posted
 
     letter = Letter.objects.get(case=case)

@@ -7,9 +7,10 @@ import pytest
 from escalation import presets
 from escalation.models import Case, CaseEvent, Meeting, PenaltyNotice, PolicyVersion, Stage, SupportPlan
 from escalation.nightly import night_run
-from registers.models import Contact, Mark, RegistrationGroup
+from registers.models import Mark, RegistrationGroup
 from tests.conftest import client_for
 from tests.escalation.helpers import put
+from tests.factories import ContactFactory
 
 ALL = [
     "office",
@@ -31,7 +32,7 @@ LISTS_OK = {"attendance_officer", "head", "office", "teacher"}
 def site(two_years, pupil, people):
     presets.apply("lap")
     p = pupil(legal_forename="Casey", lac=True)
-    Contact.objects.create(pupil=p, forename="Pat", surname="Parent", title="Ms")
+    ContactFactory(pupil=p, forename="Pat", surname="Parent", title="Ms")
     RegistrationGroup.objects.get(name="3B").teachers.add(people["teacher"])
     last = put(p, date(2025, 9, 2), "/" * 20 + "O" * 20)
     night_run(as_of=last)
@@ -52,7 +53,7 @@ def expected(ok, who):
     "name,ok",
     [
         ("queue", ESCALATION_OK),
-        # LAP Letter 1 is the class teacher's, and the teacher teaches 3B (test_owners.py)
+        # LAP Letter 1 is the class teacher's, and the teacher teaches 3B (test_views_owners.py)
         ("case", ESCALATION_OK | {"teacher"}),
         ("plan", ESCALATION_OK),
         ("contract", ESCALATION_OK),
@@ -90,7 +91,7 @@ def test_actions_refused_have_no_side_effect(site, people, who, status):
         ("hold", {"reason": "x"}),
     ]:
         assert client.post(f"/escalation/cases/{c.pk}/{action}/", data).status_code == status
-    # the class teacher owns LAP Letter 1 and may log a conversation (test_owners.py)
+    # the class teacher owns LAP Letter 1 and may log a conversation (test_views_owners.py)
     contact = client.post(f"/escalation/cases/{c.pk}/contact/", {"channel": "call", "detail": "x"})
     assert contact.status_code == (302 if who == "teacher" else status)
     assert CaseEvent.objects.filter(kind="contact").count() == (who == "teacher")

@@ -31,20 +31,19 @@ def school_days(start: date, n: int) -> list[date]:
 
 def mark(pupil, days, am: str, pm: str | None = None):
     """Give the pupil the code for both sessions (or AM/PM codes) on each day."""
-    from registers.models import Mark
+    from tests.factories import marks_create
 
     pm = am if pm is None else pm
     pm = "\\" if pm == "/" else pm
-    Mark.objects.bulk_create(
-        [Mark(pupil=pupil, date=d, session=s, code=c) for d in days for s, c in (("AM", am), ("PM", pm))])
+    marks_create(pupil, [(d, s, c) for d in days for s, c in (("AM", am), ("PM", pm))])
 
 
 def contact(pupil, *, correspondence=True, priority=1, email="", **kw):
-    from registers.models import Contact
+    from tests.factories import ContactFactory
 
     defaults = dict(title="Mrs", forename="Jane", surname=pupil.legal_surname,
                     relationship="Mother", address="1 High Street\nLeeds\nLS1 1AA",
                     phone="0113 496 0000", mobile="07700 900123")
     defaults.update(kw)
-    return Contact.objects.create(pupil=pupil, priority=priority, correspondence=correspondence,
-                                  email=email, **defaults)
+    return ContactFactory(pupil=pupil, priority=priority, correspondence=correspondence,
+                          email=email, **defaults)

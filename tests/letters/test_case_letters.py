@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from django.core import mail
 
-from escalation.models import Case, CaseEvent, Stage
+from escalation.models import CaseEvent, Stage
 from letters.models import Letter, LetterTemplate
-from registers.models import Contact
 from tests.conftest import client_for
+from tests.factories import CaseFactory, ContactFactory
 
 DAY = date(2026, 1, 6)
 
@@ -22,14 +22,14 @@ def case(calendar, make_pupil, people, settings, tmp_path):
     settings.SMS_BACKEND = "absences.sms.FileBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms.jsonl")
     pupil = make_pupil(legal_forename="Amira", legal_surname="Khan")
-    Contact.objects.create(pupil=pupil, priority=1, forename="Pat", surname="Khan",
-                           mobile="07700 900111", phone="0113 496 0001", email="pat@example.org",
-                           correspondence=True, address="1 High St")
-    Contact.objects.create(pupil=pupil, priority=2, forename="Sam", surname="Khan",
-                           phone="0113 496 0002")
+    ContactFactory(pupil=pupil, priority=1, forename="Pat", surname="Khan",
+                   mobile="07700 900111", phone="0113 496 0001", email="pat@example.org",
+                   correspondence=True, address="1 High St")
+    ContactFactory(pupil=pupil, priority=2, forename="Sam", surname="Khan",
+                   phone="0113 496 0002")
     stage = Stage.objects.filter(active=True).first()
-    return Case.objects.create(pupil=pupil, track=stage.track, stage=stage, opened_on=DAY,
-                               stage_since=DAY, owner_role="attendance_officer")
+    return CaseFactory(pupil=pupil, track=stage.track, stage=stage, opened_on=DAY,
+                       stage_since=DAY, owner_role="attendance_officer")
 
 
 def test_case_page_links_pupil_and_shows_contacts(case, people):
@@ -88,7 +88,7 @@ def test_message_a_contact_by_text_recorded_on_the_case(case, people, settings):
 
 def test_message_refuses_another_pupils_contact(case, people, make_pupil):
     other = make_pupil(legal_forename="Oscar")
-    theirs = Contact.objects.create(pupil=other, forename="Olu", surname="O", mobile="07700 900999")
+    theirs = ContactFactory(pupil=other, forename="Olu", surname="O", mobile="07700 900999")
     r = client_for(people["attendance_officer"]).post(
         f"/letters/case/{case.pk}/message/", {"contact": theirs.pk, "body": "Hello"})
     assert r.status_code == 404

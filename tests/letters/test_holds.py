@@ -12,11 +12,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from escalation.models import Case, CaseEvent, Stage
+from escalation.models import CaseEvent, Stage
 from escalation.selectors import cases_export
 from letters.models import Letter, LetterEvent, LetterSettings
 from letters.services import batch_create_queued, letter_cancel, letter_release, letters_hold_check
 from tests.conftest import client_for
+from tests.factories import CaseFactory, LetterFactory
 
 
 @pytest.fixture
@@ -32,10 +33,10 @@ def queued(school_a, make_pupil):
     def make(**flags):
         p = make_pupil(legal_surname=f"Family{make.n}", **flags)
         make.n += 1
-        case = Case.objects.create(pupil=p, track=stage.track, stage=stage, opened_on=date(2025, 10, 3),
-                                   stage_since=date(2025, 10, 3), owner_role=stage.owner_role)
-        return Letter.objects.create(pupil=p, case=case, template_key="lap_letter_1", night=date(2025, 10, 3),
-                                     trigger_key=f"lap-letter-1:{p.pk}")
+        case = CaseFactory(pupil=p, track=stage.track, stage=stage, opened_on=date(2025, 10, 3),
+                           stage_since=date(2025, 10, 3), owner_role=stage.owner_role)
+        return LetterFactory(pupil=p, case=case, template_key="lap_letter_1", night=date(2025, 10, 3),
+                             trigger_key=f"lap-letter-1:{p.pk}")
     make.n = 0
     return make
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from letters import merge, pdf, presets, services
 from letters.models import Batch, Letter, LetterEvent, LetterTemplate
 from registers.models import Pupil
+from tests.factories import CaseFactory, LetterFactory
 
 from .conftest import contact, mark, school_days
 
@@ -149,12 +150,12 @@ def test_multi_page_letters_are_numbered_single_page_letters_are_not(school_a, s
 def test_meeting_date_and_time_come_from_the_escalation_meeting(school_a, sam):
     from django.utils import timezone
 
-    from escalation.models import Case, Meeting, Stage
+    from escalation.models import Meeting, Stage
 
     contact(sam)
     stage = Stage.objects.create(key="l2", name="Letter 2", trigger="manual")
-    case = Case.objects.create(pupil=sam, track="attendance", stage=stage, opened_on=AS_OF,
-                               stage_since=AS_OF, owner_role="attendance_officer")
+    case = CaseFactory(pupil=sam, track="attendance", stage=stage, opened_on=AS_OF,
+                       stage_since=AS_OF, owner_role="attendance_officer")
     Meeting.objects.create(case=case, kind="attendance_support", status="scheduled", location="Room 2",
                            starts_at=timezone.make_aware(datetime(2099, 2, 10, 9, 15)))
     t = services.template_save(key="lap_letter_2", name="L2", body=presets.LAP_LETTER_2)
@@ -221,9 +222,9 @@ def test_emailed_once_with_the_pdf_and_never_twice_for_the_same_trigger(lap1, sa
 
 def test_nightly_queued_letters_render_with_figures_of_their_night(lap1, sam):
     contact(sam)
-    Letter.objects.create(pupil=sam, template_key="lap_letter_1", trigger_key="stage:l1",
-                          night=date(2026, 1, 9))  # 5 days in: 6 of 10 sessions missed = 40.0%
-    Letter.objects.create(pupil=sam, template_key="no_such_template", trigger_key="stage:x", night=AS_OF)
+    LetterFactory(pupil=sam, template_key="lap_letter_1", trigger_key="stage:l1",
+                  night=date(2026, 1, 9))  # 5 days in: 6 of 10 sessions missed = 40.0%
+    LetterFactory(pupil=sam, template_key="no_such_template", trigger_key="stage:x", night=AS_OF)
     batch = services.batch_create_queued()
     assert batch.total == 2 and batch.source == Batch.Source.QUEUED
     run_batch(batch)

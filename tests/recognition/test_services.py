@@ -6,6 +6,7 @@ from datetime import date
 import pytest
 
 from tests.conftest import client_for
+from tests.factories import ContactFactory
 from tests.recognition.conftest import mark, school_days
 
 TODAY = date(2025, 12, 19)
@@ -82,13 +83,12 @@ def test_certificates_print_as_one_pdf_and_are_recorded(term_list, people):
 def test_parent_sees_only_their_childs_certificate(term_list, people):
     from recognition import services
     from recognition.models import Award
-    from registers.models import Contact
 
     services.certificates_print(rows=term_list["rows"], rule=term_list["rule"],
                                 period=term_list["period"], user=None, today=TODAY)
     amy, ben = term_list["pupils"][:2]
     parent = people["parent"]
-    Contact.objects.create(pupil=amy, forename="P", surname="Jones", user=parent)
+    ContactFactory(pupil=amy, forename="P", surname="Jones", user=parent)
     c = client_for(parent)
     page = c.get("/recognition/children/").content.decode()
     assert "100% attendance" in page and "Autumn term 2025-26" in page and "View certificate" in page

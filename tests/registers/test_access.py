@@ -6,8 +6,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registers.models import Contact, Mark, MarkAmendment, RegistrationGroup
+from registers.models import Mark, MarkAmendment, RegistrationGroup
 from tests.conftest import client_for
+from tests.factories import ContactFactory, MarkFactory
 
 DAY = date(2025, 9, 2)
 ALL = ["office", "teacher", "attendance_officer", "head", "governor", "trust_director",
@@ -19,8 +20,8 @@ def site(calendar, make_pupil, people):
     child = make_pupil(group="3B", admission=date(2025, 9, 1), legal_forename="Own")
     other = make_pupil(group="4C", year_group=4, admission=date(2025, 9, 1), legal_forename="Other")
     RegistrationGroup.objects.get(name="3B").teachers.add(people["teacher"])
-    Contact.objects.create(pupil=child, forename="Pat", surname="Parent", user=people["parent"],
-                           correspondence=True)
+    ContactFactory(pupil=child, forename="Pat", surname="Parent", user=people["parent"],
+                   correspondence=True)
     return {"child": child, "other": other, "own_group": child.registration_group,
             "other_group": other.registration_group}
 
@@ -98,7 +99,7 @@ def test_staff_of_another_school_get_404_on_its_objects(site, people, school_b):
 
 
 def test_amend_through_the_web(site, people):
-    Mark.objects.create(pupil=site["child"], date=DAY, session="AM", code="N")
+    MarkFactory(pupil=site["child"], date=DAY, session="AM", code="N")
     client = client_for(people["office"])
     response = client.post(f"/pupils/{site['child'].pk}/amend/",
                            {"day": DAY, "session": "AM", "code": "M", "reason": "Dentist letter"})
@@ -141,9 +142,9 @@ def test_register_queries_do_not_grow_with_class_size(calendar, make_pupil, peop
 
 
 def test_office_session_lists_missing_registers_and_calling_list(site, people):
-    Contact.objects.create(pupil=site["other"], priority=1, forename="Kim", surname="Carer",
-                           mobile="07700 900555")
-    Mark.objects.create(pupil=site["other"], date=DAY, session="AM", code="N")
+    ContactFactory(pupil=site["other"], priority=1, forename="Kim", surname="Carer",
+                   mobile="07700 900555")
+    MarkFactory(pupil=site["other"], date=DAY, session="AM", code="N")
     page = client_for(people["office"]).get(f"/office/{DAY}/AM/")
     html = page.content.decode()
     assert "07700 900555" in html and "Other Pupil" in html  # first-day calling list
@@ -156,8 +157,8 @@ def test_office_session_lists_missing_registers_and_calling_list(site, people):
 def test_office_session_queries_do_not_grow(calendar, make_pupil, people, size):
     pupils = [make_pupil(group=f"G{i % 5}", admission=date(2025, 9, 1)) for i in range(size)]
     for p in pupils:
-        Contact.objects.create(pupil=p, forename="C", surname="P", mobile="07700 900000")
-        Mark.objects.create(pupil=p, date=DAY, session="AM", code="N")
+        ContactFactory(pupil=p, forename="C", surname="P", mobile="07700 900000")
+        MarkFactory(pupil=p, date=DAY, session="AM", code="N")
     client = client_for(people["office"])
     client.get(f"/office/{DAY}/AM/")
     with CaptureQueriesContext(connection) as q:

@@ -10,6 +10,7 @@ from django.db import connection
 from registers import ctf
 from registers.imports import ImportRejected
 from registers.models import AttendanceHistory, Contact, Mark, MarkAmendment, Pupil
+from tests.factories import MarkFactory
 
 FILES = Path(__file__).parent / "ctf_files"
 CHIDI, ZOFIA = "G383200120901", "W383200120902"
@@ -157,8 +158,8 @@ def export(school, **kw) -> bytes:
 def test_round_trip_into_an_empty_school_reproduces_pupils_contacts_and_marks(school, school_b):
     ctf.import_ctf(transfer_in(), school=school)
     Pupil.objects.filter(upn=ZOFIA).update(admission_date=date(2025, 9, 8))
-    Mark.objects.create(pupil=Pupil.objects.get(upn=ZOFIA), date=date(2025, 9, 10),
-                        session="AM", code="M")
+    MarkFactory(pupil=Pupil.objects.get(upn=ZOFIA), date=date(2025, 9, 10),
+                session="AM", code="M")
     ZOFIA_ADMITTED = Pupil.objects.get(upn=ZOFIA).admission_date
     data = export(school, upns=[CHIDI, ZOFIA])
 

@@ -13,6 +13,7 @@ from registers import ctf, imports
 from registers.export_all import export_all
 from registers.models import AttendanceHistory, CalendarEntry, Contact, Mark, MarkAmendment, Pupil
 from registers.services import mark_amend
+from tests.factories import LetterFactory
 from tests.letters.conftest import reset_storage
 from tests.registers.test_ctf import CHIDI, transfer_in
 
@@ -55,13 +56,12 @@ def rows(path):
 
 
 def test_export_all_writes_every_record_and_reads_back(school, school_b, tmp_path, people):
-    from letters.models import Letter
 
     chidi = Pupil.objects.get(upn=CHIDI)
     mark_amend(school=school, pupil=chidi, day=date(2025, 9, 9), session="AM", code="L",
                minutes_late=12, reason="late, phoned", user=people["office"],
                role="Office / admin")
-    letter = Letter.objects.create(pupil=chidi, template_key="letter1", trigger_key="t")
+    letter = LetterFactory(pupil=chidi, template_key="letter1", trigger_key="t")
     letter.file.save("letter1.pdf", ContentFile(b"%PDF-1.7 test letter"))
     before = snapshot()
 

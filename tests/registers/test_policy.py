@@ -9,13 +9,13 @@ from datetime import date
 
 import pytest
 
-from absences.models import AbsenceReport, LeaveRequest
 from absences.services import absence_report_accept, leave_request_decide
 from registers import policy
-from registers.models import Contact, Mark, MarkAmendment, RegistrationGroup
+from registers.models import Mark, MarkAmendment, RegistrationGroup
 from registers.services import Entry, RegisterError, marks_save
 from tenants.roles import Role
 from tests.conftest import client_for
+from tests.factories import AbsenceReportFactory, ContactFactory, LeaveRequestFactory, MarkFactory
 
 TODAY = date(2026, 1, 6)
 EARLIER = date(2025, 10, 7)  # three months back
@@ -60,7 +60,7 @@ def test_register_state_follows_the_clock(calendar, clock):
 
 def test_teacher_cannot_rewrite_a_mark_three_months_back(cls, people, clock):
     """Issue 10.5: O → I three months back through the register form."""
-    Mark.objects.create(pupil=cls["ann"], date=EARLIER, session="AM", code="O")
+    MarkFactory(pupil=cls["ann"], date=EARLIER, session="AM", code="O")
     clock(TODAY, 8, 50)
     teacher = client_for(people["teacher"])
     page = teacher.get(url(cls, EARLIER))
@@ -120,7 +120,7 @@ def test_teacher_takes_todays_register_and_changes_it_until_it_closes(cls, peopl
 @pytest.mark.parametrize("who", ["office", "attendance_officer", "head"])
 def test_amenders_correct_earlier_marks_on_both_endpoints(cls, people, clock, who):
     clock(TODAY, 11, 0)
-    Mark.objects.create(pupil=cls["ann"], date=EARLIER, session="AM", code="O")
+    MarkFactory(pupil=cls["ann"], date=EARLIER, session="AM", code="O")
     client = client_for(people[who])
     r = client.post(url(cls, EARLIER), {f"code-{cls['ann'].pk}": "I", f"base-{cls['ann'].pk}": "O",
                                         f"reason-{cls['ann'].pk}": "GP letter"})
@@ -149,13 +149,13 @@ def test_future_sessions_hold_only_leave_reports_and_closures(cls, people, clock
                                                     "reason": "boiler replaced"})
     assert code(cls["ann"], TOMORROW) == "#"
     # A parent's report the office accepts fills the future sessions it covers.
-    report = AbsenceReport.objects.create(pupil=cls["bob"], reason="illness", first_day=TOMORROW,
-                                          last_day=TOMORROW, reported_by=people["parent"])
+    report = AbsenceReportFactory(pupil=cls["bob"], reason="illness", first_day=TOMORROW,
+                                  last_day=TOMORROW, reported_by=people["parent"])
     absence_report_accept(school=school_a, report=report, user=people["office"],
                           role="Office / admin")
     assert (code(cls["bob"], TOMORROW), code(cls["bob"], TOMORROW, "PM")) == ("I", "I")
     # Granted leave fills its future sessions too.
-    leave = LeaveRequest.objects.create(
+    leave = LeaveRequestFactory(
         pupil=cls["ann"], first_day=date(2026, 1, 8), last_day=date(2026, 1, 8),
         sessions=["2026-01-08 AM", "2026-01-08 PM"], reason="exceptional", explanation="Funeral")
     leave_request_decide(school=school_a, request=leave, user=people["head"], role="Headteacher",
@@ -172,11 +172,11 @@ def test_future_sessions_hold_only_leave_reports_and_closures(cls, people, clock
 
 def test_a_reported_absence_is_proposed_and_never_marked_present(cls, people, clock):
     clock(TODAY, 8, 50)
-    AbsenceReport.objects.create(pupil=cls["bob"], reason="illness", first_day=TODAY,
-                                 last_day=TODAY, reported_by=people["parent"])
+    AbsenceReportFactory(pupil=cls["bob"], reason="illness", first_day=TODAY,
+                         last_day=TODAY, reported_by=people["parent"])
     # A report that starts this afternoon does not touch the morning.
-    AbsenceReport.objects.create(pupil=cls["ann"], reason="medical", first_day=TODAY,
-                                 first_session="PM", last_day=TODAY, reported_by=people["parent"])
+    AbsenceReportFactory(pupil=cls["ann"], reason="medical", first_day=TODAY,
+                         first_session="PM", last_day=TODAY, reported_by=people["parent"])
     teacher = client_for(people["teacher"])
     page = teacher.get(url(cls, TODAY))
     rows = {r["pupil"].pk: r for r in page.context["rows"]}
@@ -205,8 +205,8 @@ def test_a_reported_absence_is_proposed_and_never_marked_present(cls, people, cl
 # --- who sees which pupil, and child-protection details ---------------------------------------
 
 def test_teacher_sees_only_pupils_of_own_classes(cls, people):
-    Contact.objects.create(pupil=cls["other"], forename="Kim", surname="Carer",
-                           mobile="07700 900123")
+    ContactFactory(pupil=cls["other"], forename="Kim", surname="Carer",
+                   mobile="07700 900123")
     teacher = client_for(people["teacher"])
     assert teacher.get(f"/pupils/{cls['other'].pk}/").status_code == 404
     assert teacher.get(f"/pupils/{cls['ann'].pk}/").status_code == 200
@@ -260,7 +260,7 @@ def test_dsl_reads_every_pupil_but_marks_nothing(cls, people, clock):
 
 def test_second_person_sees_who_changed_what_and_reapplies_with_a_reason(cls, people, clock):
     clock(TODAY, 8, 50)
-    Mark.objects.create(pupil=cls["ann"], date=TODAY, session="AM", code="N")
+    MarkFactory(pupil=cls["ann"], date=TODAY, session="AM", code="N")
     teacher, office = client_for(people["teacher"]), client_for(people["office"])
     page = teacher.get(url(cls, TODAY))  # the teacher opens the register...
     form = {f"base-{r['pupil'].pk}": r["base"] for r in page.context["rows"]}
@@ -299,8 +299,8 @@ def test_second_person_sees_who_changed_what_and_reapplies_with_a_reason(cls, pe
 
 def test_a_row_left_untouched_takes_the_newer_mark_silently(cls, people, clock):
     clock(TODAY, 8, 50)
-    Mark.objects.create(pupil=cls["ann"], date=TODAY, session="AM", code="N")
-    Mark.objects.create(pupil=cls["bob"], date=TODAY, session="AM", code="N")
+    MarkFactory(pupil=cls["ann"], date=TODAY, session="AM", code="N")
+    MarkFactory(pupil=cls["bob"], date=TODAY, session="AM", code="N")
     office = client_for(people["office"])
     office.post(url(cls, TODAY), {f"code-{cls['ann'].pk}": "I", f"base-{cls['ann'].pk}": "N",
                                   f"reason-{cls['ann'].pk}": "phoned"})

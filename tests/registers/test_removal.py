@@ -7,10 +7,11 @@ from django.db import connection
 
 from letters.returns import deletions_return
 from registers import removal
-from registers.models import Contact, Mark, RemovalEnquiry, RollRemoval, SchoolDay
+from registers.models import Mark, RemovalEnquiry, RollRemoval, SchoolDay
 from registers.services import RollError, pupil_off_roll
 from tenants.roles import Role
 from tests.conftest import client_for
+from tests.factories import ContactFactory, LeaveRequestFactory
 
 AS_OF = date(2026, 2, 13)  # a Friday in the spring term
 
@@ -39,8 +40,8 @@ def absent(calendar, make_pupil):
     mark_days(zed, run[:10], "N")
     mark_days(zed, run[10:15], "O")
     mark_days(zed, run[15:], "G")
-    Contact.objects.create(pupil=zed, forename="Mo", surname="Zed", address="2 Low St",
-                           mobile="07700 900123")
+    ContactFactory(pupil=zed, forename="Mo", surname="Zed", address="2 Low St",
+                   mobile="07700 900123")
     return zed, run
 
 
@@ -169,13 +170,12 @@ def test_pages_list_candidates_and_record_enquiries(absent, people):
 @pytest.fixture
 def away(calendar, make_pupil):
     """Lia: granted leave to 23 January 2026, then only N for the 10 school days after."""
-    from absences.models import LeaveRequest
 
     lia = make_pupil(group="5A", year_group=5, admission=date(2025, 9, 1), legal_forename="Lia",
                      date_of_birth=date(2015, 10, 1))
-    LeaveRequest.objects.create(pupil=lia, first_day=date(2026, 1, 19), last_day=date(2026, 1, 23),
-                                reason="exceptional", explanation="Funeral abroad",
-                                status="granted")
+    LeaveRequestFactory(pupil=lia, first_day=date(2026, 1, 19), last_day=date(2026, 1, 23),
+                        reason="exceptional", explanation="Funeral abroad",
+                        status="granted")
     after = [d for d in school_days(40) if d > date(2026, 1, 23)][:10]
     mark_days(lia, after, "N")
     return lia, after

@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from registers.models import Mark, MarkAmendment
 from registers.services import STAGING_COLUMNS, marks_write_staged
+from tests.factories import MarkFactory
 
 DAY = date(2025, 9, 2)
 
@@ -23,8 +24,8 @@ def _stage(rows):
 
 def test_creates_changes_and_leaves_equal_marks_with_one_amendment_each(calendar, make_pupil):
     a, b, c = make_pupil(), make_pupil(), make_pupil()
-    Mark.objects.create(pupil=a, date=DAY, session="AM", code="N")
-    Mark.objects.create(pupil=b, date=DAY, session="AM", code="/")
+    MarkFactory(pupil=a, date=DAY, session="AM", code="N")
+    MarkFactory(pupil=b, date=DAY, session="AM", code="/")
     with transaction.atomic():
         _stage([(a.pk, DAY, "AM", "I", None), (b.pk, DAY, "AM", "/", None),
                 (c.pk, DAY, "AM", "L", 7)])
@@ -40,9 +41,9 @@ def test_creates_changes_and_leaves_equal_marks_with_one_amendment_each(calendar
 
 def test_only_from_changes_marks_still_n_and_creates_none(calendar, make_pupil):
     still_n, explained, unmarked = make_pupil(), make_pupil(), make_pupil()
-    Mark.objects.create(pupil=still_n, date=DAY, session="PM", code="N")
+    MarkFactory(pupil=still_n, date=DAY, session="PM", code="N")
     # the office recorded a reason after the job staged its rows: the I must stay
-    Mark.objects.create(pupil=explained, date=DAY, session="PM", code="I")
+    MarkFactory(pupil=explained, date=DAY, session="PM", code="I")
     with transaction.atomic():
         _stage([(still_n.pk, DAY, "PM", "O", None), (explained.pk, DAY, "PM", "O", None),
                 (unmarked.pk, DAY, "PM", "O", None)])

@@ -28,6 +28,14 @@ from django.test import Client
 from django.urls import Resolver404, URLResolver, get_resolver, resolve
 
 from tests.conftest import client_for
+from tests.factories import (
+    AbsenceReportFactory,
+    CaseFactory,
+    ContactFactory,
+    LeaveRequestFactory,
+    LetterFactory,
+    RegistrationGroupFactory,
+)
 
 # --- who ------------------------------------------------------------------------------------
 
@@ -195,7 +203,7 @@ TENANT_URLS: dict[str, U] = {
                                        data={"how": "posted"}),
     "esc_queue": U("/escalation/", ESC),
     # a class teacher reaches only the cases of their classes at a teacher-owned stage (the
-    # world's case is the attendance officer's: 404; tests/escalation/test_owners.py)
+    # world's case is the attendance officer's: 404; tests/escalation/test_views_owners.py)
     "esc_my_cases": U("/escalation/cases/mine/", ESC | {TEACHER}),
     "esc_case": U("/escalation/cases/{case}/", ESC),
     "esc_case_action": U("/escalation/cases/{case}/contact/", ESC, "POST",
@@ -288,7 +296,7 @@ TENANT_URLS: dict[str, U] = {
 # Sign-in pages: open to everyone by nature, tested on their own below.
 TENANT_AUTH = {"login", "logout"}
 # Password change and reset, invitations and two-factor sign-in (tests/tenants/test_accounts.py,
-# test_two_factor.py): open to anyone by nature, or to any signed-in person for their own account.
+# test_twofactor.py): open to anyone by nature, or to any signed-in person for their own account.
 ACCOUNT_PAGES = {"password_change", "password_change_done", "password_reset", "password_reset_done",
                  "password_reset_confirm", "password_reset_complete", "invitation_accept",
                  "invitation_complete", "account_security", "two_factor_setup",
@@ -398,10 +406,10 @@ PDF = _pdf()
 def world(calendar, make_pupil, people):
     """A family's child (with CP/LAC flags) and another family's child, each with a leave
     request (decided, with a document), a letter, plus a case, notice, batch and returns."""
-    from absences.models import AbsenceReport, AssessmentPeriod, LeaveDecision, LeavePolicy, LeaveRequest
-    from escalation.models import Case, PenaltyNotice, Stage
+    from absences.models import AssessmentPeriod, LeaveDecision, LeavePolicy
+    from escalation.models import PenaltyNotice, Stage
     from letters.models import Batch, LAReturn, Letter, LetterSettings, LetterTemplate
-    from registers.models import Contact, Mark, RegistrationGroup
+    from registers.models import Mark
 
     child = make_pupil(group="3B", legal_forename="Amira", legal_surname="Khanfamily",
                        serial=901, child_protection=True, lac=True)
@@ -409,16 +417,16 @@ def world(calendar, make_pupil, people):
                        serial=902)
     group = child.registration_group
     group.teachers.add(people[TEACHER])
-    contact = Contact.objects.create(pupil=child, forename="Pat", surname="Khanfamily",
-                                     user=people[PARENT], correspondence=True,
-                                     email="pat@example.org", address="1 High St")
-    Contact.objects.create(pupil=other, forename="Olu", surname="Otherfamily",
-                           email="olu@example.org")
+    contact = ContactFactory(pupil=child, forename="Pat", surname="Khanfamily",
+                             user=people[PARENT], correspondence=True,
+                             email="pat@example.org", address="1 High St")
+    ContactFactory(pupil=other, forename="Olu", surname="Otherfamily",
+                   email="olu@example.org")
     Mark.objects.bulk_create([Mark(pupil=p, date=DAY, session=s, code="N")
                               for p in (child, other) for s in ("AM", "PM")])
 
     def leave(pupil, *, decided, name):
-        lr = LeaveRequest.objects.create(
+        lr = LeaveRequestFactory(
             pupil=pupil, first_day=date(2026, 3, 2), last_day=date(2026, 3, 2),
             sessions=["2026-03-02 AM", "2026-03-02 PM"], reason="exceptional",
             explanation="Funeral", status="granted" if decided else "pending",
@@ -432,14 +440,14 @@ def world(calendar, make_pupil, people):
     batch = Batch.objects.create(label="Test batch", combined=ContentFile(PDF, name="c.pdf"))
 
     def letter(pupil, key):
-        return Letter.objects.create(pupil=pupil, template_key="traffic_light", trigger_key=key,
-                                     status=Letter.Status.EMAILED, batch=batch,
-                                     file=ContentFile(PDF, name=f"{key}.pdf"))
+        return LetterFactory(pupil=pupil, template_key="traffic_light", trigger_key=key,
+                             status=Letter.Status.EMAILED, batch=batch,
+                             file=ContentFile(PDF, name=f"{key}.pdf"))
 
     LetterSettings.get()  # the settings row is made on first use (a GET would make it)
     stage = Stage.objects.filter(active=True).first()
-    case = Case.objects.create(pupil=child, track=stage.track, stage=stage, opened_on=DAY,
-                               stage_since=DAY, owner_role="attendance_officer")
+    case = CaseFactory(pupil=child, track=stage.track, stage=stage, opened_on=DAY,
+                       stage_since=DAY, owner_role="attendance_officer")
     from recognition import services as recognition_services
     from recognition.models import Award, PositiveCall, PrizeDraw
     from registers.models import PartTimeTimetable
@@ -479,7 +487,7 @@ def world(calendar, make_pupil, people):
         sessions=["TUE-PM"], start_date=DAY, reason="AP")
     from registers.models import RegisterCover
 
-    other_group = RegistrationGroup.objects.create(name="4Z", year_group=4)
+    other_group = RegistrationGroupFactory(name="4Z", year_group=4)
     cover = RegisterCover.objects.create(group=other_group, day=DAY, user=people[TEACHER],
                                          assigned_by="Office")
     return {
@@ -496,10 +504,10 @@ def world(calendar, make_pupil, people):
         "notice": PenaltyNotice.objects.create(
             pupil=child, parent=contact, kind="nti", issued_on=DAY, window_start=DAY,
             window_end=DAY, unauthorised_sessions=10),
-        "report": AbsenceReport.objects.create(pupil=child, reason="illness", first_day=DAY,
-                                               reported_by=people[PARENT],
-                                               last_day=DAY, evidence_type="application/pdf",
-                                               evidence=ContentFile(PDF, name="card.pdf")),
+        "report": AbsenceReportFactory(pupil=child, reason="illness", first_day=DAY,
+                                       reported_by=people[PARENT],
+                                       last_day=DAY, evidence_type="application/pdf",
+                                       evidence=ContentFile(PDF, name="card.pdf")),
         "submitted": LAReturn.objects.create(kind="attendance", period_start=date(2025, 9, 1),
                                              period_end=date(2025, 9, 30), status="submitted"),
         "draft": LAReturn.objects.create(kind="sickness", period_start=date(2025, 9, 1),
@@ -864,7 +872,7 @@ def test_sign_in_pages(world, people):
 
 
 def test_logins_are_rate_limited_by_configuration():
-    """The behaviour is covered by tests/tenants/test_auth.py::test_logins_are_rate_limited."""
+    """The behaviour is covered by tests/tenants/test_lockout_sign_in.py::test_logins_are_rate_limited."""
     assert "axes.middleware.AxesMiddleware" in settings.MIDDLEWARE
     assert settings.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert 0 < settings.AXES_FAILURE_LIMIT <= 5

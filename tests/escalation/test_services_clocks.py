@@ -20,6 +20,7 @@ from letters.models import Letter
 from letters.services import letter_check_resolve, letter_mark_posted
 from tests.conftest import client_for
 from tests.escalation.helpers import open_days, put, put_through
+from tests.factories import CaseFactory, LetterFactory
 
 START = date(2025, 9, 2)
 
@@ -109,8 +110,8 @@ def test_an_emailed_warning_starts_the_clock_on_the_day_it_was_emailed(two_years
 
 def test_a_queued_letter_of_another_stage_does_not_start_the_clock(two_years, pupil, people):
     case = _banks_lane_warning(pupil)
-    other = Letter.objects.create(pupil=case.pupil, case=case, template_key="something_else",
-                                  trigger_key="other", night=date(2025, 9, 22))
+    other = LetterFactory(pupil=case.pupil, case=case, template_key="something_else",
+                          trigger_key="other", night=date(2025, 9, 22))
     letter_mark_posted(letter=_rendered(other, date(2025, 9, 23)), on=date(2025, 9, 24), user=None)
     case.refresh_from_db()
     assert case.clock_waiting and case.told_on is None
@@ -120,9 +121,9 @@ def _st_lukes_at_the_warning(pupil) -> Case:
     presets.apply("stlukes")
     p = pupil()
     put_through(p, START, date(2026, 2, 13), "", "/" * 8 + "O" * 2)  # 80%, an O pair every week
-    case = Case.objects.create(pupil=p, track="attendance", stage=Stage.objects.get(key="stl-85"),
-                               opened_on=date(2025, 10, 3), stage_since=date(2025, 10, 3),
-                               review_due=date(2025, 11, 14), owner_role="head", entry_measure=84.0)
+    case = CaseFactory(pupil=p, track="attendance", stage=Stage.objects.get(key="stl-85"),
+                       opened_on=date(2025, 10, 3), stage_since=date(2025, 10, 3),
+                       review_due=date(2025, 11, 14), owner_role="head", entry_measure=84.0)
     night_run(as_of=date(2025, 11, 14))  # the half-termly check: no improvement
     case.refresh_from_db()
     return case

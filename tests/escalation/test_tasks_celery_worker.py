@@ -19,6 +19,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from tests.conftest import drop_committed_schools, subprocess_database_url
+from tests.factories import PupilFactory, RegistrationGroupFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ("esc_celery_a", "esc_celery_b")
@@ -28,7 +29,7 @@ NIGHT = date(2025, 9, 26)
 @pytest.fixture(scope="module")
 def committed_schools(django_db_setup, django_db_blocker):
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Pupil, RegistrationGroup
+    from registers.models import CalendarEntry
     from tenants.services import school_create
     from tests.conftest import make_upn
     from tests.escalation.helpers import put
@@ -40,12 +41,12 @@ def committed_schools(django_db_setup, django_db_blocker):
             with schema_context(schema):
                 calendar_replace(entries=[CalendarEntry(kind="term", start_date=date(2025, 9, 1),
                                                         end_date=date(2025, 10, 24), label="Autumn 1")])
-                g = RegistrationGroup.objects.create(name="4W", year_group=4)
+                g = RegistrationGroupFactory(name="4W", year_group=4)
                 for n in range(3):
-                    p = Pupil.objects.create(upn=make_upn(serial=700 + 10 * i + n), legal_surname="Celery",
-                                             legal_forename=f"P{n}", date_of_birth=date(2016, 1, 1),
-                                             gender="F", year_group=4, registration_group=g,
-                                             admission_date=date(2024, 9, 1))
+                    p = PupilFactory(upn=make_upn(serial=700 + 10 * i + n), legal_surname="Celery",
+                                     legal_forename=f"P{n}", date_of_birth=date(2016, 1, 1),
+                                     gender="F", year_group=4, registration_group=g,
+                                     admission_date=date(2024, 9, 1))
                     put(p, date(2025, 9, 1), "/" * (38 - 8 * n) + "O" * (8 * n))
         connection.set_schema_to_public()
     yield

@@ -16,7 +16,7 @@ from escalation.models import Case, Meeting
 from escalation.services import case_close, case_hold
 from letters.models import Letter
 from tests.escalation.helpers import put_through
-from tests.escalation.test_ladder import run_fridays
+from tests.escalation.test_nightly_ladder import run_fridays
 
 START, END = date(2025, 9, 2), date(2025, 12, 19)
 FIELDS = ["upn", "track", "stage_key", "stage_name", "status", "opened_on", "closed_on", "close_reason",
@@ -104,7 +104,9 @@ def test_held_closed_and_csv(falling, people):
 
 
 def test_stepped_down_is_in_the_history(two_years, pupil):
-    from tests.escalation.test_ladder import test_recovery_steps_down_then_closes_with_recorded_reasons
+    from tests.escalation.test_nightly_ladder import (
+        test_recovery_steps_down_then_closes_with_recorded_reasons,
+    )
 
     test_recovery_steps_down_then_closes_with_recorded_reasons(two_years, pupil)
     [rec] = json.loads(export("2026-02-13"))

@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context
 from tests.conftest import drop_committed_schools, subprocess_database_url
 from tests.escalation.helpers import dump, put
 from tests.escalation.test_nightly import TABLES, VOLATILE
+from tests.factories import PupilFactory, RegistrationGroupFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = "esc_kill"
@@ -30,7 +31,7 @@ NIGHT = date(2025, 10, 24)
 @pytest.fixture(scope="module")
 def committed_school(django_db_setup, django_db_blocker):
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Pupil, RegistrationGroup
+    from registers.models import CalendarEntry
     from tenants.services import school_create
     from tests.conftest import make_upn
 
@@ -40,11 +41,11 @@ def committed_school(django_db_setup, django_db_blocker):
         with schema_context(SCHEMA):
             calendar_replace(entries=[CalendarEntry(kind="term", start_date=date(2025, 9, 1),
                                                     end_date=date(2025, 10, 24), label="Autumn 1")])
-            group = RegistrationGroup.objects.create(name="5K", year_group=5)
+            group = RegistrationGroupFactory(name="5K", year_group=5)
             patterns = ["/" * 78, ("/" * 18 + "I" * 2) * 3 + "/" * 18,
                         ("/" * 8 + "O" * 2) * 7 + "/" * 8, "/" * 20 + "O" * 40 + "N" * 18]
             for n, pattern in enumerate(patterns):
-                pupil = Pupil.objects.create(
+                pupil = PupilFactory(
                     upn=make_upn(serial=900 + n), legal_surname="Kill", legal_forename=f"P{n}",
                     date_of_birth=date(2015, 1, 1), gender="M", year_group=5,
                     registration_group=group, admission_date=date(2024, 9, 1))

@@ -13,14 +13,13 @@ from django.utils import timezone
 
 from absences import register_reminders
 from absences.models import (
-    AbsenceReport,
-    LeaveRequest,
     RegisterReminder,
     RegisterReminderSettings,
     StaffMobile,
 )
-from registers.models import Mark, RegistrationGroup
+from registers.models import RegistrationGroup
 from tests.conftest import client_for
+from tests.factories import AbsenceReportFactory, LeaveRequestFactory, MarkFactory
 
 DAY = date(2026, 1, 6)  # a Tuesday in the test term
 
@@ -41,7 +40,7 @@ def office_day(calendar, make_pupil, people, monkeypatch, settings, tmp_path):
     teacher.save()
     RegistrationGroup.objects.get(name="3B").teachers.add(teacher)
     # 5A's AM register is taken; 3B's is not.
-    Mark.objects.create(pupil=pupils["5A"], date=DAY, session="AM", code="/")
+    MarkFactory(pupil=pupils["5A"], date=DAY, session="AM", code="/")
     return {"pupils": pupils, "teacher": teacher}
 
 
@@ -107,7 +106,7 @@ def test_automatic_reminder_once_per_teacher_and_session(office_day, monkeypatch
     assert len(mail.outbox) == 1
     assert RegisterReminder.objects.filter(automatic=True).count() == 1
     # Once taken, nobody is reminded for the PM either.
-    Mark.objects.create(pupil=office_day["pupils"]["3B"], date=DAY, session="PM", code="\\")
+    MarkFactory(pupil=office_day["pupils"]["3B"], date=DAY, session="PM", code="\\")
     assert register_reminders.auto_remind_due(now=at(14, 0)) == 0
 
 
@@ -120,10 +119,10 @@ def test_waiting_badges_one_query_each(office_day, people, django_assert_max_num
     from absences.templatetags.absences_tags import office_waiting
 
     child = office_day["pupils"]["3B"]
-    AbsenceReport.objects.create(pupil=child, reason="illness", first_day=DAY, last_day=DAY)
-    LeaveRequest.objects.create(pupil=child, first_day=DAY, last_day=DAY, sessions=[],
-                                reason="exceptional", explanation="x")
-    Mark.objects.create(pupil=child, date=DAY, session="AM", code="N")
+    AbsenceReportFactory(pupil=child, reason="illness", first_day=DAY, last_day=DAY)
+    LeaveRequestFactory(pupil=child, first_day=DAY, last_day=DAY, sessions=[],
+                        reason="exceptional", explanation="x")
+    MarkFactory(pupil=child, date=DAY, session="AM", code="N")
     with django_assert_max_num_queries(3):
         waiting = office_waiting()
     assert waiting["reports"] == 1 and waiting["leave"] == 1

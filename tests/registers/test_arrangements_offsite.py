@@ -20,6 +20,7 @@ from registers.arrangements import ArrangementError, ProvisionDraft
 from registers.models import Mark, MarkAmendment, OffSiteProvision, ProviderReport, RegistrationGroup
 from registers.services import Entry, RegisterError, marks_save
 from tests.conftest import client_for
+from tests.factories import MarkFactory
 
 MONDAY, TODAY, WEDNESDAY, THURSDAY = (date(2026, 1, 5), date(2026, 1, 6), date(2026, 1, 7),
                                       date(2026, 1, 8))
@@ -149,7 +150,7 @@ def test_office_confirms_attended_and_corrects_a_missed_session(year9, people, c
     """Attended: K entered where the register was empty. Missed: the pre-filled K becomes the
     code the provider's report supports, as an amendment naming the provider."""
     clock(THURSDAY, 16, 0)
-    Mark.objects.create(pupil=year9["kai"], date=THURSDAY, session="PM", code="K")
+    MarkFactory(pupil=year9["kai"], date=THURSDAY, session="PM", code="K")
     c = client_for(people["office"])
     page = c.get("/off-site/confirm/")
     keys = [r.key for r in page.context["rows"]]

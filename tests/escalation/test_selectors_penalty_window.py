@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from escalation.selectors import penalty_candidates, penalty_window
 from registers.models import Mark
+from tests.factories import ContactFactory
 
 
 def unauthorised(pupil, days, code="O"):
@@ -102,10 +103,9 @@ def test_no_notice_for_a_child_below_compulsory_school_age(two_years, pupil, peo
     from django.core.exceptions import ValidationError
 
     from escalation.services import penalty_notice_issue
-    from registers.models import Contact
 
     child = pupil(date_of_birth=date(2021, 1, 1), year_group=0, group="R")  # CSA from 31 March 2026
-    mum = Contact.objects.create(pupil=child, priority=1, forename="Mary", surname="Parent")
+    mum = ContactFactory(pupil=child, priority=1, forename="Mary", surname="Parent")
     for kind in ("nti", "penalty"):
         with pytest.raises(ValidationError, match="not of compulsory school age"):
             penalty_notice_issue(pupil=child, parent=mum, kind=kind, issued_on=date(2026, 2, 2),

@@ -15,7 +15,7 @@ from escalation.models import Case, CaseEvent
 from escalation.nightly import night_run
 from registers import at_risk
 from tests.escalation.helpers import put
-from tests.escalation.test_lateness_patterns import START, one_stage
+from tests.escalation.test_nightly_lateness_patterns import START, one_stage
 
 A, P = "I", "/"
 AS_OF = date(2025, 10, 24)  # Friday, the end of autumn 1: 39 open days (78 sessions) from START

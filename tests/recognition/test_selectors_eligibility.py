@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from registers.models import AttendanceHistory, Mark, Pupil
+from tests.factories import MarkFactory
 from tests.recognition.conftest import mark, school_days
 
 TODAY = date(2025, 12, 19)  # the last day of the test calendar's autumn term
@@ -113,8 +114,8 @@ def test_most_improved_alternative_needs_the_margin(autumn):
 
 
 def _year_mark(p, day, code="/"):
-    Mark.objects.create(pupil=p, date=day, session="AM", code=code)
-    Mark.objects.create(pupil=p, date=day, session="PM", code="\\" if code == "/" else code)
+    MarkFactory(pupil=p, date=day, session="AM", code=code)
+    MarkFactory(pupil=p, date=day, session="PM", code="\\" if code == "/" else code)
 
 
 def test_seven_consecutive_years_across_school_years(calendar, make_pupil):

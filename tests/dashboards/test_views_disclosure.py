@@ -15,10 +15,11 @@ from openpyxl import load_workbook
 from dashboards import figures as dashboard
 from dashboards.views import Cell, Table, pct_cell, protect
 from registers import disclosure
-from registers.models import Mark, Pupil, RegistrationGroup
+from registers.models import Mark, Pupil
 from registers.selectors import Stats
 from tests.conftest import client_for, make_upn
 from tests.dashboards.conftest import AS_OF, DAYS
+from tests.factories import PupilFactory, RegistrationGroupFactory
 
 F, S = disclosure.FEWER, disclosure.SUPPRESSED
 Q = f"from={DAYS[0]}&to={AS_OF}"
@@ -164,12 +165,12 @@ def test_protect_a_small_total_in_the_foot():
 @pytest.fixture
 def small_school(calendar):
     """Class 6A of 30 (all present), class 6S of 3, two EAL pupils in 6A, one LAC pupil."""
-    big = RegistrationGroup.objects.create(name="6A", year_group=6)
-    tiny = RegistrationGroup.objects.create(name="6S", year_group=6)
+    big = RegistrationGroupFactory(name="6A", year_group=6)
+    tiny = RegistrationGroupFactory(name="6S", year_group=6)
     pupils = []
     for i in range(33):
         g = big if i < 30 else tiny
-        pupils.append(Pupil.objects.create(
+        pupils.append(PupilFactory(
             upn=make_upn(estab=4100, serial=i), legal_surname=f"Name{i:02d}",
             legal_forename=f"Child{i:02d}", date_of_birth=date(2014, 10, 1), gender="F",
             year_group=6, registration_group=g, admission_date=date(2020, 9, 1),
@@ -275,9 +276,9 @@ def nested_school(calendar):
     """Year 3: 3A (30) and 3S (3); Year 4: 4A (20) alone; Year 5: 5A (3) alone."""
     pupils, n = [], 0
     for name, yg, size in (("3A", 3, 30), ("3S", 3, 3), ("4A", 4, 20), ("5A", 5, 3)):
-        g = RegistrationGroup.objects.create(name=name, year_group=yg)
+        g = RegistrationGroupFactory(name=name, year_group=yg)
         for _ in range(size):
-            pupils.append(Pupil.objects.create(
+            pupils.append(PupilFactory(
                 upn=make_upn(estab=4200, serial=n), legal_surname=f"Nest{n:02d}",
                 legal_forename="Kid", date_of_birth=date(2025 - 5 - yg, 10, 1), gender="M",
                 year_group=yg, registration_group=g, admission_date=date(2020, 9, 1)))

@@ -16,6 +16,7 @@ from django.db import connection, connections, transaction
 from django_tenants.utils import schema_context
 
 from tests.conftest import drop_committed_schools, make_upn
+from tests.factories import PupilFactory, RegistrationGroupFactory
 
 SCHEMA = "reg_race"
 DOMAIN = "reg-race.localhost"
@@ -27,7 +28,7 @@ N_PUPILS = 12
 @pytest.fixture(scope="module")
 def race(django_db_setup, django_db_blocker):
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Pupil, RegistrationGroup
+    from registers.models import CalendarEntry
     from tenants.models import User
     from tenants.roles import Role
     from tenants.services import person_grant, school_create
@@ -43,12 +44,12 @@ def race(django_db_setup, django_db_blocker):
         with schema_context(SCHEMA):
             calendar_replace(entries=[CalendarEntry(kind="term", start_date=date(2025, 9, 1),
                                                     end_date=date(2025, 10, 24), label="Autumn 1")])
-            group = RegistrationGroup.objects.create(name="6R", year_group=6)
+            group = RegistrationGroupFactory(name="6R", year_group=6)
             for n in range(N_PUPILS):
-                Pupil.objects.create(upn=make_upn(serial=700 + n), legal_surname=f"Race{n:02d}",
-                                     legal_forename="Pupil", date_of_birth=date(2014, 1, 1),
-                                     gender="M", year_group=6, registration_group=group,
-                                     admission_date=date(2024, 9, 1))
+                PupilFactory(upn=make_upn(serial=700 + n), legal_surname=f"Race{n:02d}",
+                             legal_forename="Pupil", date_of_birth=date(2014, 1, 1),
+                             gender="M", year_group=6, registration_group=group,
+                             admission_date=date(2024, 9, 1))
         connection.set_schema_to_public()
     yield {"school": school, "people": people}
     with django_db_blocker.unblock():

@@ -6,14 +6,14 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from escalation.models import Case, CaseEvent
+from escalation.models import CaseEvent
 from escalation.services import (
     penalty_notice_issue,
     penalty_notice_payment_record,
     penalty_notice_withdraw,
 )
-from registers.models import Contact
 from tests.conftest import client_for
+from tests.factories import CaseFactory, ContactFactory
 
 ISSUED = date(2025, 1, 6)
 TODAY = date(2025, 6, 1)
@@ -22,7 +22,7 @@ TODAY = date(2025, 6, 1)
 @pytest.fixture
 def family(school_a, make_pupil, people):
     child = make_pupil(legal_forename="Casey")
-    mum = Contact.objects.create(pupil=child, priority=1, forename="Mary", surname="Parent")
+    mum = ContactFactory(pupil=child, priority=1, forename="Mary", surname="Parent")
     return child, mum, people["head"]
 
 
@@ -169,10 +169,10 @@ def test_payment_status_in_case_chronology_and_panel(family, people):
 
     child, mum, head = family
     stage = Stage.objects.create(key="s1", name="Stage one", trigger="manual")
-    case = Case.objects.create(pupil=child, track="attendance", stage=stage, opened_on=ISSUED,
-                               stage_since=ISSUED, owner_role="attendance_officer")
+    case = CaseFactory(pupil=child, track="attendance", stage=stage, opened_on=ISSUED,
+                       stage_since=ISSUED, owner_role="attendance_officer")
     on_case = issue(child, mum, head, case=case)
-    dad = Contact.objects.create(pupil=child, priority=2, forename="David", surname="Parent")
+    dad = ContactFactory(pupil=child, priority=2, forename="David", surname="Parent")
     off_case = issue(child, dad, head)  # recorded from the penalties page: no case
     record(on_case, "paid", 25, head)
     record(off_case, "unpaid", 40, head)

@@ -10,9 +10,10 @@ from datetime import date
 import pytest
 
 from escalation import presets
-from escalation.models import Case, CaseEvent, Stage
+from escalation.models import CaseEvent, Stage
 from registers.models import RegistrationGroup
 from tests.conftest import client_for
+from tests.factories import CaseFactory
 
 
 @pytest.fixture
@@ -26,9 +27,9 @@ def cases(school_a, make_pupil, people):
     assert yellow.owner_role == "teacher" and amber_stage.owner_role == "attendance_officer"
 
     def case(p, stage):
-        return Case.objects.create(pupil=p, track=stage.track, stage=stage, opened_on=date(2025, 10, 3),
-                                   stage_since=date(2025, 10, 3), owner_role=stage.owner_role,
-                                   review_due=date(2025, 10, 17))
+        return CaseFactory(pupil=p, track=stage.track, stage=stage, opened_on=date(2025, 10, 3),
+                           stage_since=date(2025, 10, 3), owner_role=stage.owner_role,
+                           review_due=date(2025, 10, 17))
     return {"mine": case(mine, yellow), "theirs": case(theirs, yellow), "amber": case(amber, amber_stage)}
 
 

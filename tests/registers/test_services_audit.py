@@ -53,7 +53,7 @@ def test_amendment_keeps_original_new_reason_who_role_when(marked, people, calen
 def test_trail_cannot_be_altered_even_with_raw_sql(marked, people, calendar, sql):
     mark_amend(school=calendar, pupil=marked, day=DAY, session="AM", code="I", minutes_late=None,
                reason="phoned", user=people["office"], role="Office")
-    # The app's role has only SELECT and INSERT on the trail (tests/test_db_roles.py).
+    # The app's role has only SELECT and INSERT on the trail (tests/attendance_site/test_db_roles.py).
     with pytest.raises(DatabaseError, match="permission denied"), transaction.atomic(), \
             connection.cursor() as cur:
         cur.execute(sql)

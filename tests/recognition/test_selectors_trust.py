@@ -8,15 +8,16 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from tests.conftest import client_for, make_upn
+from tests.factories import PupilFactory
 
 
 def _pupil(name, *, absent, sen="N"):
-    from registers.models import Mark, Pupil, RegistrationGroup
+    from registers.models import Mark, RegistrationGroup
 
     g, _ = RegistrationGroup.objects.get_or_create(name="5T", defaults={"year_group": 5})
-    p = Pupil.objects.create(upn=make_upn(), legal_surname=name, legal_forename=name,
-                             date_of_birth=date(2015, 1, 1), gender="F", year_group=5,
-                             registration_group=g, admission_date=date(2020, 9, 1), sen_status=sen)
+    p = PupilFactory(upn=make_upn(), legal_surname=name, legal_forename=name,
+                     date_of_birth=date(2015, 1, 1), gender="F", year_group=5,
+                     registration_group=g, admission_date=date(2020, 9, 1), sen_status=sen)
     today = timezone.localdate()
     day = today.replace(day=1) if today.day > 1 else today
     Mark.objects.bulk_create([Mark(pupil=p, date=day, session="AM", code="O" if absent else "/"),

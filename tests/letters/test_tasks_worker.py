@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import celery_worker, drop_committed_schools, subprocess_database_url
+from tests.factories import ContactFactory, PupilFactory, RegistrationGroupFactory
 
 from .conftest import reset_storage
 
@@ -25,7 +26,7 @@ def _populate():
     from django_tenants.utils import schema_context
 
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Contact, Pupil, RegistrationGroup
+    from registers.models import CalendarEntry
     from tenants.services import school_create
     from tests.conftest import make_upn
 
@@ -35,22 +36,22 @@ def _populate():
     with schema_context(SCHEMA):
         calendar_replace(entries=[CalendarEntry(kind="term", start_date=date(2026, 1, 5),
                                                 end_date=date(2026, 3, 27), label="Spring 1")])
-        y4 = RegistrationGroup.objects.create(name="4W", year_group=4)
-        y3 = RegistrationGroup.objects.create(name="3W", year_group=3)
+        y4 = RegistrationGroupFactory(name="4W", year_group=4)
+        y3 = RegistrationGroupFactory(name="3W", year_group=3)
         days = school_days(date(2026, 1, 5), 20)
         for i in range(45):
             group = y4 if i < 41 else y3
-            p = Pupil.objects.create(upn=make_upn(estab=7001, serial=i), legal_surname=f"Worker{i:02d}",
-                                     legal_forename="Pat", date_of_birth=date(2016, 9, 1 + i % 28),
-                                     gender="F", year_group=group.year_group, registration_group=group,
-                                     admission_date=date(2020, 9, 1))
+            p = PupilFactory(upn=make_upn(estab=7001, serial=i), legal_surname=f"Worker{i:02d}",
+                             legal_forename="Pat", date_of_birth=date(2016, 9, 1 + i % 28),
+                             gender="F", year_group=group.year_group, registration_group=group,
+                             admission_date=date(2020, 9, 1))
             mark(p, days[: i % 4], "I")
             mark(p, days[i % 4:], "/")
             if i != 7:  # pupil 7 has nobody flagged for correspondence
-                Contact.objects.create(pupil=p, priority=1, title="Ms", forename="Alex",
-                                       surname=f"Worker{i:02d}", correspondence=True,
-                                       address=f"{i} Queue Street\nLeeds",
-                                       email=f"parent{i}@example.org" if i % 2 else "")
+                ContactFactory(pupil=p, priority=1, title="Ms", forename="Alex",
+                               surname=f"Worker{i:02d}", correspondence=True,
+                               address=f"{i} Queue Street\nLeeds",
+                               email=f"parent{i}@example.org" if i % 2 else "")
 
 
 @pytest.fixture(scope="module")

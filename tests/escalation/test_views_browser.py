@@ -13,6 +13,7 @@ from django.db import connection
 
 from attendance_site.db_roles import as_owner
 from tests.browser.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, shot
+from tests.factories import PupilFactory, RegistrationGroupFactory
 
 SCHEMA, DOMAIN = "esc_browser", "esc-browser.localhost"
 USERNAME, PASSWORD = "esc_browser_ao", "Esc-browser-pw-1357!"
@@ -40,7 +41,7 @@ def live(django_db_setup, django_db_blocker):
 
     from escalation.nightly import night_run
     from registers.calendar import calendar_replace
-    from registers.models import CalendarEntry, Pupil, RegistrationGroup
+    from registers.models import CalendarEntry
     from tenants.roles import Role
     from tenants.services import person_grant, school_create
     from tests.conftest import make_upn
@@ -70,8 +71,8 @@ def live(django_db_setup, django_db_blocker):
                     )
                 ]
             )
-            g = RegistrationGroup.objects.create(name="5R", year_group=5)
-            p = Pupil.objects.create(
+            g = RegistrationGroupFactory(name="5R", year_group=5)
+            p = PupilFactory(
                 upn=make_upn(serial=950),
                 legal_surname="Nightingale",
                 legal_forename="Robin",

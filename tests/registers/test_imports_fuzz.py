@@ -29,6 +29,7 @@ from registers.models import (
     SchoolDay,
 )
 from tests.conftest import client_for
+from tests.factories import MarkFactory
 
 FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -48,7 +49,7 @@ def fingerprint() -> str:
 def school(calendar, make_pupil):
     pupils = [make_pupil(admission=date(2025, 9, 1)),
               make_pupil(admission=date(2025, 9, 1), leaving=date(2025, 10, 10))]
-    Mark.objects.create(pupil=pupils[0], date=date(2025, 9, 2), session="AM", code="/")
+    MarkFactory(pupil=pupils[0], date=date(2025, 9, 2), session="AM", code="/")
     return pupils
 
 

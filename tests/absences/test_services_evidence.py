@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from absences import services
 from absences.models import AbsenceReport
-from registers.models import Contact
 from tests.conftest import client_for
+from tests.factories import ContactFactory
 
 from .test_services import TUE, at, report
 
@@ -118,8 +118,8 @@ def test_another_familys_parent_gets_404(with_evidence, family, people, school_a
     from tenants.services import person_grant
 
     stranger = person_grant(username="another_parent", role=Role.PARENT, school=school_a)
-    Contact.objects.create(pupil=family["other"], priority=2, forename="Ola", surname="Other",
-                           user=stranger)
+    ContactFactory(pupil=family["other"], priority=2, forename="Ola", surname="Other",
+                   user=stranger)
     client = client_for(stranger)
     assert client.get(f"/absences/reports/{with_evidence.pk}/evidence/").status_code == 404
     r = client.post(f"/absences/reports/{with_evidence.pk}/evidence/add/",

@@ -9,10 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from escalation import presets
-from escalation.models import AttendanceContract, Case, CaseEvent, Stage, SupportPlan
+from escalation.models import AttendanceContract, CaseEvent, Stage, SupportPlan
 from escalation.services import contract_signature_record
 from letters.pdf import pdf_text
 from tests.conftest import client_for
+from tests.factories import CaseFactory
 
 
 @pytest.fixture
@@ -20,8 +21,8 @@ def case(school_a, make_pupil):
     presets.apply("lap")
     stage = Stage.objects.get(key="lap-letter-3")
     p = make_pupil(legal_forename="Amelia", legal_surname="Printwell")
-    return Case.objects.create(pupil=p, track=stage.track, stage=stage, opened_on=date(2025, 11, 3),
-                               stage_since=date(2025, 11, 3), owner_role=stage.owner_role)
+    return CaseFactory(pupil=p, track=stage.track, stage=stage, opened_on=date(2025, 11, 3),
+                       stage_since=date(2025, 11, 3), owner_role=stage.owner_role)
 
 
 def test_the_support_plan_prints_what_was_saved(case, people):

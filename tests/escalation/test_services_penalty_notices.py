@@ -7,14 +7,14 @@ from django.core.exceptions import ValidationError
 
 from escalation.models import PenaltyNotice
 from escalation.services import penalty_notice_issue, penalty_notice_withdraw
-from registers.models import Contact
+from tests.factories import ContactFactory
 
 
 @pytest.fixture
 def family(school_a, make_pupil, people):
     child = make_pupil()
-    mum = Contact.objects.create(pupil=child, priority=1, forename="Mary", surname="Parent")
-    dad = Contact.objects.create(pupil=child, priority=2, forename="David", surname="Parent")
+    mum = ContactFactory(pupil=child, priority=1, forename="Mary", surname="Parent")
+    dad = ContactFactory(pupil=child, priority=2, forename="David", surname="Parent")
     return child, mum, dad, people["head"]
 
 

@@ -12,11 +12,11 @@ from escalation import presets, services
 from escalation.models import Case, CaseEvent, Stage
 from escalation.nightly import night_run
 from letters.models import Letter
-from registers.models import Contact
 from tenants.roles import Role
 from tenants.services import person_grant
 from tests.conftest import client_for
 from tests.escalation.helpers import put
+from tests.factories import CaseFactory, ContactFactory, LetterFactory
 from tests.letters.conftest import reset_storage
 
 
@@ -35,8 +35,8 @@ def site(two_years, pupil, people, school_b):
     presets.apply("lap")
     letter_presets.apply("lap")
     p = pupil(legal_forename="Casey", lac=True)
-    Contact.objects.create(pupil=p, forename="Pat", surname="Parent", title="Ms",
-                           correspondence=True, address="1 High Street\nLeeds\nLS1 1AA")
+    ContactFactory(pupil=p, forename="Pat", surname="Parent", title="Ms",
+                   correspondence=True, address="1 High Street\nLeeds\nLS1 1AA")
     last = put(p, date(2025, 9, 2), "/" * 20 + "O" * 20)
     night_run(as_of=last)
     case = Case.objects.select_related("stage").get(pupil=p, track="attendance")
@@ -114,7 +114,7 @@ def test_owner_form_refuses_people_who_cannot_own(site, people, who):
 
 
 # A class teacher opens only their own classes' cases at a teacher-owned stage: this one is
-# "not there" for them (404, tests/escalation/test_owners.py).
+# "not there" for them (404, tests/escalation/test_views_owners.py).
 @pytest.mark.parametrize("who,status", [("office", 403), ("teacher", 404), ("governor", 403),
                                         ("parent", 403), ("other_school_office", 404)])
 def test_owner_and_letters_refused_have_no_side_effect(site, people, who, status):
@@ -141,8 +141,8 @@ def test_case_letters_listed_and_rendered_now(site, people):
     letters = list(Letter.objects.filter(case=case))
     assert letters and all(x.status == Letter.Status.QUEUED for x in letters)
     # a letter of another case of the same pupil is neither listed nor rendered
-    stray = Letter.objects.create(pupil=site["pupil"], template_key=letters[0].template_key,
-                                  trigger_key="elsewhere", night=letters[0].night)
+    stray = LetterFactory(pupil=site["pupil"], template_key=letters[0].template_key,
+                          trigger_key="elsewhere", night=letters[0].night)
     client = client_for(people["attendance_officer"])
     page = client.get(url(case)).content.decode()
     assert 'data-testid="letters"' in page and letters[0].template_key in page
@@ -167,8 +167,8 @@ def test_case_letters_listed_and_rendered_now(site, people):
 
 def test_case_letters_render_reports_failures(site):
     case = site["case"]
-    Letter.objects.create(pupil=site["pupil"], case=case, template_key="no_such_template",
-                          trigger_key="broken", night=date(2025, 10, 1))
+    LetterFactory(pupil=site["pupil"], case=case, template_key="no_such_template",
+                  trigger_key="broken", night=date(2025, 10, 1))
     rendered, failed = services.case_letters_render(case=case)
     assert failed == 1 and rendered == Letter.objects.filter(case=case, status="rendered").count()
     bad = Letter.objects.get(trigger_key="broken")
@@ -182,12 +182,12 @@ def test_stage_counts_one_query_and_links(site, pupil, people, django_assert_num
 
     case = site["case"]
     second = pupil(legal_forename="Robin")
-    Case.objects.create(pupil=second, track="attendance", stage=case.stage, opened_on=date(2025, 10, 1),
-                        stage_since=date(2025, 10, 1), owner_role=case.owner_role)
+    CaseFactory(pupil=second, track="attendance", stage=case.stage, opened_on=date(2025, 10, 1),
+                stage_since=date(2025, 10, 1), owner_role=case.owner_role)
     closed = pupil(legal_forename="Sam")
-    Case.objects.create(pupil=closed, track="attendance", stage=case.stage, opened_on=date(2025, 10, 1),
-                        stage_since=date(2025, 10, 1), owner_role=case.owner_role, status="closed",
-                        closed_on=date(2025, 10, 2))
+    CaseFactory(pupil=closed, track="attendance", stage=case.stage, opened_on=date(2025, 10, 1),
+                stage_since=date(2025, 10, 1), owner_role=case.owner_role, status="closed",
+                closed_on=date(2025, 10, 2))
     with django_assert_num_queries(1):
         counts = stage_counts(status="live")
     expected = Counter(Case.objects.exclude(status="closed").values_list("stage_id", flat=True))

@@ -14,14 +14,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
 
 from registers import imports
-from registers.models import Mark, Pupil, RegistrationGroup, SchoolDay
+from registers.models import Mark, Pupil, SchoolDay
 from tests.conftest import client_for, make_upn
+from tests.factories import RegistrationGroupFactory
 
 
 @pytest.fixture
 def roll(calendar):
     """600 pupils on roll all year: 600 x ~380 sessions = ~220k marks available."""
-    group = RegistrationGroup.objects.create(name="4A", year_group=4)
+    group = RegistrationGroupFactory(name="4A", year_group=4)
     Pupil.objects.bulk_create(
         Pupil(upn=make_upn(estab=7000 + i // 1000, serial=i % 1000), legal_surname="P",
               legal_forename=str(i), date_of_birth=date(2016, 1, 1), gender="F",
