@@ -31,9 +31,13 @@ say "lint-imports (the layer contracts in pyproject.toml, docs/architecture.md)"
 lint-imports
 say "makemigrations --check --dry-run"
 python manage.py makemigrations --check --dry-run
-say "pytest --create-db ${PYTEST_ARGS:-}"
+# pytest-xdist: TEST_PROCESSES worker processes (default 2), each with its own test database,
+# Redis keys and Celery queue; a file's tests stay in one worker (module-scoped fixtures).
+# A single process: TEST_PROCESSES=0 make test.
+parallel=(-n "${TEST_PROCESSES:-2}" --dist loadfile)
+say "pytest --create-db ${parallel[*]} ${PYTEST_ARGS:-}"
 status=0
 # shellcheck disable=SC2086
-python -m pytest --create-db "${browser_args[@]}" ${PYTEST_ARGS:-} || status=$?
+python -m pytest --create-db "${parallel[@]}" "${browser_args[@]}" ${PYTEST_ARGS:-} || status=$?
 if [ "$status" -eq 0 ]; then say "Tests passed"; else warn "pytest exited with status $status"; fi
 exit "$status"

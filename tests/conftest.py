@@ -32,6 +32,31 @@ def _celery_prefix_export():
 _celery_prefix_export()
 
 
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs the suite in worker processes) the controller runs
+    no test: its key prefix must not reach the workers, which each take and export their own
+    (settings.CELERY_KEY_PREFIX is per process), so no two share a Celery queue."""
+    if getattr(config.option, "numprocesses", None) and "PYTEST_XDIST_WORKER" not in os.environ:
+        os.environ.pop("CELERY_KEY_PREFIX", None)
+
+
+def reset_storage():
+    """django-tenants' storage caches MEDIA_ROOT (it ignores setting_changed): forget it."""
+    from django.core.files.storage import default_storage
+
+    default_storage.exists  # noqa: B018 - make the lazy storage set itself up
+    default_storage._wrapped.__dict__.pop("relative_media_root", None)
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """The test's files (letters, certificates, exports) go to a folder of its own."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    reset_storage()
+    yield settings.MEDIA_ROOT
+    reset_storage()
+
+
 def test_database_name(base: str, checkout: str | None = None) -> str:
     """<base>_<checkout>, base being Django's test_<database>: two checkouts on one machine
     never share a test database."""
@@ -63,6 +88,9 @@ def _roles_prepare():
         if owner == db["USER"]:
             owner = settings.OWNER_DATABASE["USER"] = db_roles.OWNER_ROLE
             settings.OWNER_DATABASE["PASSWORD"] = ""
+        # pytest-xdist's workers start together: roles are shared by the whole cluster, so
+        # one at a time (a lock of the postgres database, which every worker connects to).
+        admin.execute("SELECT pg_advisory_lock(hashtext('attendance test roles'))")
         db_roles.roles_ensure(admin, app=db_roles.APP_ROLE, owner=owner)
     db["USER"], db["PASSWORD"] = db_roles.APP_ROLE, ""
 

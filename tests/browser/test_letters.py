@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import reset_storage
 from tests.factories import ContactFactory
 
 from .conftest import PASSWORD, SCHEMA, login, shot
@@ -27,13 +28,6 @@ LEAD = "browser_lead"
 ROOT = Path(__file__).resolve().parents[2]
 BODY = ("<p>{{ salutation }},</p><p>{{ pupil.forename }} ({{ pupil.class }}) attendance is "
         "{{ attendance.pct }}% this year: {{ attendance.band }}.</p><p>{{ signatory.name }}</p>")
-
-
-def _reset_storage():
-    from django.core.files.storage import default_storage
-
-    default_storage.exists  # noqa: B018 - set up the lazy storage
-    default_storage._wrapped.__dict__.pop("relative_media_root", None)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +47,7 @@ def letters_setup(live, django_db_blocker, tmp_path_factory):
     log = tmp_path_factory.mktemp("browser-letters-log") / "worker.log"
     media_setting = override_settings(MEDIA_ROOT=str(media))
     media_setting.enable()
-    _reset_storage()
+    reset_storage()
     with django_db_blocker.unblock():
         school = School.objects.get(schema_name=SCHEMA)
         person_grant(username=LEAD, role=Role.ATTENDANCE_OFFICER, school=school, password=PASSWORD,
@@ -95,7 +89,7 @@ def letters_setup(live, django_db_blocker, tmp_path_factory):
             AccessAttempt.objects.filter(username=LEAD).delete()
             User.objects.filter(username=LEAD).delete()
         media_setting.disable()
-        _reset_storage()
+        reset_storage()
 
 
 def test_lead_previews_runs_a_batch_watches_progress_and_downloads_the_pdf(page, live, letters_setup):

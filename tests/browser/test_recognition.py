@@ -13,19 +13,14 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import reset_storage
+
 from .conftest import PASSWORD, SCHEMA, login, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db,
               pytest.mark.filterwarnings("ignore:No directory at:UserWarning")]
 
 LEAD, PARENT = "browser_rec_lead", "browser_rec_parent"
-
-
-def _reset_storage():
-    from django.core.files.storage import default_storage
-
-    default_storage.exists  # noqa: B018 - set up the lazy storage
-    default_storage._wrapped.__dict__.pop("relative_media_root", None)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +36,7 @@ def recognition_setup(live, django_db_blocker, tmp_path_factory):
 
     media_setting = override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("browser-recognition")))
     media_setting.enable()
-    _reset_storage()
+    reset_storage()
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         school = School.objects.get(pk=live.school_id)
@@ -72,7 +67,7 @@ def recognition_setup(live, django_db_blocker, tmp_path_factory):
             User.objects.filter(username__in=[LEAD, PARENT]).delete()
         connection.set_schema_to_public()
     media_setting.disable()
-    _reset_storage()
+    reset_storage()
 
 
 def _rule_pk():

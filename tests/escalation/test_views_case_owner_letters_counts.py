@@ -17,15 +17,8 @@ from tenants.services import person_grant
 from tests.conftest import client_for
 from tests.escalation.helpers import put
 from tests.factories import CaseFactory, ContactFactory, LetterFactory
-from tests.letters.conftest import reset_storage
 
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    reset_storage()
-    yield
-    reset_storage()
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

@@ -4,21 +4,12 @@ from datetime import date
 
 import pytest
 
-
-def reset_storage():
-    """django-tenants' storage caches MEDIA_ROOT (it ignores setting_changed): forget it."""
-    from django.core.files.storage import default_storage
-
-    default_storage.exists  # noqa: B018 - make the lazy storage set itself up
-    default_storage._wrapped.__dict__.pop("relative_media_root", None)
+from tests.conftest import reset_storage  # noqa: F401  (imported from here by older tests)
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    reset_storage()
-    yield
-    reset_storage()
+def _media(media_root):
+    """Every letters test writes its files to a folder of its own."""
 
 
 def school_days(start: date, n: int) -> list[date]:

@@ -6,8 +6,5 @@ from tests.letters.conftest import mark, reset_storage, school_days  # noqa: F40
 
 
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    reset_storage()
-    yield
-    reset_storage()
+def _media(media_root):
+    """Every recognition test writes its files (certificates) to a folder of its own."""

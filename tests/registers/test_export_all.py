@@ -14,16 +14,9 @@ from registers.export_all import export_all
 from registers.models import AttendanceHistory, CalendarEntry, Contact, Mark, MarkAmendment, Pupil
 from registers.services import mark_amend
 from tests.factories import LetterFactory
-from tests.letters.conftest import reset_storage
 from tests.registers.test_ctf import CHIDI, transfer_in
 
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    reset_storage()
-    yield
-    reset_storage()
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

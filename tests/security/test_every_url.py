@@ -374,19 +374,9 @@ def test_every_tenant_view_goes_through_role_required():
 
 # --- the school's objects ------------------------------------------------------------------
 
-def _reset_storage():
-    from django.core.files.storage import default_storage
-
-    default_storage.exists  # noqa: B018 - make the lazy storage set itself up
-    default_storage._wrapped.__dict__.pop("relative_media_root", None)
-
-
 @pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    _reset_storage()
-    yield
-    _reset_storage()
+def _media(media_root):
+    """Pages that write files (letters, exports) write them to a folder of the test's own."""
 
 
 def _pdf() -> bytes:
