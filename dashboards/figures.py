@@ -755,15 +755,19 @@ def school_summary(c: Criteria) -> Rollup:
 
 # --- caching, exact right after any save ------------------------------------------------------
 #
-# Figures are cached under a key that includes a version of everything they are computed from,
-# read in one cheap query on every request: the highest mark id (a register save or import
-# adds marks), the highest amendment id (every change to a mark writes an amendment row,
-# docs/domain.md section 9), and digests of the pupils (admission, leaving, groups, flags), the
-# classes and the active bands. Marks are never deleted on their own (only with their pupil,
-# which changes the pupil digest). So a page is never stale: the first request after a save
-# recomputes, the following ones are served from the cache.
+# Figures are cached with a version of everything they are computed from, read in one cheap
+# query on every request: the highest mark id (a register save or import adds marks), the
+# highest amendment id (every change to a mark writes an amendment row, docs/domain.md section
+# 9), and digests of the pupils (admission, leaving, groups, flags), the classes and the active
+# bands. Marks are never deleted on their own (only with their pupil, which changes the pupil
+# digest). So a page is never stale: an entry whose version is not the current one is
+# recomputed and replaced.
+#
+# One entry per school, view and criteria, replaced when the data change: so memory does not
+# grow with the saves, and an entry can live long. It is dropped only when unused for
+# CACHE_SECONDS, so the figures of a quiet afternoon are still served from the cache.
 
-CACHE_SECONDS = 15 * 60
+CACHE_SECONDS = 36 * 60 * 60
 
 
 def data_version() -> str:
@@ -790,14 +794,20 @@ def _cache():
     return caches["dashboards"]
 
 
+def _cache_key(name: str, key: tuple) -> str:
+    return f"dash:{connection.schema_name}:{name}:{hashlib.sha1(repr(key).encode()).hexdigest()}"
+
+
 def _cached(name: str, key: tuple, compute, *, refresh: bool = False):
-    digest = hashlib.sha1(f"{data_version()}:{key!r}".encode()).hexdigest()
-    full = f"dash:{connection.schema_name}:{name}:{digest}"
+    """``compute()``, from the cache when it was stored for the data as they are now."""
+    version = data_version()
+    full = _cache_key(name, key)
     found = None if refresh else _cache().get(full)
-    if found is None:
-        found = compute()
-        _cache().set(full, found, CACHE_SECONDS)
-    return found
+    if found is not None and found[0] == version:
+        return found[1]
+    value = compute()
+    _cache().set(full, (version, value), CACHE_SECONDS)
+    return value
 
 
 # --- no cold dashboard (issue 18.4) ----------------------------------------------------------

@@ -67,3 +67,49 @@ def test_a_save_that_changes_nothing_queues_nothing(
         marks_save(school=calendar, day=DAY, session="AM", pupils=[amy], entries=[],
                    user=people["teacher"], role="Class teacher")
     assert queued == []
+
+
+def test_a_cached_view_is_one_entry_replaced_when_the_data_change(
+        calendar, make_pupil, people, clock):
+    """Never stale, and memory does not grow with the saves: the entry of a view holds the
+    data version it was computed for, and a save makes the next request replace it."""
+    from django_tenants.utils import schema_context
+
+    amy = make_pupil(admission=date(2025, 9, 1))
+    clock(DAY, 8, 50)
+    c, day = dashboard.default_view(timezone.localdate())
+    with schema_context("test_a"):
+        first = dashboard._cached("school", (c, day), lambda: "before the save")
+        key = dashboard._cache_key("school", (c, day))
+        version = dashboard._cache().get(key)[0]
+        assert dashboard._cached("school", (c, day), lambda: pytest.fail("recomputed")) == first
+    marks_save(school=calendar, day=DAY, session="AM", pupils=[amy],
+               entries=[Entry(amy.pk, "/")], user=people["teacher"], role="Class teacher")
+    with schema_context("test_a"):
+        assert dashboard._cached("school", (c, day), lambda: "after the save") == "after the save"
+        stored_version, stored = dashboard._cache().get(key)  # the same key, replaced
+        assert stored == "after the save" and stored_version != version
+        assert dashboard._cached("school", (c, day), lambda: pytest.fail("recomputed")) == stored
+    assert dashboard.CACHE_SECONDS >= 24 * 60 * 60  # a quiet afternoon is still served warm
+
+
+def test_each_morning_every_school_gets_one_warm_up_that_expires_before_registers(
+        calendar, monkeypatch):
+    """Beat (settings.CELERY_BEAT_SCHEDULE) runs it after the nightly run: the default
+    dashboard's dates move on at midnight, so the day's first look would otherwise be cold."""
+    from django.conf import settings
+
+    from tenants.models import School
+
+    queued = []
+    monkeypatch.setattr(tasks.dashboard_warm, "apply_async",
+                        lambda args, headers, expires: queued.append((args[0], headers, expires)))
+    schools = set(School.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
+    assert "test_a" in schools
+    assert tasks.dashboard_warm_all_schools() == len(schools)
+    assert {q[0] for q in queued} == schools and len(queued) == len(schools)
+    assert all(h == {"_schema_name": s} and e <= 4 * 3600 for s, h, e in queued)
+    entry = settings.CELERY_BEAT_SCHEDULE["dashboards-warm"]
+    assert entry["task"] == tasks.dashboard_warm_all_schools.name
+    nightly = settings.CELERY_BEAT_SCHEDULE["nightly-recompute"]["schedule"]
+    assert sorted(entry["schedule"].hour) > sorted(nightly.hour)  # after the nightly run
