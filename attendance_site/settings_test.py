@@ -11,5 +11,6 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-key-never-used-in-production-0123456789abcdefghij")
 os.environ.setdefault("LOCAL_HTTP", "1")
 os.environ.setdefault("DASHBOARDS_CACHE", "local")  # cleared between tests; Redis's clear() is FLUSHDB
+os.environ.setdefault("READY_SCHEMAS", "0")  # a test that wants ready schemas makes them itself
 
 from .settings import *  # noqa: E402,F403
