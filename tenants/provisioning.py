@@ -234,10 +234,9 @@ def schema_clone(schema: str) -> None:
         with transaction.atomic(), connection.cursor() as cur:
             state = _state_now(cur, template)
             if state is not None:
-                if _ready_take(cur, template, schema):
-                    transaction.on_commit(_ready_refill_queue)
-                else:
+                if not _ready_take(cur, template, schema):
                     _clone_run(cur, template, state, schema)
+                transaction.on_commit(_ready_refill_queue)  # one taken, or none (or stale) ready
                 return
         template_migrate()
         with transaction.atomic(), connection.cursor() as cur:

@@ -81,9 +81,12 @@ def test_a_ready_schema_copied_from_an_older_template_is_never_taken_and_is_repl
     real = provisioning._clone_run
     monkeypatch.setattr(provisioning, "_clone_run",
                         lambda cur, t, state, schema: (copied.append(schema), real(cur, t, state, schema)))
+    queued = []
+    monkeypatch.setattr(provisioning, "_ready_refill_queue", lambda: queued.append(1))
     ready.append("ready_y")
     provisioning.schema_clone("ready_y")
     assert copied == ["ready_y"] and ready_names() == [old]  # copied there and then
+    assert queued == [1]  # and a worker asked to replace the stale one
     result = provisioning.ready_fill(1)
     assert result == {"dropped": 1, "made": 1, "ready": 1}
     assert old not in ready_names() and len(ready_names()) == 1
