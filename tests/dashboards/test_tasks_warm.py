@@ -113,3 +113,19 @@ def test_each_morning_every_school_gets_one_warm_up_that_expires_before_register
     assert entry["task"] == tasks.dashboard_warm_all_schools.name
     nightly = settings.CELERY_BEAT_SCHEDULE["nightly-recompute"]["schedule"]
     assert sorted(entry["schedule"].hour) > sorted(nightly.hour)  # after the nightly run
+
+
+def test_a_release_that_changes_the_cached_objects_code_finds_none_of_the_old_entries(
+        calendar, monkeypatch):
+    """Entries live 36 hours and hold pickled dataclasses and models: an entry pickled by
+    the code before a release is never unpickled into the code after it."""
+    from django_tenants.utils import schema_context
+
+    c, day = dashboard.default_view(timezone.localdate())
+    with schema_context("test_a"):
+        before = dashboard._cache_key("school", (c, day))
+        dashboard._cached("school", (c, day), lambda: "old code's object")
+        monkeypatch.setattr(dashboard, "_CODE", "another-release")
+        assert dashboard._cache_key("school", (c, day)) != before
+        assert dashboard._cached("school", (c, day), lambda: "recomputed") == "recomputed"
+    assert len(dashboard._code_digest()) == 12
