@@ -30,7 +30,7 @@ import uuid
 from django.conf import settings
 from django.db import connection, transaction
 
-from attendance_site.db_roles import as_owner
+from attendance_site.db_roles import as_owner, privileges_grant
 
 _MARK = "__clone_target__"
 READY_PREFIX = "_ready_"  # ready copies of the template; reserved (tenants.services.school_create)
@@ -283,6 +283,8 @@ def _ready_take(cur, template: str, schema: str) -> bool:
     for name in _ready_names(cur):
         if _ready_claim(cur, name) and _records(cur, name) == current:
             cur.execute(f"ALTER SCHEMA {_q(name)} RENAME TO {_q(schema)}")
+            # The grants as the code says now (a release may change them without a migration).
+            privileges_grant([schema])
             return True
     return False
 
