@@ -77,6 +77,8 @@ class School(TenantMixin):
         from . import provisioning
 
         _check_schema_name(self.schema_name)  # it goes into DDL
+        if self.schema_name != "public" and provisioning.reserved(self.schema_name):
+            raise ValueError(f"'{self.schema_name}' is reserved: choose another schema name")
         with as_owner():
             if sync_schema and provisioning.template_schema() and not self.schema_name == "public":
                 if check_if_exists and schema_exists(self.schema_name):

@@ -46,6 +46,11 @@ def template_schema() -> str:
     return getattr(settings, "TENANT_BASE_SCHEMA", "") or ""
 
 
+def reserved(schema: str) -> bool:
+    """Names no school's schema may have: public, the template and the ready copies'."""
+    return schema in ("public", template_schema()) or schema.startswith(READY_PREFIX)
+
+
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 

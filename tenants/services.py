@@ -2,13 +2,12 @@
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_context
 
 from .models import Domain, Membership, School, Trust, TrustMembership, User
 from .presets import PRESETS, loaders
-from .provisioning import READY_PREFIX
+from .provisioning import reserved
 
 
 def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None = None,
@@ -17,7 +16,7 @@ def school_create(*, schema: str, name: str, domain: str, trust_slug: str | None
     """Create the tenant and its schema (a copy of the migrated template schema,
     tenants/provisioning.py); a preset loads the seed school's configuration. ``details`` sets
     further School fields (urn, la_code, estab, ...) over the preset's."""
-    if schema in ("public", settings.TENANT_BASE_SCHEMA) or schema.startswith(READY_PREFIX):
+    if reserved(schema):
         raise ValueError(f"'{schema}' is reserved: choose another schema name")
     if preset and preset not in PRESETS:
         raise ValueError(f"unknown preset '{preset}': choose from {', '.join(PRESETS)}")

@@ -130,8 +130,14 @@ def test_two_schools_made_at_once_never_take_the_same_ready_schema(ready, autoco
 
 
 def test_the_ready_prefix_is_reserved(db):
+    """No school may have a ready copy's name (a take would rename its schema away)."""
+    from tenants.models import School
+
     with pytest.raises(ValueError, match="reserved"):
         school_create(schema=f"{provisioning.READY_PREFIX}x", name="X", domain="x.localhost")
+    with pytest.raises(ValueError, match="reserved"):  # nor through the model (the admin)
+        School(schema_name=f"{provisioning.READY_PREFIX}y", name="Y").save()
+    assert not School.objects.filter(schema_name__startswith=provisioning.READY_PREFIX).exists()
 
 
 def test_ready_schemas_are_on_by_default_and_filled_by_beat_and_a_worker():
