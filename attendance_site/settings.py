@@ -97,7 +97,8 @@ MIDDLEWARE = [
     # Issue 11: outermost, so a database error anywhere (even the tenant lookup) is retried once
     # if nothing was written yet, else answered with a clear 503 "not saved" page.
     "attendance_site.db_retry.DatabaseRetryMiddleware",
-    "django_tenants.middleware.main.TenantMainMiddleware",
+    # django-tenants' TenantMainMiddleware, one round trip fewer per request (issue 18.5).
+    "tenants.middleware.SchoolMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise: static files keep their long cache; everything the app makes does not.

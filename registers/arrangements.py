@@ -20,7 +20,7 @@ remaining present" never turns them into a present mark.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from .models import (
@@ -75,28 +75,48 @@ def _active(qs, day: date, end_field: str):
                      start_date__lte=day)
 
 
+_PLANNED_SQL = """
+    SELECT 0, pupil_id, sessions, id, '', '', planned_end, ended_on, start_date
+      FROM {timetable} WHERE pupil_id = ANY(%(ids)s) AND start_date <= %(day)s
+       AND (ended_on IS NULL OR ended_on >= %(day)s)
+    UNION ALL
+    SELECT 1, pupil_id, sessions, id, label, '', NULL, NULL, start_date
+      FROM {pattern} WHERE pupil_id = ANY(%(ids)s) AND start_date <= %(day)s
+       AND (end_date IS NULL OR end_date >= %(day)s)
+    UNION ALL
+    SELECT 2, pupil_id, sessions, id, provider, code, NULL, NULL, start_date
+      FROM {offsite} WHERE pupil_id = ANY(%(ids)s) AND start_date <= %(day)s
+       AND (end_date IS NULL OR end_date >= %(day)s)
+    ORDER BY 1, 9 DESC, 4 DESC"""
+
+
 def planned_codes(pupil_ids, day: date, session: str, *, today: date | None = None
                   ) -> dict[int, Planned]:
-    """The code each pupil's arrangements propose for this session, by pupil: three queries.
-    A session at an off-site provider takes its code (B, K or D): the pupil is known to be
-    there. Otherwise a session outside a pattern is X, and one outside a part-time
-    timetable is C2."""
+    """The code each pupil's arrangements propose for this session, by pupil: one query
+    (the part-time timetables, session patterns and off-site provision running that day, each
+    kind in its models' order). A session at an off-site provider takes its code (B, K or D):
+    the pupil is known to be there. Otherwise a session outside a pattern is X, and one
+    outside a part-time timetable is C2."""
     ids = list(pupil_ids)
     slot = session_slot(day, session)
     if not ids or not slot:
         return {}
     today = today or day
     out: dict[int, Planned] = {}
-    for t in _active(PartTimeTimetable.objects.filter(pupil__in=ids), day, "ended_on"):
-        if slot not in t.sessions:
-            out.setdefault(t.pupil_id, Planned(TIMETABLE_CODE, "Part-time timetable",
-                                               t.overrun(today)))
-    for p in _active(SessionPattern.objects.filter(pupil__in=ids), day, "end_date"):
-        if slot not in p.sessions:
-            out[p.pupil_id] = Planned(PATTERN_CODE, f"Not required this session ({p.label})")
-    for o in _active(OffSiteProvision.objects.filter(pupil__in=ids), day, "end_date"):
-        if slot in o.sessions:
-            out[o.pupil_id] = Planned(o.code, f"At {o.provider}", provision_id=o.pk)
+    sql = _PLANNED_SQL.format(timetable=PartTimeTimetable._meta.db_table,
+                              pattern=SessionPattern._meta.db_table,
+                              offsite=OffSiteProvision._meta.db_table)
+    with connection.cursor() as cur:
+        cur.execute(sql, {"ids": ids, "day": day})
+        rows = cur.fetchall()
+    for kind, pupil_id, sessions, pk, text, code, planned_end, ended_on, _ in rows:
+        if kind == 0 and slot not in sessions:  # a part-time timetable
+            overrun = ended_on is None and today > planned_end  # PartTimeTimetable.overrun
+            out.setdefault(pupil_id, Planned(TIMETABLE_CODE, "Part-time timetable", overrun))
+        elif kind == 1 and slot not in sessions:  # a session pattern
+            out[pupil_id] = Planned(PATTERN_CODE, f"Not required this session ({text})")
+        elif kind == 2 and slot in sessions:  # off-site provision
+            out[pupil_id] = Planned(code, f"At {text}", provision_id=pk)
     return out
 
 

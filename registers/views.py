@@ -21,7 +21,7 @@ from tenants.roles import (
     Role,
 )
 
-from . import arrangements, codes, cover, hooks, imports, policy, selectors
+from . import arrangements, codes, cover, hooks, imports, policy, register_html, selectors
 from .access import group_for_request, pupil_for_request
 from .calendar import calendar_entry_add, calendar_entry_delete
 from .forms import AmendForm, CalendarEntryForm, ImportForm, OffRollForm, PupilSearchForm
@@ -51,21 +51,17 @@ def current_session(school, now=None) -> tuple[date, str]:
     return day, "AM" if now.time() < school.pm_open else "PM"
 
 
-def _neighbour_sessions(day: date, session: str):
-    """(previous, next) sessions as (date, session) pairs, skipping non-school days."""
-    if session == "PM":
-        prev = (day, "AM")
-    else:
-        d = SchoolDay.objects.filter(closed=False, date__lt=day).order_by("-date") \
-            .values_list("date", flat=True).first()
-        prev = (d, "PM") if d else None
-    if session == "AM":
-        nxt = (day, "PM")
-    else:
-        d = SchoolDay.objects.filter(closed=False, date__gt=day).order_by("date") \
-            .values_list("date", flat=True).first()
-        nxt = (d, "AM") if d else None
-    return prev, nxt
+def _session_days(day: date, session: str):
+    """(the day's SchoolDay or None, previous session, next session) as (date, session)
+    pairs, skipping non-school days: one query for the day and the nearest open day on the
+    side the session's other half is not on."""
+    later = session == "PM"
+    rows = list(SchoolDay.objects.filter(Q(date=day) | (
+        Q(date__gt=day, closed=False) if later else Q(date__lt=day, closed=False)))
+        .order_by("date" if later else "-date")[:2])
+    schoolday = rows.pop(0) if rows and rows[0].date == day else None
+    other = (rows[0].date, "AM" if later else "PM") if rows else None
+    return (schoolday, (day, "AM"), other) if later else (schoolday, other, (day, "PM"))
 
 
 def home(request):
@@ -221,19 +217,19 @@ def register_take(request, group_id, day, session):
             return redirect("register", group_id=group.pk, day=day, session=session)
         errors, conflicts, posted = result
     state = policy.register_state(school=school, day=day, session=session)
-    schoolday = SchoolDay.objects.filter(date=day).first()
+    schoolday, prev, nxt = _session_days(day, session)
     rows = _register_rows(pupils, day, session)
     for r in rows:
         _register_row_fill(r, roles=request.roles, state=state, errors=errors,
                            conflict=conflicts.get(r["pupil"].pk), posted=posted)
-    prev, nxt = _neighbour_sessions(day, session)
     opens, late, closes = school.register_times(session)
-    marked = sum(1 for r in rows if r["mark"])
     writable = any(r["writable"] for r in rows)
     note = STATE_NOTES.get(state.name, "") if not all(r["writable"] for r in rows) else ""
     return render(request, "registers/register.html", {
         "group": group, "day": day, "session": session, "rows": rows, "errors": errors,
-        "schoolday": schoolday, "prev": prev, "next": nxt, "marked": marked,
+        "schoolday": schoolday, "prev": prev, "next": nxt,
+        "marked": sum(1 for r in rows if r["mark"]),
+        "rows_html": register_html.rows_html(rows, errors=errors, roles=request.roles),
         "times": {"open": opens, "late": late, "close": closes},
         "present_code": codes.present_code(session),
         "posted": posted, "conflicts": list(conflicts.values()), "writable": writable,
@@ -277,7 +273,7 @@ def office_session(request, day, session):
     calling = selectors.calling_list(day, session)
     reports = hooks.reports_on(day)
     totals = selectors.session_totals(day, session)
-    prev, nxt = _neighbour_sessions(day, session)
+    schoolday, prev, nxt = _session_days(day, session)
     # Issue 14: first-day messages sent from the calling list, with their delivery status.
     sent = hooks.family_messages_by_pupil(day, session)
     for m in calling:
@@ -286,8 +282,7 @@ def office_session(request, day, session):
         "day": day, "session": session, "groups": groups, "calling": calling,
         "reports": reports, "totals": totals, "prev": prev, "next": nxt,
         "missing": [g for g in groups if g.missing[session]], "overdue": overdue,
-        "sessions": ("AM", "PM"),
-        "schoolday": SchoolDay.objects.filter(date=day).first(),
+        "sessions": ("AM", "PM"), "schoolday": schoolday,
     })
 
 

@@ -1,4 +1,4 @@
-from functools import cache
+from functools import lru_cache
 
 from django import template
 from django.utils.html import format_html_join
@@ -19,7 +19,7 @@ def code_class(code: str) -> str:
     return CSS[c.category] if c else ""
 
 
-@cache
+@lru_cache(maxsize=64)  # bounded: ``selected`` can be any code posted back to a register
 def _code_options(selected: str) -> str:
     return format_html_join("", '<option value="{}"{}>{} {}</option>', (
         (c.code, mark_safe(" selected") if c.code == selected else "", c.code, c.meaning)

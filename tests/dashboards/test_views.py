@@ -169,16 +169,16 @@ def test_query_counts_do_not_grow_with_pupils(calendar, people, who):
                      if who in LIST_READERS or name not in LISTS}
         counts[n]["dashboard (cached)"] = _count(client, URLS["dashboard"], warm=True)
     assert counts[50] == counts[500]
-    # Pinned. 7 are the framework's (tenant domain, search paths, session, user, roles). The
+    # Pinned. 6 are the framework's (tenant domain, search path, session, user, roles). The
     # dashboard's own: last open day, data version, then (when not cached) bands, rollup,
     # patterns, last year's weeks, today, class of the week and class names. Governors have
     # no pupil lists, and their code table counts pupils per code (data version + one query;
     # the version alone when cached).
     if who in LIST_READERS:
-        want = {"dashboard": 16, "dashboard (cached)": 9, "pupils": 11, "today": 8,
-                "export": 16, "qa": 16}
+        want = {"dashboard": 15, "dashboard (cached)": 8, "pupils": 10, "today": 7,
+                "export": 15, "qa": 15}
     else:
-        want = {"dashboard": 18, "dashboard (cached)": 10, "export": 18, "qa": 16}
+        want = {"dashboard": 17, "dashboard (cached)": 9, "export": 17, "qa": 15}
     assert counts[500] == want, counts
 
 
@@ -200,7 +200,7 @@ def test_pa_list_queries_do_not_grow_with_pupils(calendar, people):
         page = client.get(URLS["pupils"]).content.decode()
         listed[n] = page.count('<th scope="row" class="fw-normal"><a href="/pupils/')
     assert listed[1000] > 3 * listed[200] > 0, listed  # the list grew, its queries did not
-    assert counts[200] == counts[1000] == (11, 10), counts
+    assert counts[200] == counts[1000] == (10, 9), counts
 
 
 def test_dashboard_is_current_right_after_a_register_is_saved(generated, people, school_a):
@@ -321,7 +321,7 @@ def test_trust_dashboard_figures_and_queries(generated, people, school_a, school
     # domains, then one summary query per school (plus search-path switches).
     summaries = [x for x in q.captured_queries if "GROUPING SETS" in x["sql"]]
     assert len(summaries) == 2
-    assert len(q) == 15 and len(warm) == 13, (len(q), len(warm))
+    assert len(q) == 14 and len(warm) == 13, (len(q), len(warm))
     xlsx = client.get(url + "&format=xlsx")
     ws = load_workbook(io.BytesIO(xlsx.content)).active
     assert ws.max_row == 1 + 2 + 1  # header, two schools, trust total
