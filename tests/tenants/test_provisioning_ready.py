@@ -33,6 +33,15 @@ def ready(django_db_blocker):
 
 
 @pytest.fixture
+def copied(monkeypatch):
+    """The schemas copied from the template during the test (each copy still made)."""
+    made, real = [], provisioning._clone_run
+    monkeypatch.setattr(provisioning, "_clone_run", lambda cur, t, state, schema: (
+        made.append(schema), real(cur, t, state, schema)))
+    return made
+
+
+@pytest.fixture
 def no_copying(monkeypatch):
     """Fails a test that copies the template there and then; records refills queued."""
     queued = []
@@ -72,17 +81,13 @@ def test_a_school_takes_a_ready_schema_identical_to_a_migrated_one(ready, no_cop
 
 
 def test_a_ready_schema_copied_from_an_older_template_is_never_taken_and_is_replaced(
-        ready, monkeypatch, db):
+        ready, copied, monkeypatch, db):
     """A release migrates the template (migrate_schemas): copies made before it are stale."""
     provisioning.ready_fill(1)
     (old,) = ready_names()
     with as_owner(), connection.cursor() as cur:  # the template gained a migration since
         cur.execute(f'DELETE FROM "{old}".django_migrations WHERE id = (SELECT max(id) FROM '
                     f'"{old}".django_migrations)')
-    copied = []
-    real = provisioning._clone_run
-    monkeypatch.setattr(provisioning, "_clone_run",
-                        lambda cur, t, state, schema: (copied.append(schema), real(cur, t, state, schema)))
     queued = []
     monkeypatch.setattr(provisioning, "_ready_refill_queue", lambda: queued.append(1))
     ready.append("ready_y")
@@ -100,13 +105,11 @@ def autocommit(django_db_setup, django_db_blocker):
         yield
 
 
-def test_two_schools_made_at_once_never_take_the_same_ready_schema(ready, autocommit, monkeypatch):
+def test_two_schools_made_at_once_never_take_the_same_ready_schema(
+        ready, autocommit, copied, monkeypatch):
     provisioning.ready_fill(1)
     monkeypatch.setattr(provisioning, "_ready_refill_queue", lambda: None)
-    copied, errors = [], []
-    real = provisioning._clone_run
-    monkeypatch.setattr(provisioning, "_clone_run",
-                        lambda cur, t, state, schema: (copied.append(schema), real(cur, t, state, schema)))
+    errors = []
     start = threading.Barrier(2)
     ready.extend(["at_once_1", "at_once_2"])
 
