@@ -93,26 +93,62 @@ def test_a_cached_view_is_one_entry_replaced_when_the_data_change(
     assert dashboard.CACHE_SECONDS >= 24 * 60 * 60  # a quiet afternoon is still served warm
 
 
-def test_each_morning_every_school_gets_one_warm_up_that_expires_before_registers(
-        calendar, monkeypatch):
+def test_each_morning_every_school_is_warmed_by_a_few_chains_never_a_flood(calendar, monkeypatch):
     """Beat (settings.CELERY_BEAT_SCHEDULE) runs it after the nightly run: the default
-    dashboard's dates move on at midnight, so the day's first look would otherwise be cold."""
+    dashboard's dates move on at midnight, so the day's first look would otherwise be cold.
+    At most WARM_CHAINS warm-up tasks are ever on the broker, so a first-day message or a
+    letter queued meanwhile never waits behind thousands of schools' warm-ups."""
     from django.conf import settings
 
     from tenants.models import School
 
     queued = []
-    monkeypatch.setattr(tasks.dashboard_warm, "apply_async",
-                        lambda args, headers, expires: queued.append((args[0], headers, expires)))
+    monkeypatch.setattr(tasks.dashboard_warm_chain, "delay",
+                        lambda schemas, until: queued.append((schemas, until)))
     schools = set(School.objects.exclude(schema_name="public").values_list("schema_name", flat=True))
-    assert "test_a" in schools
+    assert {"test_a", "test_b"} <= schools
     assert tasks.dashboard_warm_all_schools() == len(schools)
-    assert {q[0] for q in queued} == schools and len(queued) == len(schools)
-    assert all(h == {"_schema_name": s} and e <= 4 * 3600 for s, h, e in queued)
+    assert len(queued) == min(tasks.WARM_CHAINS, len(schools))
+    every = [s for chain, _ in queued for s in chain]
+    assert sorted(every) == sorted(schools)  # each school in one chain, once
     entry = settings.CELERY_BEAT_SCHEDULE["dashboards-warm"]
     assert entry["task"] == tasks.dashboard_warm_all_schools.name
     nightly = settings.CELERY_BEAT_SCHEDULE["nightly-recompute"]["schedule"]
     assert sorted(entry["schedule"].hour) > sorted(nightly.hour)  # after the nightly run
+
+
+def test_a_chain_warms_its_chunk_then_queues_the_rest_and_stops_when_registers_open(
+        calendar, make_pupil, monkeypatch):
+    from datetime import timedelta
+
+    from django_tenants.utils import schema_context
+
+    make_pupil(admission=date(2025, 9, 1))
+    queued, warmed = [], []
+    monkeypatch.setattr(tasks.dashboard_warm_chain, "delay",
+                        lambda schemas, until: queued.append((schemas, until)))
+    monkeypatch.setattr(tasks, "WARM_CHUNK", 2)
+    real = dashboard.dashboard_warm_now
+
+    def warm(today):
+        from django.db import connection
+
+        warmed.append(connection.schema_name)
+        if connection.schema_name == "test_b":
+            raise RuntimeError("one school's trouble")
+        real(today)
+
+    monkeypatch.setattr(dashboard, "dashboard_warm_now", warm)
+    until = (timezone.now() + timedelta(hours=4)).isoformat()
+    assert tasks.dashboard_warm_chain(["test_b", "test_a", "later_1", "later_2"], until) == 2
+    assert warmed == ["test_b", "test_a"]  # test_b failed; test_a was warmed all the same
+    assert queued == [(["later_1", "later_2"], until)]  # the rest: one task on the broker
+    c, day = dashboard.default_view(timezone.localdate())
+    with schema_context("test_a"):
+        dashboard._cached("school", (c, day), lambda: pytest.fail("cold: recomputed"))
+    over = (timezone.now() - timedelta(minutes=1)).isoformat()  # registers open by now
+    assert tasks.dashboard_warm_chain(["later_1", "later_2"], over) == 0  # their saves warm
+    assert warmed == ["test_b", "test_a"] and len(queued) == 1
 
 
 def test_a_release_that_changes_the_cached_objects_code_finds_none_of_the_old_entries(
