@@ -135,14 +135,23 @@ def privileges_grant(schemas: list[str]) -> None:
     with connection.cursor() as cur:
         for sql in database_grant_statements():
             cur.execute(sql)
-        cur.execute("SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)",
-                    [list(schemas)])
-        tables: dict[str, set] = {}
-        for schema, table in cur.fetchall():
-            tables.setdefault(schema, set()).add(table)
+        found = relations_of(cur, list(schemas))
         for schema in dict.fromkeys(schemas):  # a schema's statements in one round trip
+            tables, sequences = found.get(schema, (set(), set()))
             cur.execute(";\n".join(schema_grant_statements(
-                connection.ops.quote_name(schema), tables.get(schema, set()))))
+                connection.ops.quote_name(schema), tables, sequences)))
+
+
+def relations_of(cur, schemas: list[str]) -> dict[str, tuple[set, set]]:
+    """Each schema's (tables, sequences), in one scan of the catalogue."""
+    cur.execute("SELECT n.nspname, c.relname, c.relkind = 'S' FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = ANY(%s) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')",
+                [schemas])
+    out: dict[str, tuple[set, set]] = {}
+    for schema, name, is_sequence in cur.fetchall():
+        out.setdefault(schema, (set(), set()))[1 if is_sequence else 0].add(name)
+    return out
 
 
 def database_grant_statements() -> list[str]:
@@ -156,16 +165,23 @@ def database_grant_statements() -> list[str]:
             f"ALTER DEFAULT PRIVILEGES GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app}"]
 
 
-def schema_grant_statements(schema_sql: str, tables) -> list[str]:
-    """The app's grants in one schema (``schema_sql``, quoted) whose tables are ``tables``: what
-    privileges_grant runs there, as statements (a clone runs them in its own batch)."""
+def schema_grant_statements(schema_sql: str, tables, sequences) -> list[str]:
+    """The app's grants in one schema (``schema_sql``, quoted) whose tables and sequences are
+    ``tables`` and ``sequences``: what privileges_grant runs there, as statements (a clone
+    runs them in its own batch). Each relation is named: ``GRANT ... ON ALL TABLES IN SCHEMA``
+    reads the whole of pg_class (it has no index by schema), so with thousands of schools
+    each school's grants cost a scan of every school's relations."""
     from django.db import connection
 
     q = connection.ops.quote_name
     app, s = q(app_role()), schema_sql
-    out = [f"GRANT USAGE ON SCHEMA {s} TO {app}",
-           f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {s} TO {app}",
-           f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {s} TO {app}"]
+    out = [f"GRANT USAGE ON SCHEMA {s} TO {app}"]
+    if tables:
+        out.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "
+                   f"{', '.join(f'{s}.{q(t)}' for t in sorted(tables))} TO {app}")
+    if sequences:
+        out.append(f"GRANT USAGE, SELECT, UPDATE ON SEQUENCE "
+                   f"{', '.join(f'{s}.{q(n)}' for n in sorted(sequences))} TO {app}")
     for limited, allowed in ((APPEND_ONLY_TABLES, "SELECT, INSERT"), (READ_ONLY_TABLES, "SELECT")):
         for table in limited:
             if table in tables:

@@ -172,12 +172,12 @@ def _statements(cur, template: str) -> list[str]:  # noqa: C901
 
 
 def _script(cur, template: str) -> str:
-    from attendance_site.db_roles import schema_grant_statements, separate_roles
+    from attendance_site.db_roles import relations_of, schema_grant_statements, separate_roles
 
     statements = _statements(cur, template)
     if separate_roles():  # the app's grants in the same batch (privileges_grant's, statements)
-        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [template])
-        statements += schema_grant_statements(f'"{_MARK}"', {r[0] for r in cur.fetchall()})
+        tables, sequences = relations_of(cur, [template]).get(template, (set(), set()))
+        statements += schema_grant_statements(f'"{_MARK}"', tables, sequences)
     return ";\n".join(statements) + ";\n"
 
 
