@@ -15,11 +15,11 @@ A clone is identical in structure to a migrated schema; tests/tenants/test_provi
 compares the two, grants included.
 
 Ready schemas: the copy is about 0.5 to 1 s of PostgreSQL's time on 2 cores (catalogue rows
-for some 410 relations, 250 of them empty B-trees; not the disk), so ``READY_SCHEMAS`` copies are made ahead of time
-(``ready_schemas_fill``, by a Celery worker after each one is taken and every quarter of an
-hour). A new school takes one by renaming it, in a fraction of a second, if it was copied from
-the template as migrated now; a stale one is never taken and the next fill drops it. With none
-ready, the school is copied there and then.
+for some 410 relations, 250 of them empty B-trees; not the disk), so ``READY_SCHEMAS``
+copies are made ahead of time (``ready_schemas_fill``, by a Celery worker after each one is
+taken and every quarter of an hour). A new school takes one by renaming it, in a fraction
+of a second, if it was copied from the template as migrated now; a stale one is never taken
+and the next fill drops it. With none ready, the school is copied there and then.
 """
 
 import logging
