@@ -33,7 +33,7 @@ from django.utils import timezone
 from attendance_site.bulk_sql import insert_rows, update_rows
 from registers.models import Mark, SchoolDay
 from registers.school_year import csa_start, of_compulsory_school_age
-from registers.services import STAGING_COLUMNS, marks_write_staged
+from registers.services import STAGING_COLUMNS, mark_weeks_compact, marks_write_staged
 
 from . import hooks
 from .models import Case, CaseEvent, NightlyRun, PolicyVersion, PupilSnapshot, Stage, Trigger, Window
@@ -515,7 +515,9 @@ def night_run(*, as_of: date) -> NightlyRun:
             with connection.cursor() as cur:  # one run per school at a time
                 cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                             [f"nightly:{connection.schema_name}"])
-            return _run(as_of=as_of, started=started)
+            run = _run(as_of=as_of, started=started)
+            mark_weeks_compact()  # the day's rows of changes to the week counts, merged
+            return run
     except Exception as exc:
         log.exception("nightly run failed for %s on %s", connection.schema_name, as_of)
         if not connection.needs_rollback:  # the night's own transaction is already rolled back

@@ -309,6 +309,52 @@ class Mark(models.Model):
         return f"{self.pupil_id} {self.date} {self.session} {self.code}"
 
 
+class MarkWeek(models.Model):
+    """A pupil's marks of one week (Monday to Sunday) with one code, counted: what the
+    dashboards read for whole weeks instead of every mark (issue 18.4).
+
+    Written only by database triggers on registers_mark (migration 0017), in the transaction
+    of the marks' own write, whatever the path (register, import, amendment, deletion), as
+    rows of changes: +1 for a mark added, -1 for a mark removed or changed away. The rows are
+    only ever added (no row is locked, so two saves never wait for each other or deadlock);
+    the figures of a (pupil, week, code) are the sum of its rows. The nightly run merges them
+    (``registers.services.mark_weeks_compact``) into one row a week and code, about a seventh
+    of the marks. ``n`` and ``mins`` (minutes late) are split by session (``_am``, ``_pm``)
+    and by ISO day of the week (``_d1`` Monday ... ``_d7`` Sunday) for the dashboards'
+    patterns. No foreign key: a pupil's rows go with their marks.
+    """
+
+    pupil_id = models.BigIntegerField()
+    week = models.DateField()
+    code = models.CharField(max_length=2)
+    n = models.IntegerField(default=0)
+    mins = models.IntegerField(default=0)
+    n_am = models.IntegerField(default=0)
+    mins_am = models.IntegerField(default=0)
+    n_pm = models.IntegerField(default=0)
+    mins_pm = models.IntegerField(default=0)
+    n_d1 = models.IntegerField(default=0)
+    mins_d1 = models.IntegerField(default=0)
+    n_d2 = models.IntegerField(default=0)
+    mins_d2 = models.IntegerField(default=0)
+    n_d3 = models.IntegerField(default=0)
+    mins_d3 = models.IntegerField(default=0)
+    n_d4 = models.IntegerField(default=0)
+    mins_d4 = models.IntegerField(default=0)
+    n_d5 = models.IntegerField(default=0)
+    mins_d5 = models.IntegerField(default=0)
+    n_d6 = models.IntegerField(default=0)
+    mins_d6 = models.IntegerField(default=0)
+    n_d7 = models.IntegerField(default=0)
+    mins_d7 = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["week"])]
+
+    def __str__(self):
+        return f"{self.pupil_id} {self.week} {self.code} {self.n:+d}"
+
+
 class MarkAmendment(models.Model):
     """Append-only trail of changes to marks (docs/domain.md section 9).
 

@@ -9,7 +9,7 @@ original code.
 
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection, connections, transaction
@@ -21,7 +21,7 @@ from tests.factories import PupilFactory, RegistrationGroupFactory
 SCHEMA = "reg_race"
 DOMAIN = "reg-race.localhost"
 USERS = ("race_office_1", "race_office_2")
-DAYS = [date(2025, 9, d) for d in (2, 3, 4, 5, 8, 9)]
+DAYS = [date(2025, 9, d) for d in (2, 3, 4, 5, 8, 9, 10, 11)]
 N_PUPILS = 12
 
 
@@ -223,3 +223,39 @@ def test_existing_mark_changed_by_two_people_at_once(race, n_marks, with_base):
 
 def who_(n):
     return f"Race{n:02d}"
+
+
+@pytest.mark.django_db
+def test_two_registers_of_one_week_saved_at_once_both_counted(race):
+    """Two days of one week saved at the same moment both add to each pupil's week of "/"
+    (registers_markweek): the rows of changes are only added, never locked, so the second
+    save finishes while the first is still open, and the counts sum to the marks."""
+    from registers.models import Mark, MarkWeek
+
+    results, a_inside, b_done = {}, threading.Event(), threading.Event()
+
+    def hold():  # the first save stays open until the second has committed
+        a_inside.set()
+        results["b_finished_first"] = b_done.wait(timeout=10)
+
+    def b_target():
+        a_inside.wait(timeout=10)
+        try:
+            return _save(race, 1, DAYS[7], "AM", ["/"] * N_PUPILS, base="")()
+        finally:
+            b_done.set()
+
+    _run(_in_thread(_save(race, 0, DAYS[6], "AM", ["/"] * N_PUPILS, base="", hold=hold),
+                    results, "a"),
+         _in_thread(b_target, results, "b"))
+    assert results["b_finished_first"] is True  # nobody waited for the other's week counts
+    assert results["a"]["created"] == N_PUPILS and results["b"]["created"] == N_PUPILS
+    with schema_context(SCHEMA):
+        week = DAYS[6] - timedelta(days=DAYS[6].weekday())
+        marks = Mark.objects.filter(date__range=(week, week + timedelta(days=6)), code="/")
+        assert marks.filter(date__in=DAYS[6:8], session="AM").count() == 2 * N_PUPILS
+        counted: dict = {}
+        for pupil_id, n in MarkWeek.objects.filter(week=week, code="/").values_list("pupil_id", "n"):
+            counted[pupil_id] = counted.get(pupil_id, 0) + n
+        assert counted == {p: marks.filter(pupil_id=p).count()
+                           for p in marks.values_list("pupil_id", flat=True)}
