@@ -62,7 +62,8 @@ def load_marks(pupils, day_lists, rng) -> int:  # noqa: C901
     """COPY a realistic year of marks per list of days for every pupil; returns rows."""
     from django.db import connection
 
-    from registers.models import Mark, Pupil
+    from registers.models import Mark, MarkWeek, Pupil
+    from registers.services import mark_weeks_compact
 
     now = datetime.now(UTC)
     n = 0
@@ -97,9 +98,11 @@ def load_marks(pupils, day_lists, rng) -> int:  # noqa: C901
                                 minutes = rng.randint(1, 30) if code == "L" else rng.randint(31, 60)
                         copy.write_row((p.pk, d, session, code, minutes, now))
                         n += 1
+    mark_weeks_compact()  # steady state: what the nightly run would have done
     with connection.cursor() as cur:
-        # Steady state: what autovacuum would have done by the next day.
+        # and what autovacuum would have done by the next day.
         cur.execute(f"VACUUM ANALYZE {Mark._meta.db_table}")
+        cur.execute(f"VACUUM ANALYZE {MarkWeek._meta.db_table}")
         cur.execute(f"ANALYZE {Pupil._meta.db_table}")
     return n
 

@@ -132,7 +132,7 @@ def upload_and_import(body: Path, user):
 def measure(results: Results, body: Path, csv_bytes: int, rows: int):
     from django.db import connection
 
-    from registers.models import Mark
+    from registers.models import Mark, MarkWeek
 
     mb = csv_bytes / 1e6
     gc.collect()
@@ -156,7 +156,7 @@ def measure(results: Results, body: Path, csv_bytes: int, rows: int):
     results.add("  resident memory still held afterwards", f"{(after - base) / 1e6:.1f} MB")
 
     with connection.cursor() as cur:
-        cur.execute(f"TRUNCATE {Mark._meta.db_table}")
+        cur.execute(f"TRUNCATE {Mark._meta.db_table}, {MarkWeek._meta.db_table}")
     gc.collect()
     tracemalloc.start()
     base_py = tracemalloc.get_traced_memory()[0]

@@ -29,7 +29,7 @@ from django.db.models import Count, Q
 
 from escalation.services import active_bands
 from registers import codes
-from registers.models import Ethnicity, Mark, Pupil, RegistrationGroup
+from registers.models import Ethnicity, Mark, MarkWeek, Pupil, RegistrationGroup
 from registers.school_year import csa_birth_range, school_year_start
 from registers.selectors import PA_THRESHOLD, SA_THRESHOLD, Stats
 
@@ -312,6 +312,60 @@ def _pupil_where(c: Criteria, params: dict, alias: str = "p") -> str:
     return " AND ".join(where)
 
 
+def _whole_weeks(c: Criteria) -> tuple[date, date] | None:
+    """The Mondays of the first and last whole weeks (Monday to Sunday) inside ``c``'s dates,
+    when the week counts (registers_markweek) can stand for its marks: not for one day of the
+    week or one session, whose marks the counts do not split by both."""
+    if c.dow is not None or c.session:
+        return None
+    first = c.date_from + timedelta(days=-c.date_from.weekday() % 7)
+    last = c.date_to - timedelta(days=(c.date_to.weekday() + 1) % 7 + 6)
+    return (first, last) if first <= last else None
+
+
+# Per-slot columns of registers_markweek (session, ISO day of week), and the same per mark.
+_SLOTS = {"am": "m.session = 'AM'", "pm": "m.session = 'PM'",
+          **{f"d{d}": f"{_DOW} = {d}" for d in range(1, 8)}}
+_SLOT_COLS = [f"{x}_{slot}" for slot in _SLOTS for x in ("n", "mins")]
+_SLOT_EXPR = [f"CASE WHEN {cond} THEN {x} ELSE 0 END AS {name}_{slot}"
+              for slot, cond in _SLOTS.items()
+              for name, x in (("n", "1"), ("mins", "COALESCE(m.minutes_late, 0)"))]
+
+
+def _marks_counted(c: Criteria, params: dict, *, slots: bool = False) -> str:
+    """The marks of ``c`` (its dates, while each pupil was on roll, its code) as rows
+    ``pupil_id, wk, code, n, mins`` (and with ``slots`` the counts by session and day of the
+    week, ``_SLOT_COLS``) to be summed by pupil, week and code: for each whole week a pupil
+    was on roll throughout, the week's counts (registers_markweek: a row per code, plus rows
+    of changes since the night); for the days around them, a pupil's week of admission or
+    leaving, or one day of the week or session, the marks themselves. About a seventh of the
+    rows of the marks for a year: the dashboards' big scans. A sum of 0 is no marks."""
+    t = _tables()
+    marks_where = _on_roll_marks(c, params)
+    if c.code:
+        params["code"] = c.code
+    mark_cols = ", ".join([f"m.pupil_id, {_WEEK} AS wk, m.code, 1 AS n, COALESCE(m.minutes_late, 0) AS mins",
+                           *(_SLOT_EXPR if slots else [])])
+    marks = f"SELECT {mark_cols} FROM {t['mark']} m JOIN {t['pupil']} p ON p.id = m.pupil_id"
+    weeks = _whole_weeks(c)
+    if weeks is None:
+        return f"{marks} WHERE {marks_where}"
+    params.update(wk_first=weeks[0], wk_last=weeks[1])
+    whole = ("p.admission_date <= {wk} AND (p.leaving_date IS NULL OR p.leaving_date >= {wk} + 6)")
+    week_cols = ", ".join(["s.pupil_id, s.week AS wk, s.code, s.n, s.mins",
+                           *(f"s.{col}" for col in (_SLOT_COLS if slots else []))])
+    return f"""
+SELECT {week_cols} FROM {MarkWeek._meta.db_table} s JOIN {t['pupil']} p ON p.id = s.pupil_id
+WHERE s.week BETWEEN %(wk_first)s AND %(wk_last)s AND {whole.format(wk='s.week')}
+  {'AND s.code = %(code)s' if c.code else ''}
+UNION ALL
+{marks} WHERE {marks_where} AND (m.date < %(wk_first)s OR m.date > %(wk_last)s + 6)
+UNION ALL
+{marks} WHERE {marks_where} AND m.date BETWEEN %(wk_first)s AND %(wk_last)s + 6
+  AND (p.admission_date > %(wk_first)s OR p.leaving_date < %(wk_last)s + 6)
+  AND NOT ({whole.format(wk=_WEEK)})"""
+
+
 def _per_pupil_sql(c: Criteria, params: dict, bands) -> str:
     """CTEs ``pc`` (pupil x code) and ``pp`` (one row per pupil on roll, with figures)."""
     oldest, youngest = csa_birth_range(c.date_to)
@@ -319,14 +373,12 @@ def _per_pupil_sql(c: Criteria, params: dict, bands) -> str:
     t = _tables()
     return f"""
 WITH pc AS (
-  -- The one scan of the marks: per pupil and code, and for absences per week as well
-  -- (broken weeks): a few dozen groups per pupil, so the hash table stays in memory.
-  SELECT m.pupil_id, m.code,
-    CASE WHEN m.code = ANY(%(c_absent)s) THEN {_WEEK} END AS awk,
-    COUNT(*) AS n, SUM(m.minutes_late) AS mins
-  FROM {t['mark']} m JOIN {t['pupil']} p ON p.id = m.pupil_id
-  WHERE {_on_roll_marks(c, params)}
-  GROUP BY 1, 2, 3
+  -- The one scan of the marks (counted by week): per pupil and code, and for absences per
+  -- week as well (broken weeks): a few dozen groups per pupil.
+  SELECT u.pupil_id, u.code, CASE WHEN u.code = ANY(%(c_absent)s) THEN u.wk END AS awk,
+    SUM(u.n) AS n, SUM(u.mins) AS mins
+  FROM ({_marks_counted(c, params)}) u
+  GROUP BY 1, 2, 3 HAVING SUM(u.n) <> 0
 ), pp0 AS (
   SELECT p.id, p.year_group, p.registration_group_id, p.gender, p.pupil_premium, p.fsm,
     p.eal, p.sen_status, p.lac, p.ethnicity,
@@ -423,51 +475,59 @@ class Patterns:
         return self.by.get(kind, {}).get(cohort, {}).get(value, Stats())
 
 
-_PATTERN_COLS = {"dow": "dow", "session": "session", "code": "code", "week": "wk"}
-_PATTERN_EXPR = {"dow": _DOW, "session": "m.session", "code": "m.code", "wk": _WEEK}
+# Each kind's value from a row of counts by pupil, week and code (and slot): (value, n, mins).
+_PATTERN_VALUES = {
+    "week": ["y.wk::text, y.n, y.mins"],
+    "code": ["y.code, y.n, y.mins"],
+    "session": [f"'{s.upper()}', y.n_{s}, y.mins_{s}" for s in ("am", "pm")],
+    "dow": [f"'{d}', y.n_d{d}, y.mins_d{d}" for d in range(1, 8)],
+}
+_PATTERN_PARSE = {"week": date.fromisoformat, "code": str, "session": str, "dow": int}
 
 
 def patterns(c: Criteria, *, kinds=("dow", "session", "code", "week")) -> Patterns:
-    """One scan of the marks grouped by each of ``kinds``, for both cohorts."""
+    """One scan of the marks (counted by week) grouped by each of ``kinds``, for both cohorts."""
     params: dict = {}
     oldest, youngest = csa_birth_range(c.date_to)
     params.update(csa_oldest=oldest, csa_youngest=youngest, **_code_params())
     t = _tables()
-    cols = [_PATTERN_COLS[k] for k in kinds]
-    inner = [col for col in cols if col != "code"]
-    sets = [s for col in cols for s in (f"(csa, {col})", f"({col})")]
+    values = ", ".join(f"('{kind}', {v})" for kind in kinds for v in _PATTERN_VALUES[kind])
+    sums = ", ".join(f"SUM(u.{col}) AS {col}" for col in ("n", "mins", *_SLOT_COLS))
+    # Counts by cohort, week and code first (a few thousand rows); then each gives one row per
+    # kind and value (its slot's counts), the code beside it for the categories (present...).
     sql = f"""
-WITH x AS (
-  SELECT (p.date_of_birth BETWEEN %(csa_oldest)s AND %(csa_youngest)s) AS csa,
-    {''.join(f'{_PATTERN_EXPR[col]} AS {col}, ' for col in inner)}m.code AS code,
-    COUNT(*) AS n, SUM(m.minutes_late) AS mins
-  FROM {t['mark']} m JOIN {t['pupil']} p ON p.id = m.pupil_id
-  WHERE {_on_roll_marks(c, params)} AND {_pupil_where(c.with_(cohort='all'), params)}
-  GROUP BY {', '.join(str(i + 1) for i in range(len(inner) + 2))}
+WITH y AS (
+  SELECT (p.date_of_birth BETWEEN %(csa_oldest)s AND %(csa_youngest)s) AS csa, u.wk, u.code,
+    {sums}
+  FROM ({_marks_counted(c, params, slots=True)}) u
+  JOIN {t['pupil']} p ON p.id = u.pupil_id
+  WHERE {_pupil_where(c.with_(cohort='all'), params)}
+  GROUP BY 1, 2, 3
+), x AS (
+  SELECT y.csa, v.kind, v.value, y.code, v.n, v.mins
+  FROM y CROSS JOIN LATERAL (VALUES {values}) v(kind, value, n, mins)
+  WHERE v.n <> 0
 )
-SELECT GROUPING(csa) AS g_csa, csa, {', '.join(cols)},
-  GROUPING({', '.join(cols)}) AS gmask, {_CODE_SUMS}
+SELECT GROUPING(csa) AS g_csa, csa, kind, value, {_CODE_SUMS}
 FROM x
-GROUP BY GROUPING SETS ({', '.join(sets)})"""
+GROUP BY GROUPING SETS ((csa, kind, value), (kind, value))"""
     by = {k: {"csa": {}, "all": {}} for k in kinds}
     counts: dict[str, dict[str, int]] = {"csa": {}, "all": {}}
     for row in _fetch(sql, params):
         cohort = "all" if row["g_csa"] else ("csa" if row["csa"] else None)
         if cohort is None:
             continue
-        for i, (kind, col) in enumerate(zip(kinds, cols, strict=True)):
-            if not row["gmask"] & (1 << (len(cols) - 1 - i)):
-                by[kind][cohort][row[col]] = Stats(**{k: int(row[k]) for k in _STAT_FIELDS})
-                if kind == "code":
-                    counts[cohort][row[col]] = row["marks"]
-                break
+        kind, value = row["kind"], _PATTERN_PARSE[row["kind"]](row["value"])
+        by[kind][cohort][value] = Stats(**{k: int(row[k]) for k in _STAT_FIELDS})
+        if kind == "code":
+            counts[cohort][value] = row["marks"]
     return Patterns(by=by, code_counts=counts)
 
 
 def code_pupils(c: Criteria) -> dict[str, dict[str, int]]:
     """Cohort -> code -> pupils with that code: what small-number suppression counts on the
-    code table of figures-only viewers. One more scan of the marks (about 0.4 s for 1,000
-    pupils over a year), so only their pages ask for it."""
+    code table of figures-only viewers. One more scan of the marks (counted by week), so
+    only their pages ask for it."""
     oldest, youngest = csa_birth_range(c.date_to)
     params: dict = {"csa_oldest": oldest, "csa_youngest": youngest}
     t = _tables()
@@ -475,10 +535,10 @@ def code_pupils(c: Criteria) -> dict[str, dict[str, int]]:
     # COUNT(DISTINCT) under GROUPING SETS, which sorts every mark.
     sql = f"""
 WITH pc AS (
-  SELECT m.pupil_id, m.code, (p.date_of_birth BETWEEN %(csa_oldest)s AND %(csa_youngest)s) AS csa
-  FROM {t['mark']} m JOIN {t['pupil']} p ON p.id = m.pupil_id
-  WHERE {_on_roll_marks(c, params)} AND {_pupil_where(c.with_(cohort='all'), params)}
-  GROUP BY 1, 2, 3
+  SELECT u.pupil_id, u.code, (p.date_of_birth BETWEEN %(csa_oldest)s AND %(csa_youngest)s) AS csa
+  FROM ({_marks_counted(c, params)}) u JOIN {t['pupil']} p ON p.id = u.pupil_id
+  WHERE {_pupil_where(c.with_(cohort='all'), params)}
+  GROUP BY 1, 2, 3 HAVING SUM(u.n) <> 0
 )
 SELECT GROUPING(csa) AS g_csa, csa, code, COUNT(*) AS pupils
 FROM pc GROUP BY GROUPING SETS ((csa, code), (code))"""
