@@ -8,13 +8,15 @@
    p50/p95 of warm GETs through the real view (django.test.Client, headteacher), and the same
    for the drill-down list of PA pupils (the page the PA figure links to).
    Target: p95 <= 300 ms for both. Warm means served from the figures cache, whose key holds a
-   version of the data read on every request (dashboards.figures.data_version); the cold
-   times (figures recomputed: the first request after a change when no warm-up ran) are
-   printed beside them. Also an XLSX export and the QA report. Then a register is saved
-   (marks_save, as the register page does) and the dashboard must show the new figures at
-   once. Then (issue 18.4) rounds of: a register saved, the warm-up it queues run as the worker
-   would, and the head's first request of the dashboard, then of the PA list, timed: p95 <=
-   300 ms each.
+   version of the data read on every request (dashboards.figures.data_version). Cold (figures
+   computed there and then: the first request after a change when no warm-up ran) is measured
+   for the default view and for a period and a year group no warm-up computes: p95 <= 300 ms
+   each (whole weeks come from the week counts, registers_markweek). Also an XLSX export and
+   the QA report. Then a register is saved (marks_save, as the register page does) and the
+   dashboard must show the new figures at once. Then (issue 18.4) rounds of: a register saved,
+   the warm-up it queues run as the worker would, and the head's first request of the
+   dashboard, then of the PA list, then of the autumn term's dashboard (which no warm-up
+   computes), timed: p95 <= 300 ms each.
 2. Trust dashboard on the public host for ``--schools`` schools of ``--trust-pupils`` pupils
    each (full year + last year): p50/p95, warm and cold. Target: <= 1 s.
 
@@ -174,15 +176,23 @@ def bench_school(results: Results, args, rng) -> None:
 
     cache = caches["dashboards"]
 
+    # Issue 18.4 asks for never slower than the target: a period or group nobody has opened
+    # since the data changed is computed there and then (whole weeks from the week counts).
+    autumn = f"from={days[0]}&to={date(2025, 12, 19)}"
     for label, url in [("school dashboard", f"/dashboard/?{q}"),
-                       ("PA drill-down list", f"/dashboard/pupils/?{q}&measure=pa")]:
+                       ("PA drill-down list", f"/dashboard/pupils/?{q}&measure=pa"),
+                       ("school dashboard, autumn term", f"/dashboard/?{autumn}"),
+                       ("school dashboard, Year 4, all pupils", f"/dashboard/?{q}&year_group=4&cohort=all"),
+                       ("PA drill-down list, autumn term", f"/dashboard/pupils/?{autumn}&measure=pa")]:
         def cold(url=url):
             cache.clear()
             get(url)
 
         times = repeat(cold, max(5, args.runs // 3), warmup=1)
-        results.add(f"  {label}, cold: figures recomputed, no warm-up (p50 / p95 of {len(times)})",
-                    f"{fmt_ms(percentile(times, 50))} / {fmt_ms(percentile(times, 95))}")
+        p95 = percentile(times, 95)
+        results.add(f"{label}, cold: figures computed, no warm-up (p50 / p95 of {len(times)})",
+                    f"{fmt_ms(percentile(times, 50))} / {fmt_ms(p95)}",
+                    f"p95 <= {SCHOOL_TARGET * 1000:.0f} ms", p95 <= SCHOOL_TARGET)
 
     # Correct right after a register is saved: amend a class's last PM session to N.
     connection.set_tenant(school)
@@ -208,7 +218,7 @@ def bench_school(results: Results, args, rng) -> None:
 
     from dashboards.tasks import dashboard_warm
 
-    after, after_pa, rounds = [], [], max(5, args.runs // 3)
+    after, after_pa, after_other, rounds = [], [], [], max(5, args.runs // 3)
     with mock.patch("django.utils.timezone.localdate", return_value=as_of):
         for k in range(rounds):
             connection.set_tenant(school)
@@ -222,6 +232,9 @@ def bench_school(results: Results, args, rng) -> None:
             with timed() as t:  # then the PA figure's link, as the head would follow it
                 get("/dashboard/pupils/?measure=pa")
             after_pa.append(t.seconds)
+            with timed() as t:  # then a period no warm-up computes: the autumn term
+                get(f"/dashboard/?{autumn}")
+            after_other.append(t.seconds)
     p95 = percentile(after, 95)
     results.add(f"school dashboard, first request after a register save + warm-up (p50 / p95 of "
                 f"{rounds})", f"{fmt_ms(percentile(after, 50))} / {fmt_ms(p95)}",
@@ -229,6 +242,10 @@ def bench_school(results: Results, args, rng) -> None:
     p95 = percentile(after_pa, 95)
     results.add(f"PA drill-down list, first request after a register save + warm-up (p50 / p95 of "
                 f"{rounds})", f"{fmt_ms(percentile(after_pa, 50))} / {fmt_ms(p95)}",
+                f"p95 <= {SCHOOL_TARGET * 1000:.0f} ms", p95 <= SCHOOL_TARGET)
+    p95 = percentile(after_other, 95)
+    results.add(f"school dashboard, autumn term, first request after a register save (p50 / p95 "
+                f"of {rounds})", f"{fmt_ms(percentile(after_other, 50))} / {fmt_ms(p95)}",
                 f"p95 <= {SCHOOL_TARGET * 1000:.0f} ms", p95 <= SCHOOL_TARGET)
     connection.set_schema_to_public()
 

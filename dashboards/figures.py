@@ -5,8 +5,10 @@ and range. A handful of queries per page, whatever the number of pupils:
 
 - ``rollup``: marks -> (pupil, week) -> pupil -> GROUPING SETS over cohort and each pupil
   attribute (year group, class, gender, PP, FSM, EAL, SEN, LAC, ethnicity, band). One scan of
-  the marks.
-- ``patterns``: marks GROUPING SETS over day of week, session, code and week. One scan.
+  the marks, as counted by week (``_marks_counted``: whole weeks from registers_markweek, the
+  days around them from the marks; about a seventh of the rows, so a period nobody has opened
+  since the data changed is still quick).
+- ``patterns``: the same counts GROUPING SETS over day of week, session, code and week.
 - ``today``: each class's registers for one day (both sessions), with totals.
 - ``classes_at_100``: the class(es) of the week with 100% attendance (Beecroft trophy).
 - ``pupil_figures``: every pupil's figures (cached, warmed with the dashboard); ``pupil_rows``,

@@ -50,6 +50,21 @@ def test_n_becomes_o_after_exactly_five_school_days(two_years, pupil, night, con
         assert not MarkAmendment.objects.exists()
 
 
+def test_the_night_merges_the_week_counts_its_own_changes_included(two_years, pupil):
+    """The dashboards' week counts (registers_markweek) gain a row of changes with every write;
+    the night leaves one row a pupil, week and code, after its own N -> O."""
+    from registers.models import MarkWeek
+
+    p = pupil()
+    for d in (date(2025, 10, 20), date(2025, 10, 21), date(2025, 10, 22)):
+        MarkFactory(pupil=p, date=d, session="AM", code="/")
+        MarkFactory(pupil=p, date=d, session="PM", code="N")
+    assert MarkWeek.objects.filter(pupil_id=p.pk).count() == 6  # a row per statement
+    night_run(as_of=date(2025, 11, 5))
+    assert sorted(MarkWeek.objects.filter(pupil_id=p.pk).values_list("week", "code", "n", "n_pm")) == [
+        (date(2025, 10, 20), "/", 3, 0), (date(2025, 10, 20), "O", 3, 3)]
+
+
 def test_each_school_marks_table_is_vacuumed_after_2_percent_changes(school_a):
     """Dead entries of converted N marks in the partial index are cleared (registers 0006)."""
     with connection.cursor() as cur:
