@@ -231,6 +231,35 @@ def schemas_behind(schemas: list[str], batch: int = 500) -> list[str]:
     return [s for s in schemas if s not in current]
 
 
+@contextmanager
+def _migration_table_looked_up_by_name():
+    """While migrating: Django's ``MigrationRecorder.has_table`` finds a schema's
+    django_migrations by one index lookup (``to_regclass``), not by listing every table the
+    connection can see. That list is a scan of pg_class, which holds every school's relations:
+    four scans a school in a release (0.3-0.6 s each with 1,000 schools, measured), so a
+    release's time grew with the square of the number of schools. The executors' worker
+    processes are forked from this one, so they inherit it."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    original = MigrationRecorder.has_table
+
+    def has_table(recorder) -> bool:
+        if not recorder._has_table:
+            conn = recorder.connection
+            q = conn.ops.quote_name
+            with conn.cursor() as cur:
+                cur.execute("SELECT to_regclass(%s) IS NOT NULL",
+                            [f"{q(conn.schema_name)}.{q(recorder.Migration._meta.db_table)}"])
+                recorder._has_table = cur.fetchone()[0]
+        return recorder._has_table
+
+    MigrationRecorder.has_table = has_table
+    try:
+        yield
+    finally:
+        MigrationRecorder.has_table = original
+
+
 class _AsOwner:
     """Mixin for django-tenants' migration executors: migrate as the owner, then grant.
 
@@ -255,7 +284,8 @@ class _AsOwner:
                 print(f"{len(schemas) - len(behind)} schema(s) already have every migration: "
                       "skipped", flush=True)
             if behind:
-                super().run_migrations(tenants=list(behind))  # the executors pop from it
+                with _migration_table_looked_up_by_name():
+                    super().run_migrations(tenants=list(behind))  # the executors pop from it
             privileges_grant([s for s in schemas if s != template])
             if template in schemas:
                 privileges_revoke(template)  # only the owner reads what new schools copy

@@ -69,3 +69,26 @@ def test_a_targeted_run_goes_to_every_schema(passed_on, db, args, options):
     with as_owner():
         executor.run_migrations(tenants=["test_a", "test_b"])
     assert passed_on == [[TEMPLATE, "test_a", "test_b"]]
+
+
+def test_a_release_finds_each_schools_records_by_name_not_by_listing_every_table(
+        behind, db, monkeypatch):
+    """Django's MigrationRecorder lists every table the connection can see to find
+    django_migrations: a scan of pg_class, which holds every school's relations (0.3-0.6 s a
+    scan with 1,000 schools, four a school). The release looks it up by name instead."""
+    from django.core.management import load_command_class
+    from django.db.backends.base.introspection import BaseDatabaseIntrospection
+
+    listed = []
+    original = BaseDatabaseIntrospection.table_names
+    monkeypatch.setattr(BaseDatabaseIntrospection, "table_names",
+                        lambda self, *a, **kw: listed.append(1) or original(self, *a, **kw))
+    command = load_command_class("django_tenants", "migrate_schemas")
+    options = vars(command.create_parser("manage.py", "migrate_schemas").parse_args(
+        ["--fake", "--verbosity", "0"]))
+    executor = get_executor("standard")((), options)
+    with as_owner():
+        assert schemas_behind(["rel_behind"]) == ["rel_behind"]
+        executor.run_migrations(tenants=["rel_behind"])  # records the missing one (--fake)
+        assert schemas_behind(["rel_behind"]) == []
+    assert listed == []
