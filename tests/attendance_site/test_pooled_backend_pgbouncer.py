@@ -161,6 +161,30 @@ def test_the_search_path_is_not_left_on_the_server_connection(pool):
         raw.close()
 
 
+def test_a_figures_querys_memory_setting_stays_in_its_statement(pool, monkeypatch):
+    """The dashboards send WORK_MEM in the same message as a figures query (its search path
+    before it, behind the pool): the query runs with it, in its school, and the next client of
+    the same server connection does not inherit it."""
+    from dashboards import figures
+
+    a = _through_pool(pool, "attendance_site.pooled_backend", "pool_a")
+    raw = _through_pool(pool, "django.db.backends.postgresql", "raw")
+    try:
+        a.set_schema("pool_a")
+        monkeypatch.setattr(figures, "connection", a)
+        cols, rows = figures._rows("SELECT current_setting('work_mem') AS mem, name "
+                                   "FROM registers_registrationgroup WHERE name LIKE %(like)s",
+                                   {"like": "only-in-%"})
+        assert (cols, rows) == (["mem", "name"], [(figures.WORK_MEM, "only-in-A")])
+        with raw.cursor() as cur:
+            cur.execute("SELECT current_setting('work_mem'), pg_backend_pid()")
+            mem, pid = cur.fetchone()
+        assert pid == _backend_pid(a) and mem != figures.WORK_MEM
+    finally:
+        a.close()
+        raw.close()
+
+
 def test_control_django_tenants_own_backend_leaks_under_transaction_pooling(pool):
     """Why the pooled backend exists: the session-level SET search_path of django-tenants is
     left on the shared server connection, so school A's next read runs in school B's schema."""
