@@ -6,7 +6,7 @@ and range. A handful of queries per page, whatever the number of pupils:
 - ``rollup``: marks -> (pupil, week) -> pupil -> GROUPING SETS over cohort and each pupil
   attribute (year group, class, gender, PP, FSM, EAL, SEN, LAC, ethnicity, band). One scan of
   the marks, as counted by week (``_marks_counted``: whole weeks from registers_markweek, the
-  days around them from the marks; about a seventh of the rows, so a period nobody has opened
+  days around them from the marks; about a quarter of the rows, so a period nobody has opened
   since the data changed is still quick).
 - ``patterns``: the same counts GROUPING SETS over day of week, session, code and week.
 - ``today``: each class's registers for one day (both sessions), with totals.
@@ -340,7 +340,7 @@ def _marks_counted(c: Criteria, params: dict, *, slots: bool = False) -> str:
     week, ``_SLOT_COLS``) to be summed by pupil, week and code: for each whole week a pupil
     was on roll throughout, the week's counts (registers_markweek: a row per code, plus rows
     of changes since the night); for the days around them, a pupil's week of admission or
-    leaving, or one day of the week or session, the marks themselves. About a seventh of the
+    leaving, or one day of the week or session, the marks themselves. About a quarter of the
     rows of the marks for a year: the dashboards' big scans. A sum of 0 is no marks."""
     t = _tables()
     marks_where = _on_roll_marks(c, params)

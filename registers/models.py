@@ -318,7 +318,7 @@ class MarkWeek(models.Model):
     rows of changes: +1 for a mark added, -1 for a mark removed or changed away. The rows are
     only ever added (no row is locked, so two saves never wait for each other or deadlock);
     the figures of a (pupil, week, code) are the sum of its rows. The nightly run merges them
-    (``registers.services.mark_weeks_compact``) into one row a week and code, about a seventh
+    (``registers.services.mark_weeks_compact``) into one row a week and code, about a quarter
     of the marks. ``n`` and ``mins`` (minutes late) are split by session (``_am``, ``_pm``)
     and by ISO day of the week (``_d1`` Monday ... ``_d7`` Sunday) for the dashboards'
     patterns. No foreign key: a pupil's rows go with their marks.

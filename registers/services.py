@@ -289,7 +289,7 @@ def marks_history_load(marks, amendments) -> tuple[int, int]:
 
 def mark_weeks_compact() -> int:
     """Merge each (pupil, week, code)'s rows of changes in registers_markweek into one row,
-    dropping those that sum to nothing, so the dashboards read about a seventh of the marks'
+    dropping those that sum to nothing, so the dashboards read about a quarter of the marks'
     rows (the triggers of migration 0017 only ever add rows). One statement, run by the
     nightly job; rows a register save adds meanwhile are not in its snapshot, so they stay as
     they are, to be merged the next night. Returns the rows removed."""
